@@ -86,7 +86,7 @@ export interface NatExposurePolicyAddresses {
    */
   ips?: string[];
   /**
-   * Take each node's ExternalIP
+   * Take each node's ExternalIP, InternalIP, or the address its annotation names.
    */
   fromNode?: 'ExternalIP' | 'InternalIP' | 'Annotation';
   /**
@@ -160,7 +160,7 @@ export interface NodeNatPlanSpec {
    */
   clusterCIDRs?: string[];
   /**
-   * Masquerade all Service traffic
+   * Masquerade all Service traffic, as kube-proxy's --masquerade-all.
    */
   masqueradeAll?: boolean;
   /**
@@ -170,14 +170,14 @@ export interface NodeNatPlanSpec {
   /**
    * NAT exposures assigned to this node by NatExposurePolicy objects, conflicts already resolved.
    *
-   * @maxItems 4096
+   * @maxItems 1024
    */
   exposures?: NodeNatPlanExposure[];
 }
 export interface NodeNatPlanExposure {
   policy: NodeNatPlanExposurePolicy;
   /**
-   * Name of the Service
+   * Name of the Service, in the policy's namespace.
    */
   service: string;
   servicePort: number;
@@ -185,7 +185,7 @@ export interface NodeNatPlanExposure {
   port: number;
   protocol: 'TCP' | 'UDP' | 'SCTP';
   /**
-   * @maxItems 256
+   * @maxItems 64
    */
   sourceRanges?: string[];
   sourceNAT: 'Masquerade' | 'PreserveClientAddress';
@@ -300,7 +300,7 @@ export interface ServiceNatPlanService {
    */
   name: string;
   /**
-   * UID of the Service
+   * UID of the Service, to tell a recreated Service apart.
    */
   uid?: string;
 }

@@ -1,0 +1,7 @@
+export { startControlPlane, freePort, SERVICE_CIDR, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+export { installCrds, loadCrds, crdsDir } from './crds.js';
+export { binaryPath, binDir, kubectlDir, K8S_VERSION } from './binaries.js';
+export { issueClientCertificate } from './certs.js';
+export { waitFor } from './wait.js';
+export { kubectl } from './kubectl.js';
+export { saveState, readState, type State } from './state.js';

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: sets up a fresh machine (tools/prereqs.sh) and runs every check —
+# lint, typecheck, the generated-code check, unit and integration tests. Run as root:
+# the dataplane tests create network namespaces. In CI (CI=true) nothing is skipped: a
+# missing prerequisite fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash tools/prereqs.sh
+echo "== lint";            npm run -s lint
+echo "== typecheck";       npm run -s typecheck
+echo "== generated code";  npm run -s check:generated
+echo "== tests";           npx vitest run
+echo "== done in $(( $(date +%s) - start ))s"
