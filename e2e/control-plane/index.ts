@@ -5,3 +5,4 @@ export { issueClientCertificate } from './certs.js';
 export { waitFor } from './wait.js';
 export { kubectl } from './kubectl.js';
 export { saveState, readState, type State } from './state.js';
+export { helm } from './helm.js';
