@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { controller, type Result } from './controller.js';
+import { PermanentError, TemporaryError } from './errors.js';
+import { Metrics, controllerMetrics, writeMetrics } from './metrics.js';
+import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
+import { WorkQueue } from './workqueue.js';
+
+/** A controller whose reconcile replays a script of outcomes per call and records keys. */
+function setup(script: Array<() => Promise<Result | void>>, options: { concurrency?: number } = {}) {
+  const clock = new FakeClock();
+  const queue = new WorkQueue({ clock, backoff: { baseMs: 100, maxMs: 1000 } });
+  const metrics = new Metrics({ prefix: 'test_' });
+  const calls: Array<{ key: string; at: number }> = [];
+  const permanent: string[] = [];
+  const c = controller({
+    name: 'things',
+    queue,
+    clock,
+    concurrency: options.concurrency ?? 1,
+    metrics: controllerMetrics(metrics),
+    reconcile: async (key) => {
+      calls.push({ key, at: clock.now() });
+      const step = script.shift();
+      return step ? step() : undefined;
+    },
+    onPermanentError: (key, err) => void permanent.push(`${key}:${err.reason}`),
+  });
+  return { clock, queue, metrics, calls, permanent, c };
+}
+
+const ok = () => Promise.resolve();
+
+describe('controller', () => {
+  it('retries temporary and unknown errors with growing backoff, then forgets on success', async () => {
+    const { clock, queue, calls, c, metrics } = setup([
+      () => Promise.reject(new TemporaryError('conflict')),
+      () => Promise.reject(new Error('boom')),
+      ok,
+    ]);
+    c.start();
+    queue.add('ns/a');
+    await clock.advance(1000);
+    expect(calls.map((call) => call.at - calls[0]!.at)).toEqual([0, 100, 300]);
+    expect(queue.numRequeues('ns/a')).toBe(0);
+    const text = await metrics.text();
+    expect(text).toContain('test_controller_reconcile_errors_total{controller="things",kind="temporary"} 1');
+    expect(text).toContain('test_controller_reconcile_errors_total{controller="things",kind="unknown"} 1');
+    expect(text).toMatch(/test_controller_reconcile_duration_seconds_count\{controller="things",result="success"\} 1/);
+    await c.stop();
+  });
+
+  it('honours the delay of a TemporaryError instead of backoff', async () => {
+    const { clock, queue, calls, c } = setup([() => Promise.reject(new TemporaryError('later', { delayMs: 700 })), ok]);
+    c.start();
+    queue.add('k');
+    await clock.advance(699);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    await c.stop();
+  });
+
+  it('does not retry a PermanentError and hands it to onPermanentError', async () => {
+    const { clock, queue, calls, permanent, c } = setup([() => Promise.reject(new PermanentError('bad spec', { reason: 'InvalidSpec' }))]);
+    c.start();
+    queue.add('k');
+    await clock.advance(10_000);
+    expect(calls).toHaveLength(1);
+    expect(permanent).toEqual(['k:InvalidSpec']);
+    expect(queue.delayed()).toBe(0);
+    await c.stop();
+  });
+
+  it('requeues after requeueAfterMs', async () => {
+    const { clock, queue, calls, c } = setup([() => Promise.resolve({ requeueAfterMs: 5000 }), ok]);
+    c.start();
+    queue.add('k');
+    await clock.advance(4999);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    await c.stop();
+  });
+
+  it('requeue: true retries after backoff without counting an error', async () => {
+    const { clock, queue, calls, c, metrics } = setup([() => Promise.resolve({ requeue: true }), ok]);
+    c.start();
+    queue.add('k');
+    await clock.advance(99);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    expect(await metrics.text()).not.toContain('test_controller_reconcile_errors_total{');
+    await c.stop();
+  });
+
+  it('a queue it makes reports wait time and retries', async () => {
+    const clock = new FakeClock();
+    const metrics = new Metrics({ prefix: 'test_' });
+    let fail = true;
+    const c = controller({
+      name: 'own-queue', clock, metrics: controllerMetrics(metrics),
+      reconcile: async () => {
+        if (fail) { fail = false; throw new TemporaryError('once'); }
+      },
+    });
+    c.queue.add('k');
+    await clock.advance(250);
+    c.start();
+    await clock.advance(10_000);
+    const text = await metrics.text();
+    expect(text).toContain('test_workqueue_retries_total{controller="own-queue"} 1');
+    expect(text).toContain('test_workqueue_queue_duration_seconds_count{controller="own-queue"} 2');
+    expect(text).toContain('test_workqueue_queue_duration_seconds_sum{controller="own-queue"} 0.25');
+    await c.stop();
+  });
+
+  it('runs distinct keys in parallel but never the same key twice at once', async () => {
+    const releases: Array<() => void> = [];
+    const blocked = () => new Promise<void>((resolve) => releases.push(resolve));
+    const { queue, calls, c } = setup([blocked, blocked, blocked], { concurrency: 3 });
+    c.start();
+    queue.add('a');
+    queue.add('b');
+    queue.add('a');
+    await flushMicrotasks();
+    expect(calls.map((call) => call.key)).toEqual(['a', 'b']);
+    queue.add('a'); // arrives while a is in flight
+    await flushMicrotasks();
+    expect(calls).toHaveLength(2);
+    releases[0]!();
+    await flushMicrotasks();
+    expect(calls.map((call) => call.key)).toEqual(['a', 'b', 'a']);
+    releases.forEach((release) => release());
+    await c.stop();
+  });
+
+  it('stop waits for the reconcile in flight', async () => {
+    let release!: () => void;
+    const { queue, c } = setup([() => new Promise<void>((resolve) => (release = resolve))]);
+    c.start();
+    queue.add('k');
+    await flushMicrotasks();
+    let stopped = false;
+    const stopping = c.stop().then(() => (stopped = true));
+    await flushMicrotasks();
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
+  it('counts writes and bytes per kind', async () => {
+    const metrics = new Metrics({ prefix: 'test_' });
+    const writes = writeMetrics(metrics);
+    writes.record('Widget', 120);
+    writes.record('Widget', 0, 'delete');
+    const text = await metrics.text();
+    expect(text).toContain('test_api_writes_total{kind="Widget",operation="apply"} 1');
+    expect(text).toContain('test_api_writes_total{kind="Widget",operation="delete"} 1');
+    expect(text).toContain('test_api_bytes_written_total{kind="Widget"} 120');
+  });
+
+  it('exposes queue depth at scrape time', async () => {
+    const { queue, metrics } = setup([]);
+    queue.add('a');
+    queue.add('b');
+    expect(await metrics.text()).toContain('test_workqueue_depth{controller="things"} 2');
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * controller-kit: a small, generic controller layer over @kubernetes/client-node
+ * (sources, work queue, reconcile runner, conditions, server-side apply, leader election,
+ * events, metrics). It knows nothing about natplan's kinds.
+ */
+export { systemClock, sleep, type Clock } from './clock.js';
+export { backoffDelay, KeyedBackoff, type BackoffOptions } from './backoff.js';
+export { TemporaryError, PermanentError, classifyError, type ErrorKind } from './errors.js';
+export { WorkQueue, DEFAULT_RETRY_BACKOFF, type WorkQueueOptions } from './workqueue.js';
+export { controller, silentLogger, type Controller, type ControllerOptions, type Result, type Logger } from './controller.js';
+export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
+export { ObjectStore, type IndexFunc } from './store.js';
+export {
+  enqueueOnChange, ownKey, ownerKeys, labelKey, resyncPeriodically, waitForAllSynced, type KeyMapper, type KeySink,
+} from './sources.js';
+export {
+  setCondition, removeCondition, getCondition, isTrue, isFalse, isCurrent, formatTime,
+  type Condition, type ConditionInput, type ConditionStatus,
+} from './conditions.js';
+export { canonicalJson, contentHash, WrittenHashes } from './hash.js';
+export { applyObject, applyStatus, deleteObject, type ApplyOptions, type ApplyResult } from './apply.js';
+export { ownerReference, hasFinalizer, isBeingDeleted, addFinalizer, removeFinalizer } from './owners.js';
+export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+export { EventRecorder, EVENT, type EventInput, type EventRecorderOptions } from './events.js';
+export { Metrics, controllerMetrics, writeMetrics, type ControllerMetrics, type WriteMetrics } from './metrics.js';
+export { startHttpServer, type Check, type HttpServerOptions, type RunningHttpServer } from './http-server.js';
+export { kubeClient, clientFromRequester, typeOf, objectKey, parseKey, type KubeClient } from './kube/client.js';
+export {
+  kubeRequester, call, ApiError, isNotFound, isConflict, isGone, isAlreadyExists,
+  type ApiRequest, type ApiResponse, type Requester,
+} from './kube/request.js';
+export { resourcePath, ResourceResolver, type ResourceType } from './kube/resources.js';
+export { kubeListWatcher, type ListWatcher, type ListWatchTarget, type WatchEventType } from './kube/list-watch.js';
+export { kubeLeaseStore, LEASE, type LeaseRecord, type LeaseStore } from './kube/lease-store.js';
+export { formatMicroTime, parseMicroTime } from './kube/microtime.js';
+export { parseFlags, flagReader, flagUsage, parseDuration, hostPort, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags } from './flags.js';
+export { jsonLogger, type JsonLogger, type LogLevel } from './json-logger.js';
