@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { hostPort } from '../../controller-kit/src/flags.js';
+import { parseOperatorConfig } from './config.js';
+
+describe('operator configuration', () => {
+  it('defaults: replace mode, natplan proxy name, no external IPs allowed, leader election on', () => {
+    const r = parseOperatorConfig([], {}, 'host-1');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.planner).toMatchObject({ mode: 'replace', proxyName: 'natplan', externalIPAllowList: [], masqueradeAll: false, backend: 'auto' });
+    expect(r.config.leaderElection).toEqual({ enabled: true, namespace: 'natplan-system', name: 'natplan-operator', identity: 'host-1', leaseDurationMs: 15_000 });
+    expect(r.config.metrics).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(r.config.planner.reservedPorts.has(10250)).toBe(true);
+    expect(r.config.planner.maxEndpointsPerPart).toBe(100);
+  });
+
+  it('reads flags, and the environment where a flag is absent (as the Helm chart sets them)', () => {
+    const r = parseOperatorConfig(['--mode=complement', '--cluster-cidrs=10.244.0.0/16,fd00:10:244::/56'], { NATPLAN_MODE: 'replace', POD_NAME: 'op-0', POD_NAMESPACE: 'np', NATPLAN_EXTERNAL_IP_ALLOW_LIST: '192.0.2.0/24' }, 'h');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.planner.mode).toBe('complement');
+    expect(r.config.planner.clusterCIDRs).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
+    expect(r.config.planner.externalIPAllowList).toHaveLength(1);
+    expect(r.config.leaderElection).toMatchObject({ identity: 'op-0', namespace: 'np' });
+  });
+
+  it.each([
+    [['--mode=both'], '--mode: "both" is not replace or complement'],
+    [['--backend=ipvs'], '--backend: "ipvs" is not auto, nftables or iptables'],
+    [['--reserved-ports=22,ssh'], '--reserved-ports: every entry must be a port number'],
+    [['--metrics-address=9090'], '--metrics-address: "9090" is not host:port'],
+    [['--log-level=loud'], '--log-level: "loud" is not one of debug, info, warn, error'],
+    [['--cluster-cidrs=10.244.0.0'], '--cluster-cidrs: "10.244.0.0" is not a CIDR'],
+    [['--external-ip-allow-list=everything'], '--external-ip-allow-list: "everything" is not a CIDR'],
+    [['--lease-duration=forever'], '--lease-duration: "forever" is not a duration'],
+    [['--no-such-flag'], 'unknown flag --no-such-flag'],
+    [['--max-endpoints-per-part=5000'], '--max-endpoints-per-part: must be an integer from 1 to 1000'],
+  ])('refuses %j with a clear error', (argv, message) => {
+    const r = parseOperatorConfig(argv, {}, 'h');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.join('\n')).toContain(message);
+  });
+
+  it.each([['0.0.0.0:9090', { host: '0.0.0.0', port: 9090 }], [':8080', { host: '0.0.0.0', port: 8080 }], ['[::1]:10261', { host: '::1', port: 10261 }], ['x', undefined], ['a:70000', undefined]])('hostPort(%j)', (text, expected) => {
+    expect(hostPort(text)).toEqual(expected);
+  });
+});

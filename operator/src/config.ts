@@ -1,0 +1,96 @@
+/**
+ * The operator's configuration: flags, each with an environment fallback (NATPLAN_*),
+ * checked once at start. Wrong settings stop the operator with every error listed.
+ */
+import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
+import type { LogLevel } from '../../controller-kit/src/json-logger.js';
+import { compilePlannerConfig, type PlannerConfig } from './planner/index.js';
+
+export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
+  kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
+  mode: { type: 'string', help: 'replace: every Service naming no other proxy; complement: only Services labelled service.kubernetes.io/service-proxy-name=<proxy-name>', env: 'NATPLAN_MODE', default: 'replace' },
+  'proxy-name': { type: 'string', help: 'value of service.kubernetes.io/service-proxy-name that selects natplan', env: 'NATPLAN_PROXY_NAME', default: 'natplan' },
+  'external-ip-allow-list': { type: 'list', help: 'CIDRs a Service externalIP must be in to be programmed (CVE-2020-8554); empty = none', env: 'NATPLAN_EXTERNAL_IP_ALLOW_LIST', default: [] },
+  'node-port-addresses': { type: 'list', help: 'CIDRs selecting node addresses that serve node ports; empty = each node\'s InternalIPs', env: 'NATPLAN_NODE_PORT_ADDRESSES', default: [] },
+  'cluster-cidrs': { type: 'list', help: 'the cluster\'s pod CIDRs (traffic from outside them is masqueraded)', env: 'NATPLAN_CLUSTER_CIDRS', default: [] },
+  'masquerade-all': { type: 'bool', help: 'masquerade all Service traffic', env: 'NATPLAN_MASQUERADE_ALL', default: false },
+  backend: { type: 'string', help: 'dataplane backend for the agents: auto, nftables or iptables', env: 'NATPLAN_BACKEND', default: 'auto' },
+  'reserved-ports': { type: 'list', help: 'ports no NatExposurePolicy may claim', env: 'NATPLAN_RESERVED_PORTS', default: ['22', '2379', '2380', '6443', '10249', '10250', '10256', '10257', '10259'] },
+  'max-endpoints-per-part': { type: 'int', help: 'endpoints per ServiceNatPlan object before a Service is split into parts', env: 'NATPLAN_MAX_ENDPOINTS_PER_PART', default: 100 },
+  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz', env: 'NATPLAN_METRICS_ADDRESS', default: '0.0.0.0:9090' },
+  'leader-elect': { type: 'bool', help: 'run leader election (two replicas: one leads)', env: 'NATPLAN_LEADER_ELECT', default: true },
+  'leader-election-namespace': { type: 'string', help: 'namespace of the Lease', env: 'POD_NAMESPACE', default: 'natplan-system' },
+  'leader-election-name': { type: 'string', help: 'name of the Lease', env: 'NATPLAN_LEADER_ELECTION_NAME', default: 'natplan-operator' },
+  'lease-duration': { type: 'duration', help: 'leader lease duration', env: 'NATPLAN_LEASE_DURATION', default: '15s' },
+  identity: { type: 'string', help: 'this replica\'s identity in leader election', env: 'POD_NAME', default: '' },
+  'log-level': { type: 'string', help: 'debug, info, warn or error', env: 'NATPLAN_LOG_LEVEL', default: 'info' },
+};
+
+export interface OperatorConfig {
+  kubeconfig: string;
+  planner: PlannerConfig;
+  metrics: { host: string; port: number };
+  leaderElection: { enabled: boolean; namespace: string; name: string; identity: string; leaseDurationMs: number };
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** The planner names its settings; a user typed flags, so errors name the flag. */
+const FLAG_OF_SETTING: Record<string, string> = {
+  proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', clusterCIDRs: 'cluster-cidrs',
+  maxEndpointsPerPart: 'max-endpoints-per-part', reservedPorts: 'reserved-ports',
+};
+
+function asFlagError(error: string): string {
+  const colon = error.indexOf(':');
+  const setting = error.slice(0, colon);
+  return `--${FLAG_OF_SETTING[setting] ?? setting}${error.slice(colon)}`;
+}
+
+
+export function parseOperatorConfig(argv: readonly string[], env: Record<string, string | undefined>, hostname: string): { ok: true; config: OperatorConfig } | { ok: false; errors: string[] } {
+  const parsed = parseFlags(OPERATOR_FLAGS, argv, env);
+  if (!parsed.ok) return parsed;
+  const f = flagReader(parsed.values);
+  const errors: string[] = [];
+  const mode = f.string('mode');
+  if (mode !== 'replace' && mode !== 'complement') errors.push(`--mode: ${JSON.stringify(mode)} is not replace or complement`);
+  const backend = f.string('backend');
+  if (!['auto', 'nftables', 'iptables'].includes(backend)) errors.push(`--backend: ${JSON.stringify(backend)} is not auto, nftables or iptables`);
+  const reservedPorts = f.list('reserved-ports').map(Number);
+  if (reservedPorts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) errors.push('--reserved-ports: every entry must be a port number');
+  const metrics = hostPort(f.string('metrics-address'));
+  if (!metrics) errors.push(`--metrics-address: ${JSON.stringify(f.string('metrics-address'))} is not host:port`);
+  const logLevel = f.string('log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
+  const planner = compilePlannerConfig({
+    mode: mode as 'replace',
+    proxyName: f.string('proxy-name'),
+    externalIPAllowList: f.list('external-ip-allow-list'),
+    nodePortAddressCIDRs: f.list('node-port-addresses'),
+    clusterCIDRs: f.list('cluster-cidrs'),
+    masqueradeAll: f.bool('masquerade-all'),
+    backend: backend as 'auto',
+    reservedPorts,
+    maxEndpointsPerPart: f.number('max-endpoints-per-part'),
+  });
+  if (!planner.ok) errors.push(...planner.errors.map(asFlagError));
+  if (errors.length > 0 || !planner.ok || !metrics) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      kubeconfig: f.string('kubeconfig'),
+      planner: planner.config,
+      metrics,
+      leaderElection: {
+        enabled: f.bool('leader-elect'),
+        namespace: f.string('leader-election-namespace'),
+        name: f.string('leader-election-name'),
+        identity: f.string('identity') || hostname,
+        leaseDurationMs: f.number('lease-duration'),
+      },
+      logLevel,
+    },
+  };
+}

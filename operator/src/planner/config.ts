@@ -1,0 +1,115 @@
+// Operator-wide settings the planner needs, parsed once so that planning 10k Services does
+// not re-parse the same CIDR lists 10k times, and so that a wrong setting stops the
+// operator at start-up instead of being dropped silently.
+import { canonicalCIDR, parseCIDR, type ParsedCIDR } from './ip.js';
+
+/** Which Services natplan programs (DESIGN.md §2, coexistence with kube-proxy). */
+export type ProxyMode = 'replace' | 'complement';
+
+/** Endpoints per ServiceNatPlan part unless configured: the EndpointSlice default, so a part costs what a slice costs. */
+export const DEFAULT_MAX_ENDPOINTS_PER_PART = 100;
+/** The ServiceNatPlan schema's maxItems for endpoints. */
+export const SCHEMA_MAX_ENDPOINTS_PER_PART = 1000;
+/**
+ * Ports no exposure may take on a node: SSH, etcd, the API server, and the kubelet,
+ * kube-proxy and controller ports. Capturing them would cut the node off the cluster.
+ */
+export const DEFAULT_RESERVED_PORTS: readonly number[] = [22, 2379, 2380, 6443, 10249, 10250, 10256, 10257, 10259];
+
+/** Settings as the operator's flags or Helm values give them. */
+export interface PlannerSettings {
+  /** `replace`: every Service naming no other proxy; `complement`: only Services labelled for natplan. */
+  mode: ProxyMode;
+  /** The value of `service.kubernetes.io/service-proxy-name` that selects natplan. */
+  proxyName: string;
+  /**
+   * CIDRs a Service's externalIPs must fall in to be programmed. Empty means none are:
+   * externalIPs let any namespace capture any address (CVE-2020-8554), so they are opt-in.
+   */
+  externalIPAllowList: readonly string[];
+  /** Endpoints per ServiceNatPlan part (1..1000); default 100. */
+  maxEndpointsPerPart?: number;
+  /**
+   * CIDRs selecting which node addresses serve node ports (kube-proxy's
+   * --nodeport-addresses). Empty or absent: every InternalIP and ExternalIP of the node.
+   */
+  nodePortAddressCIDRs?: readonly string[];
+  /** The cluster's pod CIDRs, copied into every NodeNatPlan for masquerade decisions. */
+  clusterCIDRs: readonly string[];
+  /** Masquerade all Service traffic (kube-proxy's --masquerade-all). */
+  masqueradeAll: boolean;
+  /** Dataplane backend preference for the agents. */
+  backend: 'auto' | 'nftables' | 'iptables';
+  /** Ports exposures may not use; default {@link DEFAULT_RESERVED_PORTS}. */
+  reservedPorts?: readonly number[];
+}
+
+/** Settings with their CIDRs parsed; build with {@link compilePlannerConfig}. */
+export interface PlannerConfig {
+  readonly mode: ProxyMode;
+  readonly proxyName: string;
+  readonly externalIPAllowList: readonly ParsedCIDR[];
+  readonly maxEndpointsPerPart: number;
+  readonly nodePortAddressCIDRs: readonly ParsedCIDR[];
+  readonly clusterCIDRs: readonly string[];
+  readonly masqueradeAll: boolean;
+  readonly backend: 'auto' | 'nftables' | 'iptables';
+  readonly reservedPorts: ReadonlySet<number>;
+}
+
+/** What planNode needs. */
+export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'clusterCIDRs' | 'masqueradeAll' | 'backend'>;
+/** What resolveExposures needs. */
+export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'reservedPorts'>;
+
+/** Either a usable config or the list of settings that are wrong; the shell refuses to start on errors. */
+export type CompiledConfig =
+  | { ok: true; config: PlannerConfig }
+  | { ok: false; errors: string[] };
+
+function parseList(name: string, texts: readonly string[], errors: string[]): ParsedCIDR[] {
+  const out: ParsedCIDR[] = [];
+  for (const text of texts) {
+    const cidr = parseCIDR(text);
+    if (cidr) out.push(cidr);
+    else errors.push(`${name}: ${JSON.stringify(text)} is not a CIDR`);
+  }
+  return out;
+}
+
+/** Parses and checks the settings; invalid values are errors, not silently dropped. */
+export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig {
+  const errors: string[] = [];
+  if (settings.proxyName.trim() === '') errors.push('proxyName: must not be empty');
+  const externalIPAllowList = parseList('externalIPAllowList', settings.externalIPAllowList, errors);
+  const nodePortAddressCIDRs = parseList('nodePortAddressCIDRs', settings.nodePortAddressCIDRs ?? [], errors);
+  const clusterCIDRs: string[] = [];
+  for (const text of settings.clusterCIDRs) {
+    const canonical = canonicalCIDR(text);
+    if (canonical) clusterCIDRs.push(canonical);
+    else errors.push(`clusterCIDRs: ${JSON.stringify(text)} is not a CIDR`);
+  }
+  if (clusterCIDRs.length > 16) errors.push('clusterCIDRs: at most 16 (NodeNatPlan schema)');
+  const maxEndpointsPerPart = settings.maxEndpointsPerPart ?? DEFAULT_MAX_ENDPOINTS_PER_PART;
+  if (!Number.isInteger(maxEndpointsPerPart) || maxEndpointsPerPart < 1 || maxEndpointsPerPart > SCHEMA_MAX_ENDPOINTS_PER_PART) {
+    errors.push(`maxEndpointsPerPart: must be an integer from 1 to ${SCHEMA_MAX_ENDPOINTS_PER_PART}`);
+  }
+  const reservedPorts = settings.reservedPorts ?? DEFAULT_RESERVED_PORTS;
+  const badPort = reservedPorts.find((p) => !Number.isInteger(p) || p < 1 || p > 65_535);
+  if (badPort !== undefined) errors.push(`reservedPorts: ${badPort} is not a port`);
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      mode: settings.mode,
+      proxyName: settings.proxyName,
+      externalIPAllowList,
+      maxEndpointsPerPart,
+      nodePortAddressCIDRs,
+      clusterCIDRs,
+      masqueradeAll: settings.masqueradeAll,
+      backend: settings.backend,
+      reservedPorts: new Set(reservedPorts),
+    },
+  };
+}

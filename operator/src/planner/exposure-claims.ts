@@ -1,0 +1,146 @@
+// What one NatExposurePolicy asks for, before conflicts are resolved: a list of claims
+// (node, address, port, protocol -> Service port) and notes on what could not be used.
+// The CRD schema already rejects most bad input (CEL rules); what it cannot see — a
+// missing Service or port, a node without the address, an annotation that is not an
+// IP — is reported here, never silently ignored.
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import { compareText } from './endpoints.js';
+import { serviceFamilies } from './frontends.js';
+import { formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
+import { selectorMatches } from './labels.js';
+import { nodeAddresses } from './plan-node.js';
+
+/** One address:port a policy wants on one node. */
+export interface ExposureClaim {
+  readonly node: string;
+  readonly exposure: NodeNatPlanExposure;
+}
+
+/** Why a policy is not accepted at all (condition Accepted=False). */
+export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ReservedPort' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress';
+
+export interface PolicyClaims {
+  readonly claims: readonly ExposureClaim[];
+  /** Set when the policy yields nothing usable. */
+  readonly rejected: { readonly reason: RejectReason; readonly message: string } | undefined;
+  /** Partial problems, e.g. one node without an ExternalIP. */
+  readonly notes: readonly string[];
+}
+
+const reject = (reason: RejectReason, message: string, notes: string[] = []): PolicyClaims => ({ claims: [], rejected: { reason, message }, notes });
+
+function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[]): string[] {
+  const spec = policy.spec.addresses;
+  if (spec.ips) return [...new Set(spec.ips.map((text) => parseIP(text)).filter((ip) => ip !== undefined).map(formatIP))];
+  const name = node.metadata?.name ?? '';
+  if (spec.fromNode === 'Annotation') {
+    const value = node.metadata?.annotations?.[spec.annotation ?? ''];
+    if (value === undefined) {
+      notes.push(`node ${name} has no annotation ${spec.annotation}`);
+      return [];
+    }
+    const out: string[] = [];
+    for (const text of value.split(/[\s,]+/).filter((t) => t !== '')) {
+      const ip = parseIP(text);
+      if (ip) out.push(formatIP(ip));
+      else notes.push(`node ${name}: annotation ${spec.annotation} holds ${JSON.stringify(text)}, not an IP address`);
+    }
+    return [...new Set(out)];
+  }
+  const type = spec.fromNode === 'InternalIP' ? 'InternalIP' : 'ExternalIP';
+  const found = nodeAddresses(node, [type]);
+  if (found.length === 0) notes.push(`node ${name} has no ${type} address`);
+  return found;
+}
+
+function matchedServices(policy: NatExposurePolicy, servicesInNamespace: readonly V1Service[]): V1Service[] {
+  const { name, selector } = policy.spec.service;
+  return servicesInNamespace
+    .filter((s) => (name !== undefined ? s.metadata?.name === name : selector !== undefined && selectorMatches(selector, s.metadata?.labels)))
+    .filter((s) => s.spec?.type !== 'ExternalName')
+    .sort((a, b) => compareText(a.metadata?.name ?? '', b.metadata?.name ?? ''));
+}
+
+/** Expands one policy into claims, in a deterministic order (service, port, node, address). */
+export function claimsOf(
+  policy: NatExposurePolicy,
+  servicesInNamespace: readonly V1Service[],
+  nodes: readonly V1Node[],
+  reservedPorts: ReadonlySet<number>,
+): PolicyClaims {
+  const spec = policy.spec;
+  // The whole policy is refused, not just the port: a half-applied policy is harder to
+  // notice than one that says Accepted=False.
+  const reserved = spec.ports.filter((p) => reservedPorts.has(p.externalPort)).map((p) => `${p.externalPort}/${p.protocol}`);
+  if (reserved.length > 0) return reject('ReservedPort', `external ports ${reserved.join(', ')} are reserved for node services (SSH, API server, kubelet, ...)`);
+  const hasName = spec.service.name !== undefined;
+  if (hasName === (spec.service.selector !== undefined)) return reject('InvalidSpec', 'spec.service needs exactly one of name or selector');
+  if ((spec.addresses.ips !== undefined) === (spec.addresses.fromNode !== undefined)) {
+    return reject('InvalidSpec', 'spec.addresses needs exactly one of ips or fromNode');
+  }
+  if (spec.addresses.fromNode === 'Annotation' && !spec.addresses.annotation) return reject('InvalidSpec', 'fromNode Annotation needs spec.addresses.annotation');
+  const badIP = (spec.addresses.ips ?? []).find((text) => parseIP(text) === undefined);
+  if (badIP !== undefined) return reject('InvalidSpec', `spec.addresses.ips: ${JSON.stringify(badIP)} is not an IP address`);
+
+  // A range that cannot be parsed rejects the whole policy: dropping it would widen access.
+  const sourceRanges: string[] = [];
+  for (const text of spec.sourceRanges ?? []) {
+    const cidr = parseCIDR(text);
+    if (!cidr) return reject('InvalidSourceRange', `spec.sourceRanges: ${JSON.stringify(text)} is not a CIDR`);
+    if (!sourceRanges.includes(formatCIDR(cidr))) sourceRanges.push(formatCIDR(cidr));
+  }
+
+  const services = matchedServices(policy, servicesInNamespace);
+  if (services.length === 0) {
+    const what = hasName ? `Service ${spec.service.name}` : 'any Service matching the selector';
+    return reject('ServiceNotFound', `no ${what} (other than ExternalName) exists in namespace ${policy.metadata?.namespace ?? ''}`);
+  }
+  const selectedNodes = nodes
+    .filter((n) => !spec.nodes?.selector || selectorMatches(spec.nodes.selector, n.metadata?.labels))
+    .sort((a, b) => compareText(a.metadata?.name ?? '', b.metadata?.name ?? ''));
+
+  const notes: string[] = [];
+  const addressesByNode = new Map(selectedNodes.map((n) => [n.metadata?.name ?? '', addressesOnNode(policy, n, notes)] as const));
+  const claims: ExposureClaim[] = [];
+  let portMatches = 0;
+  const ref = { namespace: policy.metadata?.namespace ?? '', name: policy.metadata?.name ?? '' };
+  for (const service of services) {
+    const serviceName = service.metadata?.name ?? '';
+    const families = serviceFamilies(service);
+    for (const port of spec.ports) {
+      const exists = (service.spec?.ports ?? []).some((p) => p.port === port.servicePort && (p.protocol ?? 'TCP') === port.protocol);
+      if (!exists) {
+        notes.push(`Service ${serviceName} has no ${port.protocol} port ${port.servicePort}`);
+        continue;
+      }
+      portMatches++;
+      for (const [node, addresses] of addressesByNode) {
+        for (const address of addresses) {
+          const family = parseIP(address)?.family;
+          if (!family || !families.has(family)) {
+            notes.push(`${address} on node ${node} is ${family}, Service ${serviceName} is not; skipped`);
+            continue;
+          }
+          const exposure: NodeNatPlanExposure = {
+            policy: { ...ref },
+            service: serviceName,
+            servicePort: port.servicePort,
+            address,
+            port: port.externalPort,
+            protocol: port.protocol,
+            ...(sourceRanges.length > 0 ? { sourceRanges: [...sourceRanges] } : {}),
+            sourceNAT: spec.sourceNAT ?? 'Masquerade',
+          };
+          claims.push({ node, exposure });
+        }
+      }
+    }
+  }
+  if (portMatches === 0) return reject('PortNotFound', 'none of the selected Services has any of the listed ports', notes);
+  if (claims.length === 0) {
+    const message = selectedNodes.length === 0 ? 'no node matches spec.nodes.selector' : 'no selected node has a usable address';
+    return reject('NoNodeAddress', message, notes);
+  }
+  return { claims, rejected: undefined, notes: [...new Set(notes)] };
+}

@@ -1,0 +1,83 @@
+// planNode: the node-specific half of the plan. It depends only on the Node, the
+// operator's settings and the exposures assigned to the node — never on endpoints — so
+// the NodeNatPlan is rewritten only when node facts change (DESIGN.md §1).
+import type { V1Node } from '@kubernetes/client-node';
+import type { NodeNatPlanExposure, NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodePlannerConfig } from './config.js';
+import { compareText } from './endpoints.js';
+import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
+
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+const MAX_NODE_PORT_ADDRESSES = 64;
+const MAX_POD_CIDRS = 2;
+
+/** Canonical addresses of the given types from node.status.addresses, in status order, deduplicated. */
+export function nodeAddresses(node: V1Node, types: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const address of node.status?.addresses ?? []) {
+    if (!types.includes(address.type)) continue;
+    const ip = parseIP(address.address);
+    if (!ip) continue;
+    const text = formatIP(ip);
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+/**
+ * The node's addresses that serve node ports, sorted: every InternalIP and ExternalIP in
+ * node.status, narrowed to the configured CIDRs when there are any (kube-proxy's
+ * --nodeport-addresses). Status addresses rather than every local address, so a node
+ * port never appears on an interface the cluster does not know about (e.g. a VPN).
+ */
+export function nodePortAddressesFor(node: V1Node, config: Pick<NodePlannerConfig, 'nodePortAddressCIDRs'>): string[] {
+  const cidrs = config.nodePortAddressCIDRs;
+  return nodeAddresses(node, ['InternalIP', 'ExternalIP'])
+    .filter((text) => {
+      if (cidrs.length === 0) return true;
+      const ip = parseIP(text);
+      return ip !== undefined && anyCIDRContains(cidrs, ip);
+    })
+    .sort(compareText)
+    .slice(0, MAX_NODE_PORT_ADDRESSES);
+}
+
+function podCIDRsOf(node: V1Node): string[] {
+  const texts = node.spec?.podCIDRs && node.spec.podCIDRs.length > 0 ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  const out: string[] = [];
+  for (const text of texts) {
+    const cidr = parseCIDR(text);
+    if (cidr && !out.includes(formatCIDR(cidr))) out.push(formatCIDR(cidr));
+  }
+  return out.slice(0, MAX_POD_CIDRS);
+}
+
+/** Sort order of exposures: the schema's list-map key (address, port, protocol). */
+export function compareExposures(a: NodeNatPlanExposure, b: NodeNatPlanExposure): number {
+  return compareText(a.address, b.address) || a.port - b.port || compareText(a.protocol, b.protocol);
+}
+
+export interface NodePlanInput {
+  readonly node: V1Node;
+  /** resolveExposures(...).byNode.get(nodeName) ?? []. */
+  readonly exposures?: readonly NodeNatPlanExposure[];
+}
+
+/** Plans one node; depends on no endpoint, so endpoint churn never rewrites a NodeNatPlan. */
+export function planNode(input: NodePlanInput, config: NodePlannerConfig): NodeNatPlanSpec {
+  const { node } = input;
+  const exposures = input.exposures ?? [];
+  const nodeName = node.metadata?.name ?? '';
+  const spec: NodeNatPlanSpec = { nodeName };
+  const zone = node.metadata?.labels?.[ZONE_LABEL];
+  if (zone) spec.zone = zone;
+  const nodePortAddresses = nodePortAddressesFor(node, config);
+  if (nodePortAddresses.length > 0) spec.nodePortAddresses = nodePortAddresses;
+  const podCIDRs = podCIDRsOf(node);
+  if (podCIDRs.length > 0) spec.podCIDRs = podCIDRs;
+  if (config.clusterCIDRs.length > 0) spec.clusterCIDRs = [...config.clusterCIDRs];
+  spec.masqueradeAll = config.masqueradeAll;
+  spec.backend = config.backend;
+  if (exposures.length > 0) spec.exposures = [...exposures].sort(compareExposures).map((e) => structuredClone(e));
+  return spec;
+}

@@ -1,0 +1,155 @@
+// resolveExposures: all NatExposurePolicies, Services and Nodes in; the exposures of each
+// node and the status of each policy out. Conflicts — two claims on the same
+// node/address/port/protocol — are resolved deterministically: what a Service holds
+// always wins (its node port, external IP or load-balancer IP: a policy must not hijack
+// another Service's traffic), then the oldest policy (creationTimestamp, then
+// namespace/name), then Service name. The loser keeps its other claims and gets
+// Conflict=True naming the winner.
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import type { ExposureConfig } from './config.js';
+import { compareText } from './endpoints.js';
+import { claimsOf, type ExposureClaim } from './exposure-claims.js';
+import { canonicalIP } from './ip.js';
+import { compareExposures, nodePortAddressesFor } from './plan-node.js';
+import { policyStatus, type EndpointsOf, type LostClaim, type PolicyStatusDraft } from './policy-status.js';
+
+/** The NodeNatPlan schema's maxItems for exposures. */
+export const MAX_EXPOSURES_PER_NODE = 4096;
+/**
+ * Bytes of exposures per NodeNatPlan. No object may exceed 256 KiB (DESIGN.md §1), and
+ * 4096 exposures that each repeat a long source-range list would: the count limit alone
+ * is not enough.
+ */
+export const EXPOSURE_BYTES_PER_NODE = 200 * 1024;
+
+/** A safe upper bound of an exposure's JSON size. */
+export function estimateExposureBytes(e: NodeNatPlanExposure): number {
+  let bytes = 200 + e.policy.namespace.length + e.policy.name.length + e.service.length + e.address.length;
+  for (const range of e.sourceRanges ?? []) bytes += 3 + range.length;
+  return bytes;
+}
+
+export interface ExposureInput {
+  readonly policies: readonly NatExposurePolicy[];
+  /** All Services: those the policies select, and every Service whose ports must not be taken. */
+  readonly services: readonly V1Service[];
+  readonly nodes: readonly V1Node[];
+  /** Planned endpoints per Service, for readyEndpoints and Programmed; without it Programmed is Unknown. */
+  readonly endpointsOf?: EndpointsOf;
+}
+
+export interface ExposureResolution {
+  /** Exposures per node name, sorted by (address, port, protocol); nodes without any are absent. */
+  readonly byNode: ReadonlyMap<string, readonly NodeNatPlanExposure[]>;
+  /** Status per policy, keyed "namespace/name". */
+  readonly policyStatus: ReadonlyMap<string, PolicyStatusDraft>;
+  /** "namespace/name" of every Service an assigned exposure points at: pass exposed=true to planService. */
+  readonly exposedServices: ReadonlySet<string>;
+}
+
+function millis(timestamp: unknown): number {
+  if (timestamp instanceof Date) return timestamp.getTime();
+  if (typeof timestamp === 'string') {
+    const parsed = Date.parse(timestamp);
+    if (!Number.isNaN(parsed)) return parsed;
+  }
+  return Infinity; // no timestamp yet: treat as the youngest
+}
+
+const keyOf = (p: { metadata?: { namespace?: string; name?: string } }): string => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
+
+/** Oldest first; ties by namespace/name so the order never depends on informer order. */
+export function comparePolicyAge(a: NatExposurePolicy, b: NatExposurePolicy): number {
+  const byAge = millis(a.metadata?.creationTimestamp) - millis(b.metadata?.creationTimestamp);
+  if (byAge !== 0 && !Number.isNaN(byAge)) return byAge;
+  return compareText(keyOf(a), keyOf(b));
+}
+
+/**
+ * What Services already hold: node ports and health-check node ports ("protocol/port"),
+ * and external and load-balancer IPs with their Service ports ("address|protocol/port"),
+ * which every node captures.
+ */
+function serviceHolders(services: readonly V1Service[]): { nodePorts: Map<string, string>; frontends: Map<string, string> } {
+  const nodePorts = new Map<string, string>();
+  const frontends = new Map<string, string>();
+  const claim = (map: Map<string, string>, key: string, who: string): void => {
+    if (!map.has(key)) map.set(key, who);
+  };
+  for (const s of [...services].sort((a, b) => compareText(keyOf(a), keyOf(b)))) {
+    const name = `Service ${keyOf(s)}`;
+    const addresses = [...(s.spec?.externalIPs ?? []), ...(s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '')]
+      .map((text) => canonicalIP(text))
+      .filter((ip) => ip !== undefined);
+    for (const p of s.spec?.ports ?? []) {
+      const protocol = p.protocol ?? 'TCP';
+      if (p.nodePort) claim(nodePorts, `${protocol}/${p.nodePort}`, `node port of ${name}`);
+      for (const address of addresses) claim(frontends, `${address}|${protocol}/${p.port}`, `external or load-balancer IP of ${name}`);
+    }
+    if (s.spec?.healthCheckNodePort) claim(nodePorts, `TCP/${s.spec.healthCheckNodePort}`, `health-check node port of ${name}`);
+  }
+  return { nodePorts, frontends };
+}
+
+function groupByNamespace(services: readonly V1Service[]): Map<string, V1Service[]> {
+  const out = new Map<string, V1Service[]>();
+  for (const s of services) {
+    const ns = s.metadata?.namespace ?? '';
+    const list = out.get(ns);
+    if (list) list.push(s);
+    else out.set(ns, [s]);
+  }
+  return out;
+}
+
+/** Resolves every exposure in the cluster. Pure; O(claims) after sorting. */
+export function resolveExposures(input: ExposureInput, config: ExposureConfig): ExposureResolution {
+  const policies = [...input.policies].sort(comparePolicyAge);
+  const holders = serviceHolders(input.services);
+  const byNamespace = groupByNamespace(input.services);
+  // Node ports are served on the node-port addresses in replace mode (our agent does it);
+  // in complement mode kube-proxy serves them, possibly on every local address, so a
+  // node port blocks its number on any address.
+  const nodePortAddresses = new Map(input.nodes.map((n) => [n.metadata?.name ?? '', new Set(nodePortAddressesFor(n, config))] as const));
+  const nodePortTaken = (node: string, address: string): boolean => config.mode === 'complement' || (nodePortAddresses.get(node)?.has(address) ?? false);
+
+  const heldBy = new Map<string, string>(); // node|address|protocol/port -> "policy ns/name"
+  const byNode = new Map<string, NodeNatPlanExposure[]>();
+  const bytesByNode = new Map<string, number>();
+  const exposedServices = new Set<string>();
+  const statuses: PolicyStatusDraft[] = [];
+
+  for (const policy of policies) {
+    const namespace = policy.metadata?.namespace ?? '';
+    const expanded = claimsOf(policy, byNamespace.get(namespace) ?? [], input.nodes, config.reservedPorts);
+    const won: ExposureClaim[] = [];
+    const lost: LostClaim[] = [];
+    for (const claim of expanded.claims) {
+      const { node, exposure } = claim;
+      const portKey = `${exposure.protocol}/${exposure.port}`;
+      const holder = (nodePortTaken(node, exposure.address) ? holders.nodePorts.get(portKey) : undefined)
+        ?? holders.frontends.get(`${exposure.address}|${portKey}`)
+        ?? heldBy.get(`${node}|${exposure.address}|${portKey}`);
+      const onNode = byNode.get(node) ?? [];
+      const bytes = (bytesByNode.get(node) ?? 0) + estimateExposureBytes(exposure);
+      if (holder !== undefined) {
+        lost.push({ claim, heldBy: holder, why: 'conflict' });
+      } else if (onNode.length >= MAX_EXPOSURES_PER_NODE || bytes > EXPOSURE_BYTES_PER_NODE) {
+        lost.push({ claim, heldBy: `the size limit of a NodeNatPlan (${MAX_EXPOSURES_PER_NODE} exposures, ${EXPOSURE_BYTES_PER_NODE / 1024} KiB)`, why: 'limit' });
+      } else {
+        heldBy.set(`${node}|${exposure.address}|${portKey}`, `policy ${keyOf(policy)}`);
+        onNode.push(exposure);
+        byNode.set(node, onNode);
+        bytesByNode.set(node, bytes);
+        won.push(claim);
+        exposedServices.add(`${namespace}/${exposure.service}`);
+      }
+    }
+    statuses.push(policyStatus(policy, expanded, won, lost, input.endpointsOf));
+  }
+  for (const list of byNode.values()) list.sort(compareExposures);
+  statuses.sort((a, b) => compareText(`${a.policy.namespace}/${a.policy.name}`, `${b.policy.namespace}/${b.policy.name}`));
+  const policyStatusByKey = new Map(statuses.map((s) => [`${s.policy.namespace}/${s.policy.name}`, s] as const));
+  return { byNode, policyStatus: policyStatusByKey, exposedServices };
+}

@@ -1,0 +1,65 @@
+/**
+ * Writes plan objects by server-side apply (field manager natplan-operator), and only when
+ * what the operator owns differs from the live object: a restart with nothing changed
+ * writes nothing, and a hand edit of an owned field is repaired on the next reconcile.
+ * Counts writes and bytes per kind (the API write budget of DESIGN.md §1 is measured here).
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { applyObject, applyStatus, deleteObject } from '../../../controller-kit/src/apply.js';
+import type { Logger } from '../../../controller-kit/src/controller.js';
+import { canonicalJson } from '../../../controller-kit/src/hash.js';
+import type { KubeClient } from '../../../controller-kit/src/kube/client.js';
+import type { Metrics } from '../../../controller-kit/src/metrics.js';
+
+export const FIELD_MANAGER = 'natplan-operator';
+
+type Owned = KubernetesObject & { spec?: unknown; status?: unknown };
+
+/** The part of an object the operator owns, in a form that compares equal when unchanged. */
+function ownedView(obj: Owned, like: Owned, part: 'spec' | 'status'): string {
+  const pick = (map: Record<string, string> | undefined, keys: Record<string, string> | undefined) =>
+    Object.fromEntries(Object.keys(keys ?? {}).map((k) => [k, map?.[k]]));
+  return canonicalJson({
+    labels: pick(obj.metadata?.labels, like.metadata?.labels),
+    annotations: pick(obj.metadata?.annotations, like.metadata?.annotations),
+    owners: (obj.metadata?.ownerReferences ?? []).map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name, uid: o.uid, controller: o.controller })),
+    [part]: obj[part],
+  });
+}
+
+export class PlanWriter {
+  private readonly writes;
+  private readonly bytes;
+
+  constructor(private readonly client: KubeClient, metrics: Metrics, private readonly logger: Logger) {
+    this.writes = metrics.counter('operator_writes_total', 'API writes by the operator, by kind and operation.', ['kind', 'op']);
+    this.bytes = metrics.counter('operator_bytes_written_total', 'Request bytes the operator wrote, by kind.', ['kind']);
+  }
+
+  /** Applies `desired` unless `live` already has the same owned content. */
+  async apply(desired: Owned, live: Owned | undefined): Promise<boolean> {
+    if (live && ownedView(live, desired, 'spec') === ownedView(desired, desired, 'spec')) return false;
+    const { bytesWritten } = await applyObject(this.client, desired, { fieldManager: FIELD_MANAGER });
+    this.count(desired, 'apply', bytesWritten);
+    return true;
+  }
+
+  /** Applies status (conditions etc.) unless `liveStatus` is the same. */
+  async applyStatus(desired: Owned, liveStatus: unknown): Promise<boolean> {
+    if (canonicalJson(liveStatus ?? null) === canonicalJson(desired.status ?? null)) return false;
+    const { bytesWritten } = await applyStatus(this.client, desired, { fieldManager: FIELD_MANAGER });
+    this.count(desired, 'status', bytesWritten);
+    return true;
+  }
+
+  async delete(obj: Owned): Promise<void> {
+    if (await deleteObject(this.client, obj)) this.count(obj, 'delete', 0);
+  }
+
+  private count(obj: Owned, op: string, bytes: number): void {
+    const kind = obj.kind ?? 'unknown';
+    this.writes.inc({ kind, op });
+    if (bytes > 0) this.bytes.inc({ kind }, bytes);
+    this.logger.info('wrote', { kind, op, namespace: obj.metadata?.namespace, name: obj.metadata?.name, bytes });
+  }
+}

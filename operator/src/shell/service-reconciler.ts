@@ -1,0 +1,69 @@
+/**
+ * Reconciles one Service key (`namespace/name`) into its ServiceNatPlan parts: recompute
+ * from the caches, apply what changed, delete parts that are no longer planned. A missing
+ * or skipped Service leaves no plans behind.
+ */
+import type { V1Service } from '@kubernetes/client-node';
+import type { Logger } from '../../../controller-kit/src/controller.js';
+import { parseKey } from '../../../controller-kit/src/kube/client.js';
+import { ownerReference } from '../../../controller-kit/src/owners.js';
+import type { ServiceNatPlan, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import { planService, servicePlanName, type PlannerConfig } from '../planner/index.js';
+import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
+import type { ExposureState } from './exposure-reconciler.js';
+import type { PlanWriter } from './plan-writer.js';
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'natplan-operator' };
+
+export function servicePlanObject(service: V1Service, spec: ServiceNatPlanSpec): ServiceNatPlan {
+  const namespace = service.metadata?.namespace ?? '';
+  const name = service.metadata?.name ?? '';
+  return {
+    apiVersion: 'natplan.io/v1alpha1',
+    kind: 'ServiceNatPlan',
+    metadata: {
+      name: servicePlanName(name, spec.part),
+      namespace,
+      labels: { ...MANAGED_BY, [SERVICE_NAME_LABEL]: name },
+      ownerReferences: [ownerReference({ ...service, apiVersion: 'v1', kind: 'Service' }, { controller: true, blockOwnerDeletion: false })],
+    },
+    spec,
+  };
+}
+
+export interface ServiceReconcilerDeps {
+  caches: OperatorCaches;
+  writer: PlanWriter;
+  planner: PlannerConfig;
+  exposures: ExposureState;
+  logger: Logger;
+}
+
+export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) => Promise<void> {
+  const { caches, writer } = deps;
+  return async (key) => {
+    const { namespace } = parseKey(key);
+    const service = caches.services.get(key);
+    const existing = caches.servicePlans.store.byIndex(BY_SERVICE, key);
+    let desired: ServiceNatPlan[] = [];
+    if (service) {
+      const result = planService({
+        service,
+        slices: caches.slices.store.byIndex(BY_SERVICE, key),
+        exposed: deps.exposures.current?.exposedServices.has(key) ?? false,
+        // The parts that exist keep their endpoints, so one endpoint change rewrites one part.
+        previous: existing.map((p) => p.spec),
+      }, deps.planner);
+      if (result.kind === 'plan') {
+        desired = result.parts.map((p) => servicePlanObject(service, p));
+        for (const w of result.warnings) deps.logger.info('plan warning', { service: key, reason: w.reason, message: w.message });
+      }
+    }
+    const live = new Map(existing.map((p) => [p.metadata?.name ?? '', p]));
+    for (const obj of desired) await writer.apply(obj, live.get(obj.metadata?.name ?? ''));
+    const wanted = new Set(desired.map((d) => d.metadata?.name));
+    for (const plan of existing) {
+      if (!wanted.has(plan.metadata?.name)) await writer.delete({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan', metadata: { ...plan.metadata, namespace } });
+    }
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * The operator on a real API server, driven only through the API: Services, slices, Nodes
+ * and policies in, plans out; the write budget (one endpoint change = one ServiceNatPlan
+ * write and no NodeNatPlan write, with 50 Nodes present) counted from watches; a restart
+ * writes nothing; deleted or edited plans are repaired; policies end in the right status.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLogger } from '../../controller-kit/src/json-logger.js';
+import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { parseOperatorConfig } from '../src/config.js';
+import { startOperator, type RunningOperator } from '../src/shell/operator.js';
+import { countWrites, testApi } from './api.js';
+import { makeNode, makePolicy, makeService, makeSlice } from './builders.js';
+
+const NODES = 50;
+const NS = 'shop';
+let cp: ControlPlane;
+let api: ReturnType<typeof testApi>;
+let operator: RunningOperator | undefined;
+
+async function runOperator(): Promise<RunningOperator> {
+  const parsed = parseOperatorConfig(['--leader-elect=false', '--metrics-address=127.0.0.1:0', '--cluster-cidrs=10.244.0.0/16', '--external-ip-allow-list=192.0.2.0/24', '--log-level=warn'], {}, 'test');
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const op = await startOperator({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'operator', level: 'warn' }) });
+  await waitFor('operator ready', async () => ((await fetch(`${op.http.url}/readyz`)).ok ? true : undefined), 30_000);
+  return op;
+}
+
+async function restartWritesNothing(): Promise<void> {
+  await operator?.stop();
+  operator = undefined;
+  const counters = await Promise.all(['servicenatplans', 'nodenatplans', 'natexposurepolicies'].map((p) => countWrites(cp.kubeConfig, p)));
+  try {
+    operator = await runOperator();
+    await settle(2500);
+    expect(counters.map((c) => c.counts())).toEqual([{}, {}, {}]);
+  } finally {
+    for (const c of counters) c.stop();
+  }
+}
+
+const settle = (ms = 1500) => new Promise((r) => setTimeout(r, ms));
+const snp = async (name: string) => (await api.plans('servicenatplans', NS)).find((p) => p.metadata.name === name);
+const nnp = async (name: string) => (await api.plans('nodenatplans')).find((p) => p.metadata.name === name);
+
+beforeAll(async () => {
+  cp = await startControlPlane();
+  api = testApi(cp.kubeConfig);
+  await api.core.createNamespace({ body: { metadata: { name: NS } } });
+  for (let i = 1; i <= NODES; i++) {
+    await api.create(makeNode(`node-${i}`, `172.18.0.${i + 1}`, (n) => { if (i <= 2) n.metadata!.labels!['natplan.io/edge'] = 'true'; }));
+  }
+  await api.create(makeService(NS, 'web', (s) => { s.spec!.type = 'NodePort'; s.spec!.externalIPs = ['192.0.2.10', '198.51.100.99']; }));
+  await api.create(makeSlice(NS, 'web', 'web-abc', [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.2.5', node: 'node-2' }]));
+  operator = await runOperator();
+}, 180_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await cp?.stop();
+});
+
+describe('plans out of Services, slices and Nodes', () => {
+  it('a ServiceNatPlan with the Service frontends and the slice endpoints', async () => {
+    const service = await api.core.readNamespacedService({ name: 'web', namespace: NS });
+    const plan = await waitFor('plan web', async () => snp('web'), 20_000);
+    expect(plan.metadata.ownerReferences[0]).toMatchObject({ kind: 'Service', name: 'web', uid: service.metadata?.uid, controller: true });
+    expect(plan.spec).toMatchObject({
+      service: { name: 'web', uid: service.metadata?.uid },
+      part: 0,
+      clusterIPs: service.spec?.clusterIPs,
+      // 198.51.100.99 is outside the external-IP allow-list (CVE-2020-8554) and left out.
+      externalIPs: ['192.0.2.10'],
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: service.spec?.ports?.[0]?.nodePort }],
+      endpointCount: 2,
+    });
+    expect(plan.spec.endpoints.map((e: { address: string; forCluster: boolean }) => [e.address, e.forCluster])).toEqual([['10.244.1.5', true], ['10.244.2.5', true]]);
+  });
+
+  it(`a NodeNatPlan for each of the ${NODES} Nodes`, async () => {
+    const plans = await waitFor('all node plans', async () => {
+      const list = await api.plans('nodenatplans');
+      return list.length === NODES ? list : undefined;
+    }, 30_000);
+    const one = plans.find((p) => p.metadata.name === 'node-7');
+    expect(one.spec).toMatchObject({ nodeName: 'node-7', zone: 'zone-1', nodePortAddresses: ['172.18.0.8'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, backend: 'auto' });
+    expect(one.metadata.ownerReferences[0]).toMatchObject({ kind: 'Node', name: 'node-7' });
+  });
+
+  it('a headless Service gets no plan', async () => {
+    await api.create(makeService(NS, 'headless', (s) => { s.spec!.clusterIP = 'None'; }));
+    await api.create(makeSlice(NS, 'headless', 'headless-1', [{ ip: '10.244.3.3', node: 'node-3' }]));
+    await settle();
+    expect(await snp('headless')).toBeUndefined();
+  });
+});
+
+describe('the API write budget', () => {
+  it(`one endpoint change: one ServiceNatPlan write, zero NodeNatPlan writes, with ${NODES} Nodes`, async () => {
+    await settle();
+    const services = await countWrites(cp.kubeConfig, 'servicenatplans');
+    const nodes = await countWrites(cp.kubeConfig, 'nodenatplans');
+    try {
+      await api.discovery.replaceNamespacedEndpointSlice({
+        name: 'web-abc', namespace: NS,
+        body: makeSlice(NS, 'web', 'web-abc', [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.2.5', node: 'node-2' }, { ip: '10.244.9.5', node: 'node-9' }]),
+      });
+      await waitFor('third endpoint in the plan', async () => ((await snp('web'))?.spec.endpointCount === 3 ? true : undefined), 20_000);
+      await settle();
+      expect(services.counts()).toEqual({ 'MODIFIED shop/web': 1 });
+      expect(nodes.total()).toBe(0);
+    } finally {
+      services.stop();
+      nodes.stop();
+    }
+  });
+
+  it('a restart with nothing changed writes nothing', restartWritesNothing);
+});
+
+describe('repair', () => {
+  it('a deleted Node takes its plan with it', async () => {
+    await api.core.deleteNode({ name: `node-${NODES}` });
+    await waitFor('plan of the deleted node gone', async () => ((await nnp(`node-${NODES}`)) ? undefined : true), 20_000);
+  });
+
+  it('a plan deleted by hand comes back', async () => {
+    await api.custom.deleteNamespacedCustomObject({ group: 'natplan.io', version: 'v1alpha1', namespace: NS, plural: 'servicenatplans', name: 'web' });
+    const back = await waitFor('plan web restored', async () => snp('web'), 20_000);
+    expect(back.spec.endpointCount).toBe(3);
+  });
+
+  it('a plan edited by hand is put back', async () => {
+    const plan = await snp('web');
+    plan.spec.clusterIPs = ['10.96.255.254'];
+    await api.custom.replaceNamespacedCustomObject({ group: 'natplan.io', version: 'v1alpha1', namespace: NS, plural: 'servicenatplans', name: 'web', body: plan });
+    const service = await api.core.readNamespacedService({ name: 'web', namespace: NS });
+    await waitFor('plan web repaired', async () => ((await snp('web'))?.spec.clusterIPs[0] === service.spec?.clusterIPs?.[0] ? true : undefined), 20_000);
+  });
+
+  it('a node plan edited by hand is put back', async () => {
+    const plan = await nnp('node-3');
+    plan.spec.masqueradeAll = true;
+    await api.custom.replaceClusterCustomObject({ group: 'natplan.io', version: 'v1alpha1', plural: 'nodenatplans', name: 'node-3', body: plan });
+    await waitFor('node-3 repaired', async () => ((await nnp('node-3'))?.spec.masqueradeAll === false ? true : undefined), 20_000);
+  });
+
+  it('a deleted Service takes all its plans with it', async () => {
+    await api.create(makeService(NS, 'gone'));
+    await api.create(makeSlice(NS, 'gone', 'gone-1', [{ ip: '10.244.4.4', node: 'node-4' }]));
+    await waitFor('plan gone created', async () => snp('gone'), 20_000);
+    await api.core.deleteNamespacedService({ name: 'gone', namespace: NS });
+    await waitFor('plan gone deleted', async () => ((await snp('gone')) ? undefined : true), 20_000);
+  });
+});
+
+describe('NatExposurePolicy', () => {
+  const policy = async (name: string) => (await api.plans('natexposurepolicies', NS)).find((p) => p.metadata.name === name);
+  type Cond = { type: string; status: string; reason: string; message: string };
+  const condition = (p: { status?: { conditions?: Cond[] } } | undefined, type: string) => p?.status?.conditions?.find((c) => c.type === type);
+
+  it('exposes a Service on the selected nodes and reports where it is reachable', async () => {
+    await api.create(makePolicy(NS, 'web-edge', {
+      service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: 8080, protocol: 'TCP' }],
+      nodes: { selector: { matchLabels: { 'natplan.io/edge': 'true' } } }, addresses: { fromNode: 'InternalIP' }, sourceRanges: ['203.0.113.0/24'],
+    }));
+    const p = await waitFor('policy accepted', async () => { const x = await policy('web-edge'); return condition(x, 'Accepted') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Accepted')).toMatchObject({ status: 'True', observedGeneration: 1 });
+    expect(condition(p, 'Conflict')).toMatchObject({ status: 'False' });
+    // No agent runs in this test, so nothing is enforced yet.
+    expect(condition(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'AwaitingAgents' });
+    expect(p.status.publicEndpoints).toEqual([
+      { node: 'node-1', service: 'web', address: '172.18.0.2', port: 8080, protocol: 'TCP', readyEndpoints: 3 },
+      { node: 'node-2', service: 'web', address: '172.18.0.3', port: 8080, protocol: 'TCP', readyEndpoints: 3 },
+    ]);
+    const node1 = await waitFor('exposure on node-1', async () => { const n = await nnp('node-1'); return n?.spec.exposures ? n : undefined; }, 20_000);
+    expect(node1.spec.exposures).toEqual([{
+      policy: { namespace: NS, name: 'web-edge' }, service: 'web', servicePort: 80, address: '172.18.0.2', port: 8080, protocol: 'TCP',
+      sourceRanges: ['203.0.113.0/24'], sourceNAT: 'Masquerade',
+    }]);
+    expect((await nnp('node-3')).spec.exposures).toBeUndefined();
+  });
+
+  it('a younger policy on the same address and port loses, and says to whom', async () => {
+    await settle(1100); // creationTimestamp has one-second resolution
+    await api.create(makePolicy(NS, 'web-copy', {
+      service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: 8080, protocol: 'TCP' }],
+      nodes: { selector: { matchLabels: { 'natplan.io/edge': 'true' } } }, addresses: { fromNode: 'InternalIP' },
+    }));
+    const p = await waitFor('conflict reported', async () => { const x = await policy('web-copy'); return condition(x, 'Conflict') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Conflict')).toMatchObject({ status: 'True', reason: 'AddressPortInUse' });
+    expect(condition(p, 'Conflict')?.message).toContain('shop/web-edge');
+    expect((await policy('web-edge')).status.publicEndpointCount).toBe(2);
+  });
+
+  it('a policy on a node port loses to the Service that holds it', async () => {
+    const service = await api.core.readNamespacedService({ name: 'web', namespace: NS });
+    const nodePort = service.spec!.ports![0]!.nodePort!;
+    await api.create(makePolicy(NS, 'on-node-port', {
+      service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: nodePort, protocol: 'TCP' }], addresses: { fromNode: 'InternalIP' },
+    }));
+    const p = await waitFor('node port conflict', async () => { const x = await policy('on-node-port'); return condition(x, 'Conflict') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Conflict')).toMatchObject({ status: 'True' });
+    expect(condition(p, 'Conflict')?.message).toContain('node port of Service shop/web');
+  });
+
+  it('a reserved port is refused with a clear condition', async () => {
+    await api.create(makePolicy(NS, 'on-kubelet', {
+      service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: 10250, protocol: 'TCP' }], addresses: { fromNode: 'InternalIP' },
+    }));
+    const p = await waitFor('reserved port refused', async () => { const x = await policy('on-kubelet'); return condition(x, 'Accepted') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Accepted')).toMatchObject({ status: 'False', reason: 'ReservedPort' });
+    expect(condition(p, 'Accepted')?.message).toContain('10250');
+    expect(p.status.publicEndpointCount).toBe(0);
+  });
+
+  it('a policy naming a Service that does not exist is reported, not ignored', async () => {
+    await api.create(makePolicy(NS, 'to-nowhere', {
+      service: { name: 'nowhere' }, ports: [{ servicePort: 80, externalPort: 9443, protocol: 'TCP' }], addresses: { ips: ['198.51.100.7'] },
+    }));
+    const p = await waitFor('missing service reported', async () => { const x = await policy('to-nowhere'); return condition(x, 'Accepted') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Accepted')?.status).toBe('False');
+    expect(condition(p, 'Accepted')?.message).toContain('nowhere');
+  });
+
+  it('a restart with policies and their status in place writes nothing either', restartWritesNothing);
+
+  it('the operator survives all of this and stays ready', async () => {
+    expect((await fetch(`${operator!.http.url}/readyz`)).ok).toBe(true);
+    const metrics = await (await fetch(`${operator!.http.url}/metrics`)).text();
+    // The operator restarted just before with nothing to change: its own count agrees with the watches.
+    expect(metrics).toContain('# TYPE natplan_operator_writes_total counter');
+    expect(metrics).not.toMatch(/natplan_operator_writes_total\{/);
+    expect(metrics).toContain('natplan_controller_reconcile_duration_seconds_bucket');
+  });
+});
