@@ -1,0 +1,57 @@
+/**
+ * Differential property: for generated plans, the nftables and iptables renderings treat
+ * every frontend the same for every kind of client (traced through both models).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAddress } from './addresses.js';
+import { renderIptables } from './iptables-render.js';
+import { traceIptables } from './iptables-trace.js';
+import { renderNftables } from './nft-render.js';
+import type { TracePacket } from './nft-trace.js';
+import { traceNft } from './nft-trace.js';
+import type { RenderInput } from './plan.js';
+import { renderInput } from './testing/arbitraries.js';
+
+// Addresses: see testing/builders.ts.
+const SOURCES = {
+  ip: [{ source: '203.0.113.5' }, { source: '192.0.2.77' }, { source: '10.244.1.30', fromLocalPod: true }, { source: '10.244.2.30' }, { source: '172.18.0.2', fromNode: true }],
+  ip6: [{ source: '2001:db8::5' }, { source: 'fd00:10:244:1::30', fromLocalPod: true }, { source: 'fd00:172:18::2', fromNode: true }],
+} as const;
+const NODE = { ip: '172.18.0.2', ip6: 'fd00:172:18::2' } as const;
+
+function packetsFor(input: RenderInput): TracePacket[] {
+  const destinations: { destination: string; port: number; protocol: TracePacket['protocol'] }[] = [];
+  for (const { spec } of input.services) {
+    for (const port of spec.ports ?? []) {
+      for (const address of [...(spec.clusterIPs ?? []), ...(spec.externalIPs ?? []), ...(spec.loadBalancerIPs ?? [])]) {
+        destinations.push({ destination: address, port: port.port, protocol: port.protocol });
+      }
+      if (port.nodePort) for (const address of Object.values(NODE)) destinations.push({ destination: address, port: port.nodePort, protocol: port.protocol });
+    }
+  }
+  for (const x of input.node.exposures ?? []) destinations.push({ destination: x.address, port: x.port, protocol: x.protocol });
+  // Wrong ports and unallocated Service addresses.
+  for (const { spec } of input.services) for (const ip of spec.clusterIPs ?? []) destinations.push({ destination: ip, port: 1, protocol: 'TCP' });
+  destinations.push({ destination: '10.96.255.254', port: 80, protocol: 'TCP' }, { destination: 'fd00:10:96::fffe', port: 80, protocol: 'UDP' });
+  return destinations.flatMap((d) => {
+    const family = parseAddress(d.destination)?.family ?? 'ip';
+    return SOURCES[family].map((s) => ({ family, ...d, ...s }));
+  });
+}
+
+describe('nftables and iptables agree', () => {
+  it('property: same verdict, endpoints and masquerade for every frontend and client kind', () => {
+    fc.assert(fc.property(renderInput(4), (input) => {
+      const nft = renderNftables(input);
+      const ipt = renderIptables(input);
+      const host = { localAddresses: Object.values(NODE) };
+      for (const packet of packetsFor(input)) {
+        const a = traceNft(nft, packet, host);
+        const b = traceIptables(ipt, packet, host);
+        const summary = (r: typeof a) => ({ verdict: r.verdict, endpoints: r.endpoints, masquerade: r.masquerade });
+        expect({ packet, ...summary(b) }).toEqual({ packet, ...summary(a) });
+      }
+    }), { numRuns: 60 });
+  }, 60_000);
+});

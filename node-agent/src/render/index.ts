@@ -1,0 +1,20 @@
+/**
+ * Public API of the pure renderers (DESIGN.md §3): (NodeNatPlan, ServiceNatPlans, node
+ * identity) -> ruleset model -> `nft -f` script, and iptables-restore input with the same
+ * semantics. No I/O here; the applier runs the scripts.
+ *
+ * Invalid or conflicting input never breaks a script: the offending part is left out and
+ * described in `NftRuleset.problems` (the iptables renderer drops the same parts).
+ */
+export type { NodeIdentity, RenderInput } from './plan.js';
+export type { NftRuleset, RulesetCounts } from './nft-render.js';
+export type { StaleUdpEntry } from './stale-udp.js';
+export type { TracePacket, TraceResult, TraceHost } from './nft-trace.js';
+export type { IptablesJump, IptablesOptions } from './iptables-render.js';
+
+export { renderNftables, rulesetCounts } from './nft-render.js';
+export { nftFullSyncScript, nftIncrementalScript, nftColdStartScripts, nftCleanupScript, rulesetDigest } from './nft-sync.js';
+export { staleUdpEndpoints } from './stale-udp.js';
+export { traceNft } from './nft-trace.js';
+export { renderIptables, iptablesCleanupScripts, iptablesHookJumps } from './iptables-render.js';
+export { traceIptables } from './iptables-trace.js';

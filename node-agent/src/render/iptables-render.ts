@@ -1,0 +1,222 @@
+/**
+ * iptables-restore input with the same semantics as the nftables renderer, for hosts
+ * without nftables. Built from the same resolved plan (plan.ts), so the two backends
+ * differ only in syntax and in packet cost: iptables walks NATPLAN-SERVICES linearly.
+ *
+ * The input is meant for `iptables-restore --noflush`: it declares (and so flushes) only
+ * NATPLAN-* chains. The jumps from the built-in chains into ours cannot be written
+ * idempotently in restore syntax, so they are returned by `iptablesHookJumps()` for the
+ * applier to ensure with `iptables -C || iptables -I`.
+ *
+ * Source ranges are checked in the filter table against the conntrack ORIGINAL destination
+ * (`--ctorigdst`), because by then the nat table has rewritten the destination.
+ */
+import type { IpFamily } from './addresses.js';
+import { hostPort } from './addresses.js';
+import { fnv1a64Hex } from './hash.js';
+import type { Backend, FamilyPlan, RenderInput, ServicePortNat } from './plan.js';
+import { resolvePlan } from './plan.js';
+
+const P = 'NATPLAN-';
+const C = {
+  services: `${P}SERVICES`, nodePorts: `${P}NODEPORTS`, postrouting: `${P}POSTROUTING`, markMasq: `${P}MARK-MASQ`,
+  masqOffCluster: `${P}MASQ-OFFCLUSTER`, noEndpoints: `${P}NO-ENDPOINTS`, noEndpointNodePorts: `${P}NO-EP-NODEPORTS`, firewall: `${P}FIREWALL`,
+  clusterIps: `${P}CLUSTER-IPS`, serviceRange: `${P}SERVICE-RANGE`,
+} as const;
+
+export interface IptablesJump { table: 'nat' | 'filter'; chain: string; args: string[] }
+
+/** Jumps from built-in chains into natplan's; the same in both families. */
+export function iptablesHookJumps(): IptablesJump[] {
+  const isNew = ['-m', 'conntrack', '--ctstate', 'NEW'];
+  return [
+    { table: 'nat', chain: 'PREROUTING', args: ['-j', C.services] },
+    { table: 'nat', chain: 'OUTPUT', args: ['-j', C.services] },
+    { table: 'nat', chain: 'POSTROUTING', args: ['-j', C.postrouting] },
+    ...(['INPUT', 'FORWARD', 'OUTPUT'] as const).flatMap((chain) => [
+      { table: 'filter' as const, chain, args: [...isNew, '-j', C.firewall] },
+      { table: 'filter' as const, chain, args: [...isNew, '-j', C.noEndpoints] },
+    ]),
+    // filter OUTPUT runs after nat OUTPUT's DNAT, like FORWARD: only undelivered Service addresses are left.
+    ...(['FORWARD', 'OUTPUT'] as const).map((chain) => ({ table: 'filter' as const, chain, args: [...isNew, '-j', C.clusterIps] })),
+  ];
+}
+
+const hostMask = (family: IpFamily, address: string): string => `${address}/${family === 'ip' ? 32 : 128}`;
+const comment = (label: string | undefined): string => (label ? ` -m comment --comment "${label}"` : '');
+const l4 = (protocol: string, port: number): string => `-p ${protocol} -m ${protocol} --dport ${port}`;
+
+class TableWriter {
+  readonly chains = new Set<string>();
+  readonly rules: string[] = [];
+  chain(name: string): string { this.chains.add(name); return name; }
+  rule(chain: string, spec: string): void { this.chains.add(chain); this.rules.push(`-A ${chain} ${spec}`); }
+  text(table: string, staleChains: string[]): string {
+    const stale = staleChains.filter((c) => c.startsWith(P) && !this.chains.has(c));
+    const declared = [...this.chains, ...stale].map((c) => `:${c} - [0:0]`);
+    return [`*${table}`, ...declared, ...this.rules, ...stale.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+  }
+}
+
+function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, stale: string[]): string {
+  const { family } = plan;
+  const nat = new TableWriter();
+  const filter = new TableWriter();
+  for (const name of [C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster]) nat.chain(name);
+  for (const name of [C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange]) filter.chain(name);
+  // Unallocated Service addresses: the per-IP RETURNs are only walked by packets that are
+  // still addressed to the Service range after DNAT (wrong port, no Service).
+  for (const cidr of plan.serviceCIDRs) filter.rule(C.clusterIps, `-d ${cidr} -j ${C.serviceRange}`);
+  for (const ip of plan.clusterIPs) filter.rule(C.serviceRange, `-d ${hostMask(family, ip)} -j RETURN`);
+  filter.rule(C.serviceRange, '-j DROP');
+  const epChains = new Set<string>();
+  const preserved = new Set(plan.exposures.filter((x) => x.preserveClientAddress && x.target).map((x) => x.target?.id));
+  const masqueraded = new Set(plan.exposures.filter((x) => !x.preserveClientAddress && x.target).map((x) => x.target?.id));
+  const nodePortRules: string[] = [];
+  const noEndpointNodePortRules: string[] = [];
+  const claimed = new Set<string>();
+
+  const endpointChain = (p: ServicePortNat, b: Backend): string => {
+    const hash = fnv1a64Hex(`${p.id}|${b.address}|${b.port}`);
+    const name = `${P}SEP-${hash}`;
+    if (!epChains.has(name)) {
+      epChains.add(name);
+      nat.rule(name, `-s ${hostMask(family, b.address)} -j ${C.markMasq}`);
+      const affinity = p.affinityTimeoutSeconds !== undefined ? `-m recent --name ${hash} --set ` : '';
+      nat.rule(name, `${affinity}-p ${p.protocol} -m ${p.protocol} -j DNAT --to-destination ${hostPort(family, b.address, b.port)}`);
+    }
+    return name;
+  };
+  const balance = (prefix: 'CL' | 'LO', p: ServicePortNat, backends: Backend[]): string | undefined => {
+    if (!backends.length) return undefined;
+    const name = nat.chain(`${P}${prefix}-${p.id}`);
+    const eps = backends.map((b) => ({ chain: endpointChain(p, b), hash: fnv1a64Hex(`${p.id}|${b.address}|${b.port}`) }));
+    if (p.affinityTimeoutSeconds !== undefined) {
+      for (const ep of eps) nat.rule(name, `-m recent --name ${ep.hash} --rcheck --seconds ${p.affinityTimeoutSeconds} --reap -j ${ep.chain}`);
+    }
+    eps.forEach((ep, k) => {
+      const remaining = eps.length - k;
+      nat.rule(name, remaining > 1 ? `-m statistic --mode random --probability ${(1 / remaining).toFixed(10)} -j ${ep.chain}` : `-j ${ep.chain}`);
+    });
+    return name;
+  };
+  const frontend = (address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, label: string | undefined): void => {
+    const key = `${address}|${p.protocol}|${p.port}`;
+    if (claimed.has(key)) return; // same first-wins rule as nft; the conflict is reported there
+    claimed.add(key);
+    const match = `-d ${hostMask(family, address)} ${l4(p.protocol, p.port)}${comment(label)}`;
+    if (target) nat.rule(C.services, `${match} -j ${target}`);
+    else filter.rule(C.noEndpoints, `${match} ${anyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+  };
+  const firewall = (address: string, p: { protocol: string; port: number }, ranges: string[]): void => {
+    const name = filter.chain(`${P}FW-${fnv1a64Hex(`${address}|${p.protocol}|${p.port}`)}`);
+    filter.rule(C.firewall, `-p ${p.protocol} -m conntrack --ctorigdst ${hostMask(family, address)} --ctorigdstport ${p.port} -j ${name}`);
+    for (const range of ranges) filter.rule(name, `-s ${range} -j RETURN`);
+    filter.rule(name, '-j DROP');
+  };
+
+  for (const p of plan.services) {
+    const hasExternal = p.nodePort !== undefined || p.externalIPs.length > 0 || p.loadBalancerIPs.length > 0;
+    const needsCluster = (p.clusterIP !== undefined && !p.internalLocal) || hasExternal || masqueraded.has(p.id);
+    const cl = needsCluster ? balance('CL', p, p.clusterEndpoints) : undefined;
+    const lo = p.internalLocal || p.externalLocal || preserved.has(p.id) ? balance('LO', p, p.localEndpoints) : undefined;
+    if (p.clusterIP) {
+      const target = p.internalLocal ? lo : cl;
+      let chain: string | undefined;
+      if (target) {
+        chain = nat.chain(`${P}SVC-${p.id}`);
+        if (masqueradeAll) nat.rule(chain, `-j ${C.markMasq}`);
+        else if (plan.clusterCIDRs.length) nat.rule(chain, `-j ${C.masqOffCluster}`);
+        nat.rule(chain, `-j ${target}`);
+      }
+      frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, p.label);
+    }
+    let external: string | undefined;
+    if (!hasExternal) continue;
+    if (!p.externalLocal && cl) {
+      external = nat.chain(`${P}EXT-${p.id}`);
+      nat.rule(external, `-j ${C.markMasq}`);
+      nat.rule(external, `-j ${cl}`);
+    } else if (p.externalLocal && lo) {
+      external = nat.chain(`${P}EXT-${p.id}`);
+      if (cl) for (const cidr of plan.podCIDRs) nat.rule(external, `-s ${cidr} -j ${cl}`);
+      nat.rule(external, `-m addrtype --src-type LOCAL -j ${C.markMasq}`);
+      if (cl) nat.rule(external, `-m addrtype --src-type LOCAL -j ${cl}`);
+      nat.rule(external, `-j ${lo}`);
+    }
+    if (p.nodePort !== undefined) {
+      const match = `${l4(p.protocol, p.nodePort)}${comment(p.label)}`;
+      if (external) nodePortRules.push(`${match} -j ${external}`);
+      else noEndpointNodePortRules.push(`${match} ${p.hasAnyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+    }
+    for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) frontend(address, p, external, p.hasAnyEndpoints, p.label);
+    if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) firewall(address, p, p.loadBalancerSourceRanges);
+  }
+  for (const x of plan.exposures) {
+    const p = x.target;
+    let target: string | undefined;
+    if (p && x.preserveClientAddress && p.localEndpoints.length) target = `${P}LO-${p.id}`;
+    if (p && !x.preserveClientAddress && p.clusterEndpoints.length) {
+      target = nat.chain(`${P}XM-${p.id}`);
+      if (!nat.rules.some((r) => r.startsWith(`-A ${target} `))) {
+        nat.rule(target, `-j ${C.markMasq}`);
+        nat.rule(target, `-j ${P}CL-${p.id}`);
+      }
+    }
+    frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, p?.label);
+    if (x.sourceRanges) firewall(x.address, x, x.sourceRanges);
+  }
+
+  // Node ports come after every explicit address, as in kube-proxy.
+  const nodePortDestinations = plan.nodePortAddresses === 'all-local'
+    ? [`-m addrtype --dst-type LOCAL ! -d ${family === 'ip' ? '127.0.0.0/8' : '::1/128'}`]
+    : plan.nodePortAddresses.map((a) => `-d ${hostMask(family, a)}`);
+  for (const dst of nodePortDestinations) {
+    nat.rule(C.services, `${dst} -j ${C.nodePorts}`);
+    filter.rule(C.noEndpoints, `${dst} -j ${C.noEndpointNodePorts}`);
+  }
+  for (const r of nodePortRules) nat.rule(C.nodePorts, r);
+  for (const r of noEndpointNodePortRules) filter.rule(C.noEndpointNodePorts, r);
+
+  for (const cidr of plan.clusterCIDRs) nat.rule(C.masqOffCluster, `-s ${cidr} -j RETURN`);
+  nat.rule(C.masqOffCluster, `-j ${C.markMasq}`);
+  nat.rule(C.markMasq, `-j MARK --or-mark ${mark}`);
+  nat.rule(C.postrouting, `-m mark ! --mark ${mark}/${mark} -j RETURN`);
+  nat.rule(C.postrouting, `-j MARK --xor-mark ${mark}`);
+  nat.rule(C.postrouting, '-j MASQUERADE --random-fully');
+  return nat.text('nat', stale) + filter.text('filter', stale);
+}
+
+function rejectTarget(protocol: string): string {
+  return protocol === 'tcp' ? '-j REJECT --reject-with tcp-reset' : '-j REJECT';
+}
+
+export interface IptablesOptions {
+  /** NATPLAN-* chains that exist now (from iptables-save); those no longer wanted are deleted. */
+  existingChains?: { ipv4?: string[]; ipv6?: string[] };
+}
+
+/** iptables-restore (--noflush) input for both families; problems are reported by renderNftables. */
+export function renderIptables(input: RenderInput, options: IptablesOptions = {}): { ipv4: string; ipv6: string } {
+  const plan = resolvePlan(input);
+  const mark = `0x${plan.masqueradeMark.toString(16)}`;
+  return {
+    ipv4: renderFamily(plan.families.ip, plan.masqueradeAll, mark, options.existingChains?.ipv4 ?? []),
+    ipv6: renderFamily(plan.families.ip6, plan.masqueradeAll, mark, options.existingChains?.ipv6 ?? []),
+  };
+}
+
+/**
+ * restore input (for --noflush) that empties and deletes natplan's chains: the static ones
+ * and any listed. Remove the hook jumps (`iptablesHookJumps`) first, or the deletes fail.
+ */
+export function iptablesCleanupScripts(existingChains: { ipv4?: string[]; ipv6?: string[] } = {}): { ipv4: string; ipv6: string } {
+  const script = (extra: string[]): string => {
+    const ours = (names: string[]): string[] => [...new Set(names.filter((c) => /^NATPLAN-[A-Za-z0-9-]{1,20}$/.test(c)))];
+    const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, ...extra.filter((c) => !/^NATPLAN-(FW-|NO-|FIREWALL|CLUSTER-IPS|SERVICE-RANGE)/.test(c))]);
+    const filter = ours([C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, ...extra.filter((c) => /^NATPLAN-(FW-|NO-|FIREWALL|CLUSTER-IPS|SERVICE-RANGE)/.test(c))]);
+    const table = (name: string, chains: string[]): string[] => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT'];
+    return [...table('nat', nat), ...table('filter', filter), ''].join('\n');
+  };
+  return { ipv4: script(existingChains.ipv4 ?? []), ipv6: script(existingChains.ipv6 ?? []) };
+}

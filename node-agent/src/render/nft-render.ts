@@ -1,0 +1,59 @@
+/**
+ * renderNftables: the desired state of both natplan tables as plain data. Scripts are
+ * derived from it in nft-sync.ts; the tracer reads it in nft-trace.ts.
+ */
+import type { ChainState, IpFamily, SetState, TableState } from './model.js';
+import { FAMILIES } from './model.js';
+import type { RenderInput } from './plan.js';
+import { resolvePlan } from './plan.js';
+import { skeletonChains, skeletonSets } from './nft-skeleton.js';
+import type { UdpFacts } from './nft-services.js';
+import { renderFamilyServices } from './nft-services.js';
+
+export interface RulesetCounts { services: number; endpoints: number; exposures: number }
+
+/** The complete desired nftables state. Treat as immutable. */
+export interface NftRuleset {
+  tables: Record<IpFamily, TableState>;
+  /**
+   * Parts of the input that were invalid or conflicting and were left out, one sentence
+   * each. The rest is rendered; a non-empty list is worth a `Degraded`-style report.
+   */
+  problems: string[];
+  counts: RulesetCounts;
+  /** Facts for stale-UDP-conntrack cleanup (see stale-udp.ts). */
+  udp: UdpFacts;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export function renderNftables(input: RenderInput): NftRuleset {
+  const plan = resolvePlan(input);
+  const problems = [...plan.problems];
+  const udp: UdpFacts = { endpoints: new Set(), frontends: new Map() };
+  const tables = {} as Record<IpFamily, TableState>;
+  for (const family of FAMILIES) {
+    const familyPlan = plan.families[family];
+    const dynamic = renderFamilyServices(familyPlan, plan.masqueradeAll);
+    problems.push(...dynamic.problems);
+    for (const e of dynamic.udp.endpoints) udp.endpoints.add(e);
+    for (const [k, v] of dynamic.udp.frontends) udp.frontends.set(k, v);
+
+    const sets = new Map<string, SetState>();
+    for (const s of [...skeletonSets(familyPlan), ...[...dynamic.sets].sort((a, b) => byName(a.definition, b.definition))]) {
+      sets.set(s.definition.name, s);
+    }
+    for (const [name, elements] of dynamic.elements) {
+      const set = sets.get(name);
+      for (const key of [...elements.keys()].sort()) set?.elements.set(key, elements.get(key) ?? '');
+    }
+    const chains = new Map<string, ChainState>();
+    for (const c of [...skeletonChains(familyPlan, plan.masqueradeMark), ...[...dynamic.chains].sort(byName)]) chains.set(c.name, c);
+    tables[family] = { family, chains, sets };
+  }
+  return { tables, problems, counts: plan.counts, udp };
+}
+
+export function rulesetCounts(ruleset: NftRuleset): RulesetCounts {
+  return { ...ruleset.counts };
+}

@@ -1,0 +1,124 @@
+/**
+ * The static part of each family's table: hooks, helper chains and the few large named
+ * sets and verdict maps that carry all per-Service data. Packet cost is one map lookup per
+ * hook whatever the number of Services.
+ *
+ * Priorities: the filter chains run at -110, after conntrack (-200) and before the nat
+ * dstnat hooks (-100), so source ranges are checked against the address the client used
+ * (the load-balancer IP, not the endpoint) and a host firewall at `filter` (0) sees our
+ * rejects first.
+ */
+import type { FamilyPlan } from './plan.js';
+import type { ChainState, IpFamily, SetState } from './model.js';
+
+export const CHAIN = {
+  natPrerouting: 'nat-prerouting', natOutput: 'nat-output', natPostrouting: 'nat-postrouting',
+  filterPrerouting: 'filter-prerouting', filterInput: 'filter-input', filterForward: 'filter-forward', filterOutput: 'filter-output',
+  filterOutputPostDnat: 'filter-output-post-dnat',
+  services: 'services', endpointsCheck: 'endpoints-check', firewallCheck: 'firewall-check', clusterIpsCheck: 'cluster-ips-check',
+  markForMasquerade: 'mark-for-masquerade', masquerading: 'masquerading', rejectPacket: 'reject-packet',
+} as const;
+
+export const SET = {
+  clusterCidrs: 'cluster-cidrs', podCidrs: 'pod-cidrs', nodePortIps: 'nodeport-ips',
+  firewallIps: 'firewall-ips', firewallAllow: 'firewall-allow', hairpin: 'hairpin',
+  serviceCidrs: 'service-cidrs', clusterIps: 'cluster-ips',
+  serviceIps: 'service-ips', serviceNodePorts: 'service-nodeports',
+  noEndpointServices: 'no-endpoint-services', noEndpointNodePorts: 'no-endpoint-nodeports',
+} as const;
+
+export const addressType = (family: IpFamily): string => (family === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
+export const markHex = (mark: number): string => `0x${mark.toString(16).padStart(8, '0')}`;
+
+/** The match for "addressed to a node-port address", or undefined when this family serves none. */
+export function nodePortMatch(plan: FamilyPlan): string | undefined {
+  const ipx = plan.family;
+  if (plan.nodePortAddresses === 'all-local') {
+    // Loopback is excluded as in kube-proxy's nftables mode: DNAT of 127/8 needs route_localnet.
+    const loopback = ipx === 'ip' ? '127.0.0.0/8' : '::1';
+    return `${ipx} daddr != ${loopback} fib daddr type local`;
+  }
+  return plan.nodePortAddresses.length ? `${ipx} daddr @${SET.nodePortIps}` : undefined;
+}
+
+function emptySet(family: IpFamily, kind: 'set' | 'map', name: string, type: string, flags?: ('interval')[]): SetState {
+  return { definition: { kind, family, name, type, ...(flags ? { flags } : {}) }, elements: new Map() };
+}
+
+export function skeletonSets(plan: FamilyPlan): SetState[] {
+  const { family } = plan;
+  const addr = addressType(family);
+  const service = `${addr} . inet_proto . inet_service`;
+  const sets = [
+    emptySet(family, 'set', SET.clusterCidrs, addr, ['interval']),
+    emptySet(family, 'set', SET.podCidrs, addr, ['interval']),
+    emptySet(family, 'set', SET.nodePortIps, addr),
+    emptySet(family, 'set', SET.serviceCidrs, addr, ['interval']),
+    emptySet(family, 'set', SET.clusterIps, addr),
+    emptySet(family, 'set', SET.firewallIps, service),
+    // A concatenation with an interval needs the pipapo set backend (Linux 5.6+).
+    emptySet(family, 'set', SET.firewallAllow, `${service} . ${addr}`, ['interval']),
+    // `endpoint . endpoint`: a DNATed packet whose source is its own endpoint.
+    emptySet(family, 'set', SET.hairpin, `${addr} . ${addr}`),
+    emptySet(family, 'map', SET.serviceIps, `${service} : verdict`),
+    emptySet(family, 'map', SET.serviceNodePorts, 'inet_proto . inet_service : verdict'),
+    emptySet(family, 'map', SET.noEndpointServices, `${service} : verdict`),
+    emptySet(family, 'map', SET.noEndpointNodePorts, 'inet_proto . inet_service : verdict'),
+  ];
+  const fill = (name: string, values: readonly string[]): void => {
+    const set = sets.find((s) => s.definition.name === name);
+    for (const v of values) set?.elements.set(v, '');
+  };
+  fill(SET.clusterCidrs, plan.clusterCIDRs);
+  fill(SET.podCidrs, plan.podCIDRs);
+  if (plan.nodePortAddresses !== 'all-local') fill(SET.nodePortIps, plan.nodePortAddresses);
+  fill(SET.serviceCidrs, plan.serviceCIDRs);
+  fill(SET.clusterIps, plan.clusterIPs);
+  return sets;
+}
+
+export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainState[] {
+  const ipx = plan.family;
+  const mark = markHex(masqueradeMark);
+  const nodePorts = nodePortMatch(plan);
+  const frontend = `${ipx} daddr . meta l4proto . th dport`;
+  const base = (name: string, type: 'nat' | 'filter', hook: NonNullable<ChainState['base']>['hook'], priority: number, rules: string[]): ChainState =>
+    ({ name, base: { type, hook, priority }, rules });
+  const chain = (name: string, rules: string[]): ChainState => ({ name, rules });
+  return [
+    base(CHAIN.natPrerouting, 'nat', 'prerouting', -100, [`jump ${CHAIN.services}`]),
+    base(CHAIN.natOutput, 'nat', 'output', -100, [`jump ${CHAIN.services}`]),
+    base(CHAIN.natPostrouting, 'nat', 'postrouting', 100, [
+      `ct status dnat ${ipx} saddr . ${ipx} daddr @${SET.hairpin} jump ${CHAIN.markForMasquerade}`,
+      `jump ${CHAIN.masquerading}`,
+    ]),
+    base(CHAIN.filterPrerouting, 'filter', 'prerouting', -110, [`ct state new jump ${CHAIN.firewallCheck}`]),
+    base(CHAIN.filterOutput, 'filter', 'output', -110, [`ct state new jump ${CHAIN.firewallCheck}`, `ct state new jump ${CHAIN.endpointsCheck}`]),
+    // REJECT is not allowed in prerouting, so "no endpoints" is enforced where the packet
+    // is delivered: input (node ports, local addresses) or forward (cluster IPs).
+    base(CHAIN.filterInput, 'filter', 'input', -110, [`ct state new jump ${CHAIN.endpointsCheck}`]),
+    base(CHAIN.filterForward, 'filter', 'forward', -110, [`ct state new jump ${CHAIN.endpointsCheck}`, `ct state new jump ${CHAIN.clusterIpsCheck}`]),
+    // Locally generated packets are DNATed in the output hook (-100), so the check for
+    // unallocated Service addresses runs after that, at -90 (forward is after DNAT anyway).
+    base(CHAIN.filterOutputPostDnat, 'filter', 'output', -90, [`ct state new jump ${CHAIN.clusterIpsCheck}`]),
+    chain(CHAIN.services, [
+      `${frontend} vmap @${SET.serviceIps}`,
+      ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.serviceNodePorts}`] : []),
+    ]),
+    chain(CHAIN.endpointsCheck, [
+      `${frontend} vmap @${SET.noEndpointServices}`,
+      ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.noEndpointNodePorts}`] : []),
+    ]),
+    // Still addressed to the Service range after DNAT: no Service holds that address.
+    chain(CHAIN.clusterIpsCheck, [`${ipx} daddr @${SET.serviceCidrs} ${ipx} daddr != @${SET.clusterIps} drop`]),
+    chain(CHAIN.firewallCheck, [`${frontend} @${SET.firewallIps} ${frontend} . ${ipx} saddr != @${SET.firewallAllow} drop`]),
+    chain(CHAIN.markForMasquerade, [`meta mark set meta mark or ${mark}`]),
+    chain(CHAIN.masquerading, [
+      `meta mark & ${mark} == 0x00000000 return`,
+      // Clear the bit so a packet that is routed through again is judged afresh.
+      `meta mark set meta mark xor ${mark}`,
+      'masquerade fully-random',
+    ]),
+    chain(CHAIN.rejectPacket, ['meta l4proto tcp reject with tcp reset', 'reject']),
+  ];
+}

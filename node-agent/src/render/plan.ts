@@ -1,0 +1,294 @@
+/**
+ * Resolves the API objects into a backend-neutral NAT plan: Service parts merged,
+ * addresses validated and canonicalised, endpoints split into the sets each kind of
+ * traffic may use on THIS node. Both the nftables and the iptables renderer start from
+ * here, so they cannot disagree on semantics — only on syntax.
+ */
+import type { NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { IpFamily, ParsedCidr } from './addresses.js';
+import { cidrContains, parseAddress, parseCidr } from './addresses.js';
+import { fnv1a64Hex } from './hash.js';
+
+export interface NodeIdentity { nodeName: string; zone?: string }
+
+export interface RenderInput {
+  node: NodeNatPlanSpec;
+  services: { namespace: string; name: string; spec: ServiceNatPlanSpec }[];
+  identity: NodeIdentity;
+  options?: {
+    masqueradeBit?: number;
+    /**
+     * The cluster's Service CIDRs. Traffic to an address in them that no Service holds is
+     * dropped (kube-proxy's behaviour). Not in the API yet (NodeNatPlanSpec has no field);
+     * without it, such traffic is left alone.
+     */
+    serviceCIDRs?: string[];
+  };
+}
+
+export type L4Protocol = 'tcp' | 'udp' | 'sctp';
+export interface Backend { address: string; port: number }
+
+/** One Service port in one IP family, with everything decided. */
+export interface ServicePortNat {
+  /** 16 hex digits naming this Service port's objects; derived from, but not revealing, its names. */
+  id: string;
+  family: IpFamily;
+  protocol: L4Protocol;
+  port: number;
+  /** `namespace/name:port` when every part is a plain DNS label, for comments; else undefined. */
+  label: string | undefined;
+  clusterIP: string | undefined;
+  nodePort: number | undefined;
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  affinityTimeoutSeconds: number | undefined;
+  /** undefined: no firewall. An array (possibly empty): only these sources may reach the LB IPs. */
+  loadBalancerSourceRanges: string[] | undefined;
+  internalLocal: boolean;
+  externalLocal: boolean;
+  /** Endpoints for Cluster-policy traffic, topology filter applied. */
+  clusterEndpoints: Backend[];
+  /** This node's endpoints for Local-policy traffic. */
+  localEndpoints: Backend[];
+  /** Some endpoint anywhere may carry traffic: no usable endpoint then means DROP, not REJECT. */
+  hasAnyEndpoints: boolean;
+  /** The Service's namespace and name, for resolving exposures; never rendered. */
+  owner: { namespace: string; name: string };
+}
+
+export interface ExposureNat {
+  family: IpFamily;
+  address: string;
+  port: number;
+  protocol: L4Protocol;
+  target: ServicePortNat | undefined;
+  preserveClientAddress: boolean;
+  sourceRanges: string[] | undefined;
+}
+
+export interface FamilyPlan {
+  family: IpFamily;
+  services: ServicePortNat[];
+  exposures: ExposureNat[];
+  /** 'all-local' when the plan names no node-port addresses at all (kube-proxy's default). */
+  nodePortAddresses: string[] | 'all-local';
+  podCIDRs: string[];
+  clusterCIDRs: string[];
+  serviceCIDRs: string[];
+  /** Every cluster IP of this family: allocated addresses inside the Service CIDRs. */
+  clusterIPs: string[];
+}
+
+export interface NatPlan {
+  families: Record<IpFamily, FamilyPlan>;
+  masqueradeAll: boolean;
+  /** The single mark bit (as a mask) that asks postrouting to masquerade. */
+  masqueradeMark: number;
+  /** Inputs that were skipped, one sentence each; the rest of the plan is still rendered. */
+  problems: string[];
+  counts: { services: number; endpoints: number; exposures: number };
+}
+
+const PROTOCOLS: Record<string, L4Protocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DEFAULT_MASQUERADE_BIT = 14; // 0x4000, the bit kube-proxy uses, so both agree in complement mode.
+
+const isPort = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function safeLabel(namespace: string, name: string, portName: string, port: number): string | undefined {
+  const parts = [namespace, name, ...(portName ? [portName] : [])];
+  return parts.every((p) => DNS_LABEL.test(p)) ? `${namespace}/${name}:${portName || port}` : undefined;
+}
+
+function cidrsByFamily(texts: readonly string[] | undefined, what: string, problems: string[]): Record<IpFamily, string[]> {
+  const out: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+  for (const text of texts ?? []) {
+    const parsed: ParsedCidr | undefined = parseCidr(text);
+    if (!parsed) { problems.push(`${what}: invalid CIDR ${JSON.stringify(text)} ignored`); continue; }
+    if (!out[parsed.family].includes(parsed.cidr)) out[parsed.family].push(parsed.cidr);
+  }
+  return { ip: disjointCidrs(out.ip), ip6: disjointCidrs(out.ip6) };
+}
+
+/**
+ * Drops CIDRs contained in another one of the list and sorts the rest. Two prefixes are
+ * either nested or disjoint, so the result never overlaps — nft refuses overlapping
+ * intervals in an interval set without auto-merge (and pipapo concatenations have none).
+ */
+export function disjointCidrs(cidrs: readonly string[]): string[] {
+  const parsed = cidrs.map((c) => parseCidr(c)).filter((c): c is ParsedCidr => c !== undefined);
+  const kept = parsed.filter((c, i) => !parsed.some((other, j) => j !== i && other.prefix <= c.prefix
+    && cidrContains(other, c) && (other.prefix < c.prefix || j < i)));
+  return [...new Set(kept.map((c) => c.cidr))].sort(byText);
+}
+
+function uniqueBackends(backends: Backend[]): Backend[] {
+  const seen = new Map<string, Backend>();
+  for (const b of backends) seen.set(`${b.address}|${b.port}`, b);
+  return [...seen.values()].sort((a, b) => byText(a.address, b.address) || a.port - b.port);
+}
+
+interface MergedService { namespace: string; name: string; spec: ServiceNatPlanSpec; endpoints: ServiceNatPlanEndpoint[] }
+
+function mergeParts(services: RenderInput['services'], problems: string[]): MergedService[] {
+  const groups = new Map<string, RenderInput['services']>();
+  for (const s of services) {
+    const key = JSON.stringify([s.namespace, s.spec.service.name]);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const merged: MergedService[] = [];
+  for (const parts of groups.values()) {
+    parts.sort((a, b) => a.spec.part - b.spec.part || byText(a.name, b.name));
+    const first = parts[0];
+    if (!first) continue;
+    const where = `Service ${JSON.stringify(first.namespace)}/${JSON.stringify(first.spec.service.name)}`;
+    if (first.spec.part !== 0) { problems.push(`${where}: no part 0 with its frontends; skipped`); continue; }
+    if (parts[1]?.spec.part === 0) problems.push(`${where}: more than one part 0; using ${JSON.stringify(first.name)}`);
+    const endpoints = parts.flatMap((p) => p.spec.endpoints ?? []);
+    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, endpoints });
+  }
+  return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
+}
+
+function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: string[]): ServicePortNat[] {
+  const { spec } = svc;
+  const where = `Service ${JSON.stringify(svc.namespace)}/${JSON.stringify(svc.name)}`;
+  const addressesByFamily = (texts: readonly string[] | undefined, what: string): Record<IpFamily, string[]> => {
+    const out: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+    for (const text of texts ?? []) {
+      const parsed = parseAddress(text);
+      if (!parsed) { problems.push(`${where}: invalid ${what} ${JSON.stringify(text)} ignored`); continue; }
+      if (!out[parsed.family].includes(parsed.text)) out[parsed.family].push(parsed.text);
+    }
+    return out;
+  };
+  const clusterIPs = addressesByFamily(spec.clusterIPs, 'cluster IP');
+  const externalIPs = addressesByFamily(spec.externalIPs, 'external IP');
+  const lbIPs = addressesByFamily(spec.loadBalancerIPs, 'load-balancer IP');
+  const sourceRanges = cidrsByFamily(spec.loadBalancerSourceRanges, `${where} loadBalancerSourceRanges`, problems);
+  const hasSourceRanges = (spec.loadBalancerSourceRanges ?? []).length > 0;
+  const affinity = spec.sessionAffinity?.type === 'ClientIP' ? spec.sessionAffinity.timeoutSeconds : undefined;
+  if (affinity !== undefined && !(Number.isInteger(affinity) && affinity >= 1 && affinity <= 86400)) {
+    problems.push(`${where}: invalid affinity timeout; affinity ignored`);
+  }
+  const affinityTimeout = affinity !== undefined && Number.isInteger(affinity) && affinity >= 1 && affinity <= 86400 ? affinity : undefined;
+  const endpoints = svc.endpoints.flatMap((ep) => {
+    const parsed = parseAddress(ep.address);
+    if (!parsed) { problems.push(`${where}: invalid endpoint address ${JSON.stringify(ep.address)} ignored`); return []; }
+    return [{ ep, address: parsed.text, family: parsed.family }];
+  });
+
+  // A Service is programmed in the families it has frontends or declared ipFamilies in; a
+  // node port of an IPv4-only Service must not open on the node's IPv6 addresses.
+  const serviceFamilies = new Set<IpFamily>();
+  for (const f of ['ip', 'ip6'] as const) {
+    if (clusterIPs[f].length || externalIPs[f].length || lbIPs[f].length) serviceFamilies.add(f);
+  }
+  for (const f of spec.ipFamilies ?? []) serviceFamilies.add(f === 'IPv6' ? 'ip6' : 'ip');
+  if (!serviceFamilies.size) for (const e of endpoints) serviceFamilies.add(e.family);
+
+  const result: ServicePortNat[] = [];
+  const seenPorts = new Set<string>();
+  for (const port of spec.ports ?? []) {
+    const protocol = PROTOCOLS[port.protocol];
+    if (!protocol || !isPort(port.port) || (port.nodePort !== undefined && !isPort(port.nodePort))) {
+      problems.push(`${where}: invalid port ${JSON.stringify(port.port)}/${JSON.stringify(port.protocol)} skipped`);
+      continue;
+    }
+    if (seenPorts.has(`${protocol}/${port.port}`)) { problems.push(`${where}: duplicate port ${port.port}/${protocol} skipped`); continue; }
+    seenPorts.add(`${protocol}/${port.port}`);
+    for (const family of ['ip', 'ip6'] as const) {
+      const familyEndpoints = endpoints.flatMap(({ ep, address, family: f }) => {
+        if (f !== family) return [];
+        const target = ep.ports.find((p) => p.name === port.name)?.port;
+        return isPort(target) ? [{ ep, backend: { address, port: target } }] : [];
+      });
+      const forCluster = familyEndpoints.filter((e) => e.ep.forCluster);
+      // Topology: the operator put hints in forZones; prefer our zone when any endpoint names it.
+      const inZone = identity.zone ? forCluster.filter((e) => e.ep.forZones?.includes(identity.zone as string)) : [];
+      const clusterEndpoints = uniqueBackends((inZone.length ? inZone : forCluster).map((e) => e.backend));
+      const localEndpoints = uniqueBackends(familyEndpoints.filter((e) => e.ep.forLocal && e.ep.nodeName === identity.nodeName).map((e) => e.backend));
+      if (!serviceFamilies.has(family)) continue;
+      const clusterIP = clusterIPs[family][0];
+      result.push({
+        id: fnv1a64Hex(JSON.stringify([family, svc.namespace, svc.name, protocol, port.port])),
+        family, protocol, port: port.port,
+        label: safeLabel(svc.namespace, svc.name, port.name, port.port),
+        clusterIP,
+        nodePort: port.nodePort,
+        externalIPs: externalIPs[family],
+        loadBalancerIPs: lbIPs[family],
+        affinityTimeoutSeconds: affinityTimeout,
+        loadBalancerSourceRanges: hasSourceRanges ? sourceRanges[family] : undefined,
+        internalLocal: spec.internalTrafficPolicy === 'Local',
+        externalLocal: spec.externalTrafficPolicy === 'Local',
+        clusterEndpoints,
+        localEndpoints,
+        hasAnyEndpoints: familyEndpoints.some((e) => e.ep.forCluster || e.ep.forLocal),
+        owner: { namespace: svc.namespace, name: svc.name },
+      });
+    }
+  }
+  return result;
+}
+
+/** Resolve the inputs into the backend-neutral plan. Pure; never throws on bad data. */
+export function resolvePlan(input: RenderInput): NatPlan {
+  const problems: string[] = [];
+  const { node, identity } = input;
+  const bit = input.options?.masqueradeBit ?? DEFAULT_MASQUERADE_BIT;
+  const validBit = Number.isInteger(bit) && bit >= 0 && bit <= 31;
+  if (!validBit) problems.push(`masqueradeBit ${bit} is not in 0..31; using ${DEFAULT_MASQUERADE_BIT}`);
+  const masqueradeMark = 2 ** (validBit ? bit : DEFAULT_MASQUERADE_BIT);
+
+  const merged = mergeParts(input.services, problems);
+  const servicePorts = merged.flatMap((svc) => planServicePorts(svc, identity, problems));
+
+  const nodePortAddresses: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+  for (const text of node.nodePortAddresses ?? []) {
+    const parsed = parseAddress(text);
+    if (!parsed) { problems.push(`node: invalid node-port address ${JSON.stringify(text)} ignored`); continue; }
+    if (!nodePortAddresses[parsed.family].includes(parsed.text)) nodePortAddresses[parsed.family].push(parsed.text);
+  }
+  const allLocal = (node.nodePortAddresses ?? []).length === 0;
+  const podCIDRs = cidrsByFamily(node.podCIDRs, 'node podCIDRs', problems);
+  const clusterCIDRs = cidrsByFamily(node.clusterCIDRs, 'node clusterCIDRs', problems);
+  const serviceCIDRs = cidrsByFamily(input.options?.serviceCIDRs, 'serviceCIDRs option', problems);
+
+  const exposures: ExposureNat[] = [];
+  for (const exposure of node.exposures ?? []) {
+    const address = parseAddress(exposure.address);
+    const protocol = PROTOCOLS[exposure.protocol];
+    const where = `exposure ${JSON.stringify(exposure.address)}:${JSON.stringify(exposure.port)}`;
+    if (!address || !protocol || !isPort(exposure.port) || !isPort(exposure.servicePort)) { problems.push(`${where}: invalid; skipped`); continue; }
+    const ranges = (exposure.sourceRanges ?? []).length ? cidrsByFamily(exposure.sourceRanges, where, problems)[address.family] : undefined;
+    const target = servicePorts.find((p) => p.family === address.family && p.protocol === protocol && p.port === exposure.servicePort
+      && p.owner.namespace === exposure.policy.namespace && p.owner.name === exposure.service);
+    exposures.push({
+      family: address.family, address: address.text, port: exposure.port, protocol, target,
+      preserveClientAddress: exposure.sourceNAT === 'PreserveClientAddress', sourceRanges: ranges,
+    });
+  }
+
+  const endpointKeys = new Set<string>();
+  for (const p of servicePorts) for (const b of [...p.clusterEndpoints, ...p.localEndpoints]) endpointKeys.add(`${b.address}|${b.port}`);
+  const family = (f: IpFamily): FamilyPlan => ({
+    family: f,
+    services: servicePorts.filter((p) => p.family === f),
+    exposures: exposures.filter((x) => x.family === f),
+    nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f],
+    podCIDRs: podCIDRs[f],
+    clusterCIDRs: clusterCIDRs[f],
+    serviceCIDRs: serviceCIDRs[f],
+    clusterIPs: [...new Set(servicePorts.flatMap((p) => (p.family === f && p.clusterIP ? [p.clusterIP] : [])))].sort(byText),
+  });
+  return {
+    families: { ip: family('ip'), ip6: family('ip6') },
+    masqueradeAll: node.masqueradeAll === true,
+    masqueradeMark,
+    problems,
+    counts: { services: merged.length, endpoints: endpointKeys.size, exposures: exposures.filter((x) => x.target).length },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * UDP has no connection end, so conntrack keeps sending a flow to an endpoint that is gone
+ * (or keeps a flow that was rejected while a Service had no endpoints) until it times out.
+ * The applier deletes those entries after applying the new rules (kube-proxy does the same).
+ */
+import type { NftRuleset } from './nft-render.js';
+
+export interface StaleUdpEntry {
+  address: string;
+  port: number;
+  /**
+   * Which conntrack tuple to match: `reply-source` for a removed endpoint
+   * (`conntrack -D -p udp --reply-src A --reply-port-src P`), `original-destination` for a
+   * frontend that gained endpoints (`conntrack -D -p udp --orig-dst A --dport P`).
+   */
+  match: 'reply-source' | 'original-destination';
+}
+
+const split = (key: string): { address: string; port: number } => {
+  const bar = key.lastIndexOf('|');
+  return { address: key.slice(0, bar), port: Number(key.slice(bar + 1)) };
+};
+
+/**
+ * UDP endpoints that were programmed and are no longer, plus UDP frontends that had no
+ * endpoints (their flows were rejected or dropped) and now have some. Frontends on
+ * "every local address" node ports are not listed (their addresses are not in the plan).
+ */
+export function staleUdpEndpoints(committed: NftRuleset | undefined, desired: NftRuleset): StaleUdpEntry[] {
+  const out: StaleUdpEntry[] = [];
+  for (const key of committed?.udp.endpoints ?? []) {
+    if (!desired.udp.endpoints.has(key)) out.push({ ...split(key), match: 'reply-source' });
+  }
+  for (const [key, hasEndpoints] of desired.udp.frontends) {
+    if (hasEndpoints && committed?.udp.frontends.get(key) !== true) out.push({ ...split(key), match: 'original-destination' });
+  }
+  return out.sort((a, b) => (a.match + a.address < b.match + b.address ? -1 : a.match + a.address > b.match + b.address ? 1 : a.port - b.port));
+}

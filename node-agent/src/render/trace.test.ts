@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { renderIptables } from './iptables-render.js';
+import { traceIptables } from './iptables-trace.js';
+import { renderNftables } from './nft-render.js';
+import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
+import { traceNft } from './nft-trace.js';
+import type { RenderInput } from './plan.js';
+import { scenarioInput } from './testing/scenario.js';
+
+// Addresses: see testing/builders.ts. This node is node-a (zone-1), 172.18.0.2, pods 10.244.1.0/24.
+const CLIENT = '203.0.113.5'; // allowed by the source ranges in the scenario
+const OUTSIDER = '192.0.2.77'; // not allowed
+const LOCAL_POD = '10.244.1.30';
+const NODE = '172.18.0.2';
+
+type Expect = { verdict: string; endpoints?: string[]; masquerade: boolean };
+interface Row { name: string; packet: Omit<TracePacket, 'family'> & { family?: TracePacket['family'] }; want: Expect }
+
+const tcp = (source: string, destination: string, port: number, extra: Partial<TracePacket> = {}): Row['packet'] =>
+  ({ source, destination, port, protocol: 'tcp', ...extra });
+
+const WEB = ['10.244.1.5:8080', '10.244.2.9:8080'];
+
+const TRACE_ROWS: Row[] = [
+  { name: 'cluster IP from outside the cluster: both endpoints, masqueraded', packet: tcp(CLIENT, '10.96.0.10', 80), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'cluster IP from a pod: not masqueraded', packet: tcp(LOCAL_POD, '10.96.0.10', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: WEB, masquerade: false } },
+  { name: 'hairpin: an endpoint reaching itself is masqueraded', packet: tcp('10.244.1.5', '10.96.0.10', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'cluster IP, wrong port: untouched', packet: tcp(LOCAL_POD, '10.96.0.10', 81), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'unallocated address in the Service CIDR: DROP', packet: tcp(LOCAL_POD, '10.96.0.99', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'unallocated Service address from the node: DROP', packet: tcp(NODE, '10.96.0.99', 80, { fromNode: true }), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'unallocated IPv6 Service address: DROP', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::99', 80) }, want: { verdict: 'DROP', masquerade: false } },
+  { name: 'outside the Service CIDR: untouched', packet: tcp(LOCAL_POD, '10.97.0.1', 80), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'node port: Cluster policy masquerades', packet: tcp(CLIENT, NODE, 30080), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'node port on an address not serving node ports', packet: tcp(CLIENT, '172.18.0.3', 30080), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'external IP', packet: tcp(CLIENT, '192.0.2.10', 80), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'load-balancer IP', packet: tcp(CLIENT, '198.51.100.7', 80), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'Local node port: only this node\'s endpoint, client address kept', packet: tcp(CLIENT, NODE, 30081), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080'], masquerade: false } },
+  { name: 'Local LB IP: only this node\'s endpoint', packet: tcp(CLIENT, '198.51.100.8', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080'], masquerade: false } },
+  { name: 'Local LB IP from a pod of this node: every endpoint (short-circuit)', packet: tcp(LOCAL_POD, '198.51.100.8', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: false } },
+  { name: 'Local node port from the node itself: every endpoint, masqueraded', packet: tcp(NODE, NODE, 30081, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: true } },
+  { name: 'Local cluster IP uses the Cluster endpoints (internal policy Cluster)', packet: tcp(LOCAL_POD, '10.96.0.11', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: false } },
+  { name: 'Local node port without a local endpoint: DROP', packet: tcp(CLIENT, NODE, 30082), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'its cluster IP still works', packet: tcp(LOCAL_POD, '10.96.0.12', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
+  { name: 'no endpoints: cluster IP REJECT', packet: tcp(LOCAL_POD, '10.96.0.13', 80), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'no endpoints: cluster IP REJECT from the node', packet: tcp(NODE, '10.96.0.13', 80, { fromNode: true }), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'no endpoints: node port REJECT', packet: tcp(CLIENT, NODE, 30083), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'internal policy Local without a local endpoint: DROP', packet: tcp(LOCAL_POD, '10.96.0.14', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'internal policy Local: only this node\'s endpoint', packet: tcp(LOCAL_POD, '10.96.0.23', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.23:8080'], masquerade: false } },
+  { name: 'topology: only the endpoint hinted for this zone', packet: tcp(LOCAL_POD, '10.96.0.15', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.8:8080'], masquerade: false } },
+  { name: 'LB source ranges: allowed client', packet: tcp(CLIENT, '198.51.100.9', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
+  { name: 'LB source ranges: outsider dropped', packet: tcp(OUTSIDER, '198.51.100.9', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'LB source ranges do not apply to the cluster IP', packet: tcp(OUTSIDER, '10.96.0.16', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
+  { name: 'UDP', packet: { source: LOCAL_POD, destination: '10.96.0.17', port: 53, protocol: 'udp' }, want: { verdict: 'DNAT', endpoints: ['10.244.2.10:5353'], masquerade: false } },
+  { name: 'UDP port does not match TCP', packet: tcp(LOCAL_POD, '10.96.0.17', 53), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'SCTP', packet: { source: LOCAL_POD, destination: '10.96.0.18', port: 3868, protocol: 'SCTP' }, want: { verdict: 'DNAT', endpoints: ['10.244.2.18:8080'], masquerade: false } },
+  { name: 'dual-stack, IPv4 side', packet: tcp(LOCAL_POD, '10.96.0.19', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.19:8080'], masquerade: false } },
+  { name: 'dual-stack, IPv6 side', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: false } },
+  { name: 'IPv6 client from outside the cluster is masqueraded', packet: { family: 'ip6', ...tcp('2001:db8::5', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: true } },
+  { name: 'endpoints of every part are merged', packet: tcp(LOCAL_POD, '10.96.0.20', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.20:8080', '10.244.3.20:8080'], masquerade: false } },
+  { name: 'ClientIP affinity: first connection balances over all', packet: tcp(LOCAL_POD, '10.96.0.21', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.21:8080', '10.244.3.21:8080'], masquerade: false } },
+  { name: 'exposure, Masquerade: allowed client reaches any endpoint', packet: tcp(CLIENT, NODE, 8080), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
+  { name: 'exposure source ranges: outsider dropped', packet: tcp(OUTSIDER, NODE, 8080), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'exposure, PreserveClientAddress: only this node\'s endpoint', packet: { source: OUTSIDER, destination: '198.51.100.50', port: 27015, protocol: 'udp' }, want: { verdict: 'DNAT', endpoints: ['10.244.1.22:5353'], masquerade: false } },
+  { name: 'exposure, PreserveClientAddress, no endpoint on this node: DROP', packet: tcp(CLIENT, '198.51.100.52', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'exposure of a missing Service: REJECT', packet: tcp(CLIENT, '198.51.100.51', 9999), want: { verdict: 'REJECT', masquerade: false } },
+];
+
+type Tracer = (input: RenderInput) => (packet: TracePacket, host?: TraceHost) => TraceResult;
+const BACKENDS: [string, Tracer][] = [
+  ['nftables', (input) => { const ruleset = renderNftables(input); return (packet, host) => traceNft(ruleset, packet, host); }],
+  ['iptables', (input) => { const rendered = renderIptables(input); return (packet, host) => traceIptables(rendered, packet, host); }],
+];
+
+it('the scenario renders without problems', () => {
+  expect(renderNftables(scenarioInput()).problems).toEqual([]);
+});
+
+describe.each(BACKENDS)('%s: packet traces over the rendered scenario', (_, tracer) => {
+  const trace = tracer(scenarioInput());
+  it.each(TRACE_ROWS)('$name', ({ packet, want }) => {
+    const got = trace({ family: 'ip', ...packet });
+    expect({ verdict: got.verdict, endpoints: got.endpoints, masquerade: got.masquerade }).toEqual({ endpoints: undefined, ...want });
+  });
+});
+
+describe.each(BACKENDS)('%s: node options', (_, tracer) => {
+  it('without Service CIDRs, an unallocated Service address is left alone', () => {
+    const trace = tracer({ ...scenarioInput(), options: {} });
+    expect(trace({ family: 'ip', ...tcp(LOCAL_POD, '10.96.0.99', 80) }).verdict).toBe('ACCEPT');
+  });
+  it('masqueradeAll masquerades pod traffic to a cluster IP', () => {
+    const trace = tracer(scenarioInput((n) => { n.masqueradeAll = true; }));
+    expect(trace({ family: 'ip', ...tcp(LOCAL_POD, '10.96.0.10', 80) }).masquerade).toBe(true);
+  });
+  it('without cluster CIDRs, off-cluster traffic to a cluster IP is not masqueraded', () => {
+    const trace = tracer(scenarioInput((n) => { n.clusterCIDRs = []; }));
+    expect(trace({ family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(false);
+  });
+  it('no node-port addresses: node ports open on every local address but loopback', () => {
+    const trace = tracer(scenarioInput((n) => { n.nodePortAddresses = []; }));
+    const host = { localAddresses: ['172.18.0.3', '127.0.0.1'] };
+    expect(trace({ family: 'ip', ...tcp(CLIENT, '172.18.0.3', 30080) }, host).endpoints).toEqual(WEB);
+    expect(trace({ family: 'ip', ...tcp('127.0.0.1', '127.0.0.1', 30080, { fromNode: true }) }, host).verdict).toBe('ACCEPT');
+  });
+  it('IPv4-only node-port addresses: no IPv6 node ports', () => {
+    const trace = tracer(scenarioInput((n) => { n.nodePortAddresses = ['172.18.0.2']; }));
+    expect(trace({ family: 'ip6', ...tcp('2001:db8::5', 'fd00:172:18::2', 30080) }, { localAddresses: ['fd00:172:18::2'] }).verdict).toBe('ACCEPT');
+  });
+  it('a custom masquerade bit still masquerades', () => {
+    const trace = tracer({ ...scenarioInput(), options: { masqueradeBit: 5, serviceCIDRs: ['10.96.0.0/16'] } });
+    expect(trace({ family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(true);
+  });
+});
+
+describe('tracer details', () => {
+  it('a custom masquerade bit is the one set', () => {
+    const ruleset = renderNftables({ ...scenarioInput(), options: { masqueradeBit: 5 } });
+    expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00000020']);
+  });
+  it('the tracer refuses a fromLocalPod source outside the pod CIDRs', () => {
+    const ruleset = renderNftables(scenarioInput());
+    expect(() => traceNft(ruleset, { family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80, { fromLocalPod: true }) })).toThrow(/pod CIDRs/);
+  });
+  it('hairpin masquerades only the branch where the pod picks itself', () => {
+    const got = traceNft(renderNftables(scenarioInput()), { family: 'ip', ...tcp('10.244.1.5', '10.96.0.10', 80) });
+    const byEndpoint = [...got.branches].sort((a, b) => (a.endpoint ?? '').localeCompare(b.endpoint ?? ''));
+    expect(byEndpoint).toEqual([
+      { verdict: 'DNAT', endpoint: '10.244.1.5:8080', masquerade: true },
+      { verdict: 'DNAT', endpoint: '10.244.2.9:8080', masquerade: false },
+    ]);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { parseAddress, parseCidr } from './addresses.js';
+import { nftFullSyncScript } from './nft-sync.js';
+import { renderNftables } from './nft-render.js';
+import { disjointCidrs } from './plan.js';
+import { makeEndpoint, makeExposure, makeInput, makeServicePlan } from './testing/builders.js';
+import { NftTransaction } from './transaction.js';
+
+// Addresses: see testing/builders.ts.
+describe('parseAddress', () => {
+  it.each([
+    ['10.96.0.10', '10.96.0.10'],
+    ['2001:DB8:0:0::1', '2001:db8::1'],
+    ['fd00:10:96:0:0:0:0:a', 'fd00:10:96::a'],
+    ['2001:db8:0:1:0:0:1:0', '2001:db8:0:1::1:0'],
+    ['::', '::'],
+    ['2001:db8::192.0.2.1', '2001:db8::c000:201'],
+  ])('%s -> %s', (text, canonical) => {
+    expect(parseAddress(text)?.text).toBe(canonical);
+  });
+  it.each(['010.1.1.1', '256.1.1.1', '1.2.3', '1.2.3.4.5', 'fe80::1%eth0', '::ffff:192.0.2.1', '2001:db8:::1', '1:2:3:4:5:6:7:8:9', '', 'web', ' 10.0.0.1'])(
+    'refuses %j', (text) => { expect(parseAddress(text)).toBeUndefined(); });
+});
+
+describe('parseCidr', () => {
+  it.each([
+    ['10.244.1.7/16', '10.244.0.0/16'],
+    ['fd00:10:244:1::5/56', 'fd00:10:244::/56'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+  ])('%s -> %s', (text, canonical) => { expect(parseCidr(text)?.cidr).toBe(canonical); });
+  it.each(['10.0.0.0/33', '10.0.0.0/08', '10.0.0.0', '10.0.0.0/-1', '::/129'])('refuses %j', (text) => {
+    expect(parseCidr(text)).toBeUndefined();
+  });
+  it('drops CIDRs covered by others, so interval sets never overlap', () => {
+    expect(disjointCidrs(['10.244.1.0/24', '10.244.0.0/16', '10.244.0.0/16', '203.0.113.0/24'])).toEqual(['10.244.0.0/16', '203.0.113.0/24']);
+  });
+});
+
+describe('NftTransaction', () => {
+  it.each([
+    ['a chain name with a space', { kind: 'chain', family: 'ip', name: 'bad name' }],
+    ['a rule with a newline', { kind: 'rule', family: 'ip', chain: 'services', rule: 'drop\nadd table ip x' }],
+    ['a rule with a statement separator', { kind: 'rule', family: 'ip', chain: 'services', rule: 'drop; flush ruleset' }],
+    ['a rule with an unbalanced quote', { kind: 'rule', family: 'ip', chain: 'services', rule: 'drop comment "x' }],
+    ['an element key with a brace', { kind: 'element', family: 'ip', set: 'service-ips', key: '1.2.3.4 }', value: 'drop' }],
+  ] as const)('reports %s instead of throwing', (_, object) => {
+    const tx = new NftTransaction().add({ kind: 'table', family: 'ip' }).add(object).add({ kind: 'table', family: 'ip6' });
+    expect(tx.validate()).toMatch(/invalid/);
+    expect(tx.toScript()).toEqual({ error: tx.validate() });
+  });
+  it('groups consecutive elements of one set on one line', () => {
+    const tx = new NftTransaction();
+    for (const key of ['10.0.0.1', '10.0.0.2']) tx.add({ kind: 'element', family: 'ip', set: 'nodeport-ips', key });
+    tx.delete({ kind: 'element', family: 'ip', set: 'nodeport-ips', key: '10.0.0.3' });
+    expect(tx.toScript()).toEqual({ script: 'add element ip natplan nodeport-ips { 10.0.0.1, 10.0.0.2 }\ndelete element ip natplan nodeport-ips { 10.0.0.3 }\n' });
+  });
+});
+
+describe('invalid or conflicting input is reported and left out', () => {
+  it.each([
+    { name: 'bad endpoint address', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.endpoints = [makeEndpoint('10.244.2.300')]; })]), problem: /invalid endpoint address/ },
+    { name: 'bad cluster IP', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.clusterIPs = ['10.96.0.1; drop']; })]), problem: /invalid cluster IP/ },
+    { name: 'a later part without part 0', input: makeInput([makeServicePlan('ns1', 'web', () => {}, 1)]), problem: /no part 0/ },
+    { name: 'bad pod CIDR', input: makeInput([], (n) => { n.podCIDRs = ['10.244.1.0/40']; }), problem: /invalid CIDR/ },
+    { name: 'exposure on a Service LB IP', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.loadBalancerIPs = ['198.51.100.7']; })], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '198.51.100.7'; x.port = 80; })]; }), problem: /claimed by Service port ns1\/web:http; exposure/ },
+    { name: 'two Services on one node port', input: makeInput(['a', 'b'].map((name, i) => makeServicePlan('ns1', name, (s) => { s.clusterIPs = [`10.96.0.${i + 1}`]; s.ports = [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }]; }))), problem: /node port tcp . 30080: claimed by Service port ns1\/a:http; Service port ns1\/b:http skipped/ },
+  ])('$name', ({ input, problem }) => {
+    const ruleset = renderNftables(input);
+    expect(ruleset.problems).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
+    expect(nftFullSyncScript(ruleset)).not.toMatch(/natplan renderer bug/);
+  });
+  it('an invalid masquerade bit falls back to the default', () => {
+    const ruleset = renderNftables({ ...makeInput([]), options: { masqueradeBit: 40 } });
+    expect(ruleset.problems).toEqual(['masqueradeBit 40 is not in 0..31; using 14']);
+    expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00004000']);
+  });
+});
