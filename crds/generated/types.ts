@@ -86,7 +86,7 @@ export interface NatExposurePolicyAddresses {
    */
   ips?: string[];
   /**
-   * Take each node's ExternalIP, InternalIP, or the address its annotation names.
+   * Take each node's ExternalIP or InternalIP. Annotation: the annotation names the node's public address on a NAT gateway in front of it; the gateway forwards to the node's InternalIP, where the rules match, and status reports the public address.
    */
   fromNode?: 'ExternalIP' | 'InternalIP' | 'Annotation';
   /**

@@ -6,3 +6,4 @@ export { waitFor } from './wait.js';
 export { kubectl } from './kubectl.js';
 export { saveState, readState, type State } from './state.js';
 export { helm } from './helm.js';
+export { startControllerManager, CONTROLLERS } from './controller-manager.js';

@@ -15,7 +15,12 @@ import { nodeAddresses } from './plan-node.js';
 export interface ExposureClaim {
   readonly node: string;
   readonly exposure: NodeNatPlanExposure;
+  /** Where clients reach it, when that is not the programmed address (a node behind NAT). */
+  readonly publicAddress?: string;
 }
+
+/** An address programmed on a node, and the one clients use when they differ. */
+interface NodeAddress { readonly address: string; readonly publicAddress?: string }
 
 /** Why a policy is not accepted at all (condition Accepted=False). */
 export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ReservedPort' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress';
@@ -30,9 +35,15 @@ export interface PolicyClaims {
 
 const reject = (reason: RejectReason, message: string, notes: string[] = []): PolicyClaims => ({ claims: [], rejected: { reason, message }, notes });
 
-function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[]): string[] {
+/**
+ * The addresses a policy is programmed on for one node. The annotation names the node's
+ * public address, which sits on a NAT gateway in front of the node: the gateway forwards
+ * to the node's InternalIP, so that is where the rules match, and the public address is
+ * what the status reports (one InternalIP of the same family per public address).
+ */
+function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[]): NodeAddress[] {
   const spec = policy.spec.addresses;
-  if (spec.ips) return [...new Set(spec.ips.map((text) => parseIP(text)).filter((ip) => ip !== undefined).map(formatIP))];
+  if (spec.ips) return [...new Set(spec.ips.map((text) => parseIP(text)).filter((ip) => ip !== undefined).map(formatIP))].map((address) => ({ address }));
   const name = node.metadata?.name ?? '';
   if (spec.fromNode === 'Annotation') {
     const value = node.metadata?.annotations?.[spec.annotation ?? ''];
@@ -40,18 +51,24 @@ function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[
       notes.push(`node ${name} has no annotation ${spec.annotation}`);
       return [];
     }
-    const out: string[] = [];
-    for (const text of value.split(/[\s,]+/).filter((t) => t !== '')) {
+    const internal = nodeAddresses(node, ['InternalIP']);
+    const out: NodeAddress[] = [];
+    for (const text of [...new Set(value.split(/[\s,]+/).filter((t) => t !== ''))]) {
       const ip = parseIP(text);
-      if (ip) out.push(formatIP(ip));
-      else notes.push(`node ${name}: annotation ${spec.annotation} holds ${JSON.stringify(text)}, not an IP address`);
+      if (!ip) {
+        notes.push(`node ${name}: annotation ${spec.annotation} holds ${JSON.stringify(text)}, not an IP address`);
+        continue;
+      }
+      const local = internal.find((a) => parseIP(a)?.family === ip.family);
+      if (local) out.push({ address: local, publicAddress: formatIP(ip) });
+      else notes.push(`node ${name} has no ${ip.family} InternalIP to receive traffic for ${formatIP(ip)}`);
     }
-    return [...new Set(out)];
+    return out;
   }
   const type = spec.fromNode === 'InternalIP' ? 'InternalIP' : 'ExternalIP';
   const found = nodeAddresses(node, [type]);
   if (found.length === 0) notes.push(`node ${name} has no ${type} address`);
-  return found;
+  return found.map((address) => ({ address }));
 }
 
 function matchedServices(policy: NatExposurePolicy, servicesInNamespace: readonly V1Service[]): V1Service[] {
@@ -116,7 +133,7 @@ export function claimsOf(
       }
       portMatches++;
       for (const [node, addresses] of addressesByNode) {
-        for (const address of addresses) {
+        for (const { address, publicAddress } of addresses) {
           const family = parseIP(address)?.family;
           if (!family || !families.has(family)) {
             notes.push(`${address} on node ${node} is ${family}, Service ${serviceName} is not; skipped`);
@@ -132,7 +149,7 @@ export function claimsOf(
             ...(sourceRanges.length > 0 ? { sourceRanges: [...sourceRanges] } : {}),
             sourceNAT: spec.sourceNAT ?? 'Masquerade',
           };
-          claims.push({ node, exposure });
+          claims.push({ node, exposure, ...(publicAddress !== undefined ? { publicAddress } : {}) });
         }
       }
     }

@@ -103,8 +103,8 @@ export function policyStatus(
   const endpointsByService = new Map<string, readonly ServiceNatPlanEndpoint[] | undefined>();
   let endpointsKnown = endpointsOf !== undefined;
   const all = won
-    .map(({ node, exposure: e }) => {
-      const pe: NatExposurePolicyPublicEndpoint = { node, service: e.service, address: e.address, port: e.port, protocol: e.protocol };
+    .map(({ node, exposure: e, publicAddress }) => {
+      const pe: NatExposurePolicyPublicEndpoint = { node, service: e.service, address: publicAddress ?? e.address, port: e.port, protocol: e.protocol };
       if (!endpointsOf) return pe;
       if (!endpointsByService.has(e.service)) endpointsByService.set(e.service, endpointsOf(ref.namespace, e.service));
       const endpoints = endpointsByService.get(e.service);

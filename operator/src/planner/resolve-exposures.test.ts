@@ -27,6 +27,8 @@ describe('planExposures', () => {
     expect([...result.exposedServices]).toEqual(['default/web']);
   });
 
+  // The annotation names the public address on the NAT gateway in front of the node; the
+  // gateway forwards to the node's InternalIP, where the rules match.
   it('node selector, annotation addresses and source ranges (the web-public example)', () => {
     const policy = makePolicy('default', 'web-public', '2026-01-01T00:00:00Z', (p) => {
       p.spec.nodes = { selector: { matchLabels: { 'natplan.io/edge': 'true' } } };
@@ -35,12 +37,22 @@ describe('planExposures', () => {
     });
     const result = plan([policy], [web], [makeNode('node-a', 2, (n) => { edge(n); publicAddress('198.51.100.2')(n); }), makeNode('node-b', 3, publicAddress('198.51.100.3')), makeNode('node-c', 4, edge)]);
     expect(result.byNode.get('node-a')).toEqual([{
-      policy: { namespace: 'default', name: 'web-public' }, service: 'web', servicePort: 80, address: '198.51.100.2', port: 8080, protocol: 'TCP',
+      policy: { namespace: 'default', name: 'web-public' }, service: 'web', servicePort: 80, address: '172.18.0.2', port: 8080, protocol: 'TCP',
       sourceRanges: ['203.0.113.0/24'], sourceNAT: 'Masquerade',
     }]);
+    expect(result.policyStatus.get('default/web-public')?.publicEndpoints.map((e) => `${e.node} ${e.address}:${e.port}`)).toEqual(['node-a 198.51.100.2:8080']);
     expect(result.byNode.has('node-b')).toBe(false); // not selected
     expect(result.byNode.has('node-c')).toBe(false); // selected, no annotation: reported
     expect(condition(result, 'web-public', 'Accepted')?.message).toContain('node node-c has no annotation natplan.io/public-address');
+  });
+
+  it('an annotated public address of a family the node has no InternalIP of is reported, not programmed', () => {
+    const policy = makePolicy('default', 'web-public', '2026-01-01T00:00:00Z', (p) => {
+      p.spec.addresses = { fromNode: 'Annotation', annotation: 'natplan.io/public-address' };
+    });
+    const result = plan([policy], [web], [makeNode('node-a', 2, publicAddress('2001:db8::2'))]);
+    expect(result.byNode.has('node-a')).toBe(false);
+    expect(condition(result, 'web-public', 'Accepted')?.message).toContain('node node-a has no IPv6 InternalIP to receive traffic for 2001:db8::2');
   });
 
   it('explicit IPs by selector, keeping only addresses of the Service families (the games-udp example)', () => {

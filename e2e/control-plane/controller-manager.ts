@@ -1,0 +1,32 @@
+/**
+ * The real kube-controller-manager against a test control plane, with only the
+ * controllers an end-to-end natplan test needs: the EndpointSlice controller turns Pods
+ * (marked Ready by the test, as a kubelet would) into EndpointSlices exactly as in a
+ * cluster, and the service-account controller creates each namespace's `default` account.
+ */
+import { join } from 'node:path';
+import { binaryPath } from './binaries.js';
+import type { ControlPlane } from './control-plane.js';
+import { freePort } from './control-plane.js';
+import { startProcess, type ManagedProcess } from './processes.js';
+
+export const CONTROLLERS = ['endpointslice', 'endpointslicemirroring', 'serviceaccount', 'garbagecollector', 'namespace'];
+
+export async function startControllerManager(cp: ControlPlane, options: { detached?: boolean } = {}): Promise<ManagedProcess> {
+  const port = await freePort();
+  const kcm = startProcess('kube-controller-manager', binaryPath('kube-controller-manager'), [
+    `--kubeconfig=${cp.kubeconfigPath}`,
+    `--authentication-kubeconfig=${cp.kubeconfigPath}`,
+    `--authorization-kubeconfig=${cp.kubeconfigPath}`,
+    `--controllers=${CONTROLLERS.join(',')}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1', `--secure-port=${port}`,
+    `--cert-dir=${join(cp.dir, 'kcm-certs')}`,
+    // Publish endpoint changes at once: the default batches them for up to a second.
+    '--endpointslice-updates-batch-period=0s',
+    '--concurrent-service-endpoint-syncs=5',
+    '--v=1',
+  ], join(cp.dir, 'kube-controller-manager.log'), { detached: options.detached });
+  cp.processes.push(kcm);
+  return kcm;
+}
