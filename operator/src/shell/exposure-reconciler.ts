@@ -79,7 +79,7 @@ function policyStatus(draft: PolicyStatusDraft, live: NatExposurePolicy, deps: E
   // The planner can only say what it decided; Programmed comes from what the agents report.
   const drafts = [
     ...draft.conditions.filter((c) => c.type !== 'Programmed'),
-    programmedCondition(publicEndpoints, (node) => deps.caches.nodePlans.get(node)),
+    programmedCondition(draft.policy, publicEndpoints, (node) => deps.caches.nodePlans.get(node)),
   ];
   let conditions = (live.status?.conditions ?? []) as Condition[];
   for (const c of drafts) conditions = setCondition(conditions, { ...c, observedGeneration: generation }, deps.now());

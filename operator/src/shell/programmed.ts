@@ -13,14 +13,21 @@ export interface ProgrammedCondition {
   message: string;
 }
 
-export function programmedCondition(publicEndpoints: readonly NatExposurePolicyPublicEndpoint[], nodePlan: (node: string) => NodeNatPlan | undefined): ProgrammedCondition {
+export function programmedCondition(
+  policy: { namespace: string; name: string },
+  publicEndpoints: readonly NatExposurePolicyPublicEndpoint[],
+  nodePlan: (node: string) => NodeNatPlan | undefined,
+): ProgrammedCondition {
   if (publicEndpoints.length === 0) {
     return { type: 'Programmed', status: 'False', reason: 'NoPublicEndpoints', message: 'no node exposes this policy' };
   }
   const waiting = new Set<string>();
   for (const pe of publicEndpoints) {
     const plan = nodePlan(pe.node);
-    const inSpec = plan?.spec.exposures?.some((e) => e.address === pe.address && e.port === pe.port && e.protocol === pe.protocol) ?? false;
+    // Matched by policy, Service and port, not address: behind NAT the public address
+    // reported differs from the node address programmed.
+    const inSpec = plan?.spec.exposures?.some((e) => e.policy.namespace === policy.namespace && e.policy.name === policy.name
+      && e.service === pe.service && e.port === pe.port && e.protocol === pe.protocol) ?? false;
     const ready = plan?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     const current = plan?.status?.observedGeneration !== undefined && plan.status.observedGeneration === plan.metadata?.generation;
     if (!inSpec || !ready || !current) waiting.add(pe.node);
