@@ -160,6 +160,12 @@ export interface NodeNatPlanSpec {
    */
   clusterCIDRs?: string[];
   /**
+   * The cluster's Service CIDRs (one per family); packets to an unallocated address in them are dropped.
+   *
+   * @maxItems 2
+   */
+  serviceCIDRs?: string[];
+  /**
    * Masquerade all Service traffic, as kube-proxy's --masquerade-all.
    */
   masqueradeAll?: boolean;

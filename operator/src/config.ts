@@ -13,6 +13,7 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   'external-ip-allow-list': { type: 'list', help: 'CIDRs a Service externalIP must be in to be programmed (CVE-2020-8554); empty = none', env: 'NATPLAN_EXTERNAL_IP_ALLOW_LIST', default: [] },
   'node-port-addresses': { type: 'list', help: 'CIDRs selecting node addresses that serve node ports; empty = each node\'s InternalIPs', env: 'NATPLAN_NODE_PORT_ADDRESSES', default: [] },
   'cluster-cidrs': { type: 'list', help: 'the cluster\'s pod CIDRs (traffic from outside them is masqueraded)', env: 'NATPLAN_CLUSTER_CIDRS', default: [] },
+  'service-cidrs': { type: 'list', help: 'the cluster\'s Service CIDRs (kube-apiserver --service-cluster-ip-range); packets to unallocated addresses in them are dropped', env: 'NATPLAN_SERVICE_CIDRS', default: [] },
   'masquerade-all': { type: 'bool', help: 'masquerade all Service traffic', env: 'NATPLAN_MASQUERADE_ALL', default: false },
   backend: { type: 'string', help: 'dataplane backend for the agents: auto, nftables or iptables', env: 'NATPLAN_BACKEND', default: 'auto' },
   'reserved-ports': { type: 'list', help: 'ports no NatExposurePolicy may claim', env: 'NATPLAN_RESERVED_PORTS', default: ['22', '2379', '2380', '6443', '10249', '10250', '10256', '10257', '10259'] },
@@ -38,7 +39,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** The planner names its settings; a user typed flags, so errors name the flag. */
 const FLAG_OF_SETTING: Record<string, string> = {
-  proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', clusterCIDRs: 'cluster-cidrs',
+  proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', clusterCIDRs: 'cluster-cidrs', serviceCIDRs: 'service-cidrs',
   maxEndpointsPerPart: 'max-endpoints-per-part', reservedPorts: 'reserved-ports',
 };
 
@@ -70,6 +71,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
     externalIPAllowList: f.list('external-ip-allow-list'),
     nodePortAddressCIDRs: f.list('node-port-addresses'),
     clusterCIDRs: f.list('cluster-cidrs'),
+    serviceCIDRs: f.list('service-cidrs'),
     masqueradeAll: f.bool('masquerade-all'),
     backend: backend as 'auto',
     reservedPorts,

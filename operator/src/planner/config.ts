@@ -36,6 +36,8 @@ export interface PlannerSettings {
   nodePortAddressCIDRs?: readonly string[];
   /** The cluster's pod CIDRs, copied into every NodeNatPlan for masquerade decisions. */
   clusterCIDRs: readonly string[];
+  /** The cluster's Service CIDRs (kube-apiserver --service-cluster-ip-range), one per family. */
+  serviceCIDRs?: readonly string[];
   /** Masquerade all Service traffic (kube-proxy's --masquerade-all). */
   masqueradeAll: boolean;
   /** Dataplane backend preference for the agents. */
@@ -52,13 +54,14 @@ export interface PlannerConfig {
   readonly maxEndpointsPerPart: number;
   readonly nodePortAddressCIDRs: readonly ParsedCIDR[];
   readonly clusterCIDRs: readonly string[];
+  readonly serviceCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
   readonly backend: 'auto' | 'nftables' | 'iptables';
   readonly reservedPorts: ReadonlySet<number>;
 }
 
 /** What planNode needs. */
-export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'clusterCIDRs' | 'masqueradeAll' | 'backend'>;
+export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'clusterCIDRs' | 'serviceCIDRs' | 'masqueradeAll' | 'backend'>;
 /** What resolveExposures needs. */
 export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'reservedPorts'>;
 
@@ -90,6 +93,13 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
     else errors.push(`clusterCIDRs: ${JSON.stringify(text)} is not a CIDR`);
   }
   if (clusterCIDRs.length > 16) errors.push('clusterCIDRs: at most 16 (NodeNatPlan schema)');
+  const serviceCIDRs: string[] = [];
+  for (const text of settings.serviceCIDRs ?? []) {
+    const canonical = canonicalCIDR(text);
+    if (canonical) serviceCIDRs.push(canonical);
+    else errors.push(`serviceCIDRs: ${JSON.stringify(text)} is not a CIDR`);
+  }
+  if (serviceCIDRs.length > 2) errors.push('serviceCIDRs: at most 2, one per family (NodeNatPlan schema)');
   const maxEndpointsPerPart = settings.maxEndpointsPerPart ?? DEFAULT_MAX_ENDPOINTS_PER_PART;
   if (!Number.isInteger(maxEndpointsPerPart) || maxEndpointsPerPart < 1 || maxEndpointsPerPart > SCHEMA_MAX_ENDPOINTS_PER_PART) {
     errors.push(`maxEndpointsPerPart: must be an integer from 1 to ${SCHEMA_MAX_ENDPOINTS_PER_PART}`);
@@ -107,6 +117,7 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
       maxEndpointsPerPart,
       nodePortAddressCIDRs,
       clusterCIDRs,
+      serviceCIDRs,
       masqueradeAll: settings.masqueradeAll,
       backend: settings.backend,
       reservedPorts: new Set(reservedPorts),

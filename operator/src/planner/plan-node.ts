@@ -76,6 +76,7 @@ export function planNode(input: NodePlanInput, config: NodePlannerConfig): NodeN
   const podCIDRs = podCIDRsOf(node);
   if (podCIDRs.length > 0) spec.podCIDRs = podCIDRs;
   if (config.clusterCIDRs.length > 0) spec.clusterCIDRs = [...config.clusterCIDRs];
+  if (config.serviceCIDRs.length > 0) spec.serviceCIDRs = [...config.serviceCIDRs];
   spec.masqueradeAll = config.masqueradeAll;
   spec.backend = config.backend;
   if (exposures.length > 0) spec.exposures = [...exposures].sort(compareExposures).map((e) => structuredClone(e));
