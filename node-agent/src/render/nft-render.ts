@@ -30,7 +30,7 @@ const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.n
 export function renderNftables(input: RenderInput): NftRuleset {
   const plan = resolvePlan(input);
   const problems = [...plan.problems];
-  const udp: UdpFacts = { endpoints: new Set(), frontends: new Map() };
+  const udp: UdpFacts = { endpoints: new Set(), frontends: new Map(), paths: new Set() };
   const tables = {} as Record<IpFamily, TableState>;
   for (const family of FAMILIES) {
     const familyPlan = plan.families[family];
@@ -38,6 +38,7 @@ export function renderNftables(input: RenderInput): NftRuleset {
     problems.push(...dynamic.problems);
     for (const e of dynamic.udp.endpoints) udp.endpoints.add(e);
     for (const [k, v] of dynamic.udp.frontends) udp.frontends.set(k, v);
+    for (const path of dynamic.udp.paths) udp.paths.add(path);
 
     const sets = new Map<string, SetState>();
     for (const s of [...skeletonSets(familyPlan), ...[...dynamic.sets].sort((a, b) => byName(a.definition, b.definition))]) {

@@ -34,6 +34,19 @@ export interface UdpFacts {
   endpoints: Set<string>;
   /** `address|port` of UDP frontends -> whether they have endpoints (false: rejected/dropped). */
   frontends: Map<string, boolean>;
+  /**
+   * `frontend address|port|endpoint address|port` of every UDP frontend-to-endpoint path:
+   * an endpoint that leaves one Service but still serves another loses only that
+   * Service's flows (a pod can back several Services on the same port).
+   */
+  paths: Set<string>;
+}
+
+/** The UDP frontends (`address|port`) whose traffic a Service port DNATs to its endpoints. */
+function udpFrontendsOf(p: ServicePortNat, plan: FamilyPlan): string[] {
+  const out = [...(p.clusterIP ? [p.clusterIP] : []), ...p.externalIPs, ...p.loadBalancerIPs].map((a) => `${a}|${p.port}`);
+  if (p.nodePort !== undefined && Array.isArray(plan.nodePortAddresses)) for (const a of plan.nodePortAddresses) out.push(`${a}|${p.nodePort}`);
+  return out;
 }
 
 export interface FamilyObjects {
@@ -48,7 +61,7 @@ export interface FamilyObjects {
 const comment = (label: string | undefined): string => (label ? ` comment "${label}"` : '');
 
 class FamilyBuilder {
-  readonly out: FamilyObjects = { chains: [], sets: [], elements: new Map(), problems: [], udp: { endpoints: new Set(), frontends: new Map() } };
+  readonly out: FamilyObjects = { chains: [], sets: [], elements: new Map(), problems: [], udp: { endpoints: new Set(), frontends: new Map(), paths: new Set() } };
   /** Frontend keys already claimed in service-ips/no-endpoint-services, and in the node-port maps. */
   private readonly claimedIps = new Map<string, string>();
   private readonly claimedNodePorts = new Map<string, string>();
@@ -107,7 +120,10 @@ class FamilyBuilder {
     // answer itself directly and drop the reply. One `address . address` element per
     // endpoint address, matched once in postrouting, instead of a rule per endpoint.
     this.element(SET.hairpin, `${backend.address} . ${backend.address}`);
-    if (p.protocol === 'udp') this.out.udp.endpoints.add(`${backend.address}|${backend.port}`);
+    if (p.protocol === 'udp') {
+      this.out.udp.endpoints.add(`${backend.address}|${backend.port}`);
+      for (const f of udpFrontendsOf(p, this.plan)) this.out.udp.paths.add(`${f}|${backend.address}|${backend.port}`);
+    }
     return `meta l4proto ${p.protocol} dnat to ${hostPort(this.plan.family, backend.address, backend.port)}`;
   }
 

@@ -255,7 +255,8 @@ export function resolvePlan(input: RenderInput): NatPlan {
   const allLocal = (node.nodePortAddresses ?? []).length === 0;
   const podCIDRs = cidrsByFamily(node.podCIDRs, 'node podCIDRs', problems);
   const clusterCIDRs = cidrsByFamily(node.clusterCIDRs, 'node clusterCIDRs', problems);
-  const serviceCIDRs = cidrsByFamily(input.options?.serviceCIDRs, 'serviceCIDRs option', problems);
+  // The NodeNatPlan carries them; the option remains for callers without a plan field.
+  const serviceCIDRs = cidrsByFamily(input.node.serviceCIDRs ?? input.options?.serviceCIDRs, 'serviceCIDRs', problems);
 
   const exposures: ExposureNat[] = [];
   for (const exposure of node.exposures ?? []) {

@@ -14,6 +14,8 @@ export interface StaleUdpEntry {
    * frontend that gained endpoints (`conntrack -D -p udp --orig-dst A --dport P`).
    */
   match: 'reply-source' | 'original-destination';
+  /** With reply-source: only the flows sent to this frontend (the endpoint still serves others). */
+  frontend?: { address: string; port: number };
 }
 
 const split = (key: string): { address: string; port: number } => {
@@ -31,8 +33,16 @@ export function staleUdpEndpoints(committed: NftRuleset | undefined, desired: Nf
   for (const key of committed?.udp.endpoints ?? []) {
     if (!desired.udp.endpoints.has(key)) out.push({ ...split(key), match: 'reply-source' });
   }
+  // An endpoint still in use elsewhere: forget only the paths it left.
+  for (const path of committed?.udp.paths ?? []) {
+    if (desired.udp.paths.has(path)) continue;
+    const [fAddress, fPort, eAddress, ePort] = path.split('|') as [string, string, string, string];
+    if (!desired.udp.endpoints.has(`${eAddress}|${ePort}`)) continue;
+    out.push({ address: eAddress, port: Number(ePort), match: 'reply-source', frontend: { address: fAddress, port: Number(fPort) } });
+  }
   for (const [key, hasEndpoints] of desired.udp.frontends) {
     if (hasEndpoints && committed?.udp.frontends.get(key) !== true) out.push({ ...split(key), match: 'original-destination' });
   }
-  return out.sort((a, b) => (a.match + a.address < b.match + b.address ? -1 : a.match + a.address > b.match + b.address ? 1 : a.port - b.port));
+  const key = (e: StaleUdpEntry) => `${e.match}|${e.address}|${e.port}|${e.frontend?.address ?? ''}|${e.frontend?.port ?? ''}`;
+  return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
