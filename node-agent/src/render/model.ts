@@ -29,6 +29,8 @@ export interface NftSet {
   name: string;
   /** `ipv4_addr . inet_proto . inet_service` for a set, `... : verdict` for a map. */
   type: string;
+  /** `type` is an nft `typeof` expression list (e.g. `numgen random mod 2 : ip daddr . tcp dport`). */
+  typeOf?: boolean;
   flags?: readonly ('interval' | 'dynamic' | 'timeout')[];
   /** Default element timeout in seconds (dynamic affinity sets). */
   timeoutSeconds?: number;

@@ -66,7 +66,7 @@ function objectHead(verb: Verb, object: NftObject): string {
     case 'set':
     case 'map': {
       if (verb !== 'add') return `${verb} ${object.kind} ${where} ${object.name}`;
-      const parts = [`type ${object.type};`];
+      const parts = [`${object.typeOf ? 'typeof' : 'type'} ${object.type};`];
       if (object.flags?.length) parts.push(`flags ${object.flags.join(',')};`);
       if (object.timeoutSeconds !== undefined) parts.push(`timeout ${object.timeoutSeconds}s;`);
       return `add ${object.kind} ${where} ${object.name} { ${parts.join(' ')} }`;
