@@ -42,7 +42,7 @@ export interface NftElement {
   set: string;
   /** The key, already canonical (e.g. `10.96.0.10 . tcp . 80`). */
   key: string;
-  /** A map element's value (e.g. `goto svc-0123456789abcdef`), absent in sets. */
+  /** A map element's value (e.g. `goto svc-0123456789abcdef`, optionally followed by ` comment "label"`), absent in sets. */
   value?: string;
 }
 

@@ -1,24 +1,24 @@
 /**
- * Per-Service objects: one or two small chains per Service port (`svc-` for the cluster
- * IP, `ext-`/`np-` for external addresses and node ports, `xm-`/`xl-` for exposures) and
- * the elements that hook them into the shared maps.
+ * Per-Service objects: elements of the shared maps, and chains SHARED by every Service
+ * port whose rules would be identical (their names say what they hold).
  *
- * Balancing without affinity: the Service chain ends in `goto frontend-cluster-tcp-N`, a
- * chain SHARED by every Service port with N endpoints, whose one rule is
- * `dnat ip to ip daddr . tcp dport . numgen random mod N map @frontend-slots-tcp`; the
- * endpoints are elements `frontend . k -> endpoint` of that named map (node ports use
- * `nodeport-slots-*`, keyed by the port alone, since any local address may receive them).
- * Why: nft parses elements far faster than rules, and the kernel walks every element of
- * a data map each time a rule binds it (measured here: 2,000 rules over one 20k-element
- * map, 1.1 s, almost all of it system time), so the maps must be bound by few rules,
- * never by one rule per Service. Measured (nft 1.0.6, Linux 6.18, fresh netns), 10k
- * Services x 10 endpoints: rule-per-endpoint chains ~122k rules, 4.7 s; this shape
- * ~22k rules and ~110k slot elements, 2.3 s. Per packet: one verdict-map lookup and one
- * slot-map lookup, whatever the number of Services.
+ * Balancing without affinity: the frontend's verdict-map element (with the Service label
+ * as its comment) goes to e.g. `svc-cluster-tcp-10` (the cluster-IP masquerade rule, then
+ * `goto frontend-cluster-tcp-10`), whose one rule is `dnat ip to ip daddr . tcp dport .
+ * numgen random mod 10 map @frontend-slots-tcp`; the endpoints are elements
+ * `frontend . k -> endpoint` of that map (node ports use `nodeport-slots-*`, keyed by the
+ * port alone, since any local address may receive them). So a Service adds elements
+ * only, never rules: nft parses elements far faster than rules, and the kernel walks
+ * every element of a data map each time a rule binds it (measured: 2,000 rules over one
+ * 20k-element map, 1.1 s, nearly all system time), so the big maps must be bound by few
+ * rules. Measured (nft 1.0.6, Linux 6.18, fresh netns), 10k Services x 10 endpoints:
+ * rule-per-endpoint chains (~122k rules) 4.7 s; one chain per Service plus slot maps
+ * (~22k rules) 2.3 s; shared chains (60 rules) 1.9 s, the rest being ~220k elements.
+ * Per packet: one verdict-map lookup and one slot-map lookup, whatever the Service count.
  *
- * One endpoint needs no slot: the Service chain DNATs directly. Per-Service anonymous
- * `numgen ... vmap { }` maps are avoided: they load superlinearly (5,000 Services 3.39 s
- * vs 0.75 s). Hairpin masquerade is one lookup in the shared `hairpin` set.
+ * Per-Service anonymous `numgen ... vmap { }` maps are avoided: they load superlinearly
+ * (5,000 Services 3.39 s vs 0.75 s). Hairpin masquerade is one lookup in the shared
+ * `hairpin` set.
  *
  * Session affinity uses one named dynamic set (client address, with the Service's
  * timeout) and one chain per endpoint, for ClientIP Services only. nft 1.0.6 cannot look up a concatenation holding
@@ -75,13 +75,13 @@ class FamilyBuilder {
   }
 
   /** Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is undefined. */
-  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = []): void {
+  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
     const previous = this.claimedIps.get(key);
     if (previous !== undefined) { this.out.problems.push(`${this.plan.family} ${key}: claimed by ${previous}; ${owner} skipped`); return; }
     this.claimedIps.set(key, owner);
     if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
-    if (target) this.element(SET.serviceIps, key, `goto ${target}`);
+    if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
     else this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
     if (p.protocol === 'udp') this.out.udp.frontends.set(`${address}|${p.port}`, target !== undefined);
   }
@@ -94,7 +94,7 @@ class FamilyBuilder {
     if (previous !== undefined) { this.out.problems.push(`${this.plan.family} node port ${key}: claimed by ${previous}; ${owner} skipped`); return; }
     this.claimedNodePorts.set(key, owner);
     if (target) for (const balance of slots) this.slotElements(slotMapName('nodeport', p.protocol), String(p.nodePort), balance);
-    if (target) this.element(SET.serviceNodePorts, key, `goto ${target}`);
+    if (target) this.element(SET.serviceNodePorts, key, `goto ${target}${comment(p.label)}`);
     else this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
     if (p.protocol === 'udp' && Array.isArray(this.plan.nodePortAddresses)) {
       for (const address of this.plan.nodePortAddresses) this.out.udp.frontends.set(`${address}|${p.nodePort}`, target !== undefined);
@@ -147,12 +147,12 @@ class FamilyBuilder {
 
   /**
    * How new connections reach one of `backends`, evenly (undefined without backends):
-   * - one endpoint: a plain `dnat` statement;
    * - ClientIP affinity: `goto` a chain of `numgen random mod (N-k) == 0` rules (rule k
    *   wins with probability 1/(N-k) among the remaining endpoints, so each gets 1/N);
    * - otherwise: `goto` a chain SHARED by every Service port with N endpoints of that
    *   protocol, whose one rule DNATs through `frontend . numgen random mod N` in a named
-   *   slot map. The frontend's slot elements are added when a frontend is claimed.
+   *   slot map (N = 1 too: an element is cheaper than a chain and a rule). The frontend's
+   *   slot elements are added when a frontend is claimed.
    * Local endpoint lists use slots from LOCAL_SLOTS up, so one frontend can hold both.
    */
   balance(prefix: 'cl' | 'lo', p: ServicePortNat, backends: Backend[]): Balance | undefined {
@@ -162,19 +162,19 @@ class FamilyBuilder {
     let balance: Balance;
     const timeout = p.affinityTimeoutSeconds;
     if (timeout !== undefined) balance = this.affinityBalance(group, p, backends, timeout);
-    else if (backends.length === 1 && backends[0]) balance = { rule: this.dnat(p, backends[0]) };
     else {
       for (const b of backends) this.record(p, b);
       const offset = prefix === 'lo' ? LOCAL_SLOTS : 0;
-      const shared = (kind: 'frontend' | 'nodeport'): string => {
-        const name = `${kind}-${prefix === 'lo' ? 'local' : 'cluster'}-${p.protocol}-${backends.length}`;
+      const shared = `${prefix === 'lo' ? 'local' : 'cluster'}-${p.protocol}-${backends.length}`;
+      const dnat = (kind: 'frontend' | 'nodeport'): string => {
+        const name = `${kind}-${shared}`;
         const ipx = this.plan.family;
         const key = slotKey(ipx, kind, p.protocol);
         const map = slotMapName(kind, p.protocol);
         const mod = `numgen random mod ${backends.length}${offset ? ` offset ${offset}` : ''}`;
         return this.chain(name, [`meta l4proto ${p.protocol} dnat ${ipx} to ${key} . ${mod} map @${map}`]);
       };
-      balance = { rule: `goto ${shared('frontend')}`, nodePortRule: () => `goto ${shared('nodeport')}`, slots: { offset, backends } };
+      balance = { rule: `goto ${dnat('frontend')}`, nodePortRule: () => `goto ${dnat('nodeport')}`, slots: { offset, backends }, shared };
     }
     this.balanced.set(group, balance);
     return balance;
@@ -198,6 +198,8 @@ export interface Balance {
   rule: string;
   /** For node ports, when it differs from `rule` (creates the shared chain on first use). */
   nodePortRule?: () => string;
+  /** For slot balancing: `cluster-tcp-10`, naming the shared chains that serve this kind of list. */
+  shared?: string;
   /** Slot elements each claimed frontend needs: `frontend . (offset + k) -> backends[k]`. */
   slots?: { offset: number; backends: Backend[] };
 }
@@ -212,6 +214,11 @@ function masqueradeRuleForClusterIP(plan: FamilyPlan, masqueradeAll: boolean): s
   return plan.clusterCIDRs.length ? [`${plan.family} saddr != @${SET.clusterCidrs} jump ${CHAIN.markForMasquerade}`] : [];
 }
 
+/**
+ * Per-frontend-kind chains. With slot balancing their rules do not depend on the Service
+ * (the endpoints are map elements), so they are shared, named after what they hold
+ * (`svc-cluster-tcp-10`); with affinity they are per Service port (`svc-<id>`).
+ */
 function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: boolean, preservedByExposure: boolean, masqueradedByExposure: boolean): void {
   const ipx = b.plan.family;
   const owner = `Service port ${p.label ?? p.id}`;
@@ -221,39 +228,44 @@ function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: b
   const needsCluster = (p.clusterIP !== undefined && !p.internalLocal) || hasExternal || masqueradedByExposure;
   const cl = needsCluster ? b.balance('cl', p, p.clusterEndpoints) : undefined;
   const lo = p.internalLocal || p.externalLocal || preservedByExposure ? b.balance('lo', p, p.localEndpoints) : undefined;
+  const note = (balance: Balance): string => (balance.shared ? '' : comment(p.label));
+  const name = (kind: string, balances: (Balance | undefined)[]): string => {
+    const shared = balances.filter((u) => u !== undefined).map((u) => u.shared);
+    return shared.every((u) => u !== undefined) ? `${kind}-${shared.join('-')}` : `${kind}-${p.id}`;
+  };
 
   if (p.clusterIP) {
     const target = p.internalLocal ? lo : cl;
-    const chain = target && b.chain(`svc-${p.id}`, [...masqueradeRuleForClusterIP(b.plan, masqueradeAll), `${target.rule}${comment(p.label)}`]);
-    b.frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, owner, [target]);
+    const chain = target && b.chain(name('svc', [target]), [...masqueradeRuleForClusterIP(b.plan, masqueradeAll), `${target.rule}${note(target)}`]);
+    b.frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, owner, [target], p.label);
   }
 
   if (!hasExternal) return;
   // The same rules for node ports and external addresses, except for the slot-map DNAT,
   // which is keyed by the node port alone (any local address may receive it).
-  const external = (name: string, go: (balance: Balance) => string): string | undefined => {
+  const external = (kind: string, go: (balance: Balance) => string): string | undefined => {
     if (!p.externalLocal && cl) {
       // Cluster policy: the reply must come back through this node, so masquerade.
-      return b.chain(name, [`jump ${CHAIN.markForMasquerade}`, `${go(cl)}${comment(p.label)}`]);
+      return b.chain(name(kind, [cl]), [`jump ${CHAIN.markForMasquerade}`, `${go(cl)}${note(cl)}`]);
     }
     if (!p.externalLocal || !lo) return undefined;
-    return b.chain(name, [
+    return b.chain(name(kind, [cl, lo]), [
       // Pods and processes of this node may use every endpoint (kube-proxy's short-circuit):
       // their traffic never left the node, so there is no client address to preserve.
       ...(cl ? [`${ipx} saddr @${SET.podCidrs} ${go(cl)}`] : []),
       `fib saddr type local jump ${CHAIN.markForMasquerade}`,
       ...(cl ? [`fib saddr type local ${go(cl)}`] : []),
-      `${go(lo)}${comment(p.label)}`,
+      `${go(lo)}${note(lo)}`,
     ]);
   };
   const used = p.externalLocal ? [cl, lo] : [cl];
   const addresses = [...p.externalIPs, ...p.loadBalancerIPs];
   if (p.nodePort !== undefined) {
     const separate = used.some((u) => u?.nodePortRule !== undefined);
-    b.nodePort(p, external(separate ? `np-${p.id}` : `ext-${p.id}`, (u) => u.nodePortRule?.() ?? u.rule), used);
+    b.nodePort(p, external(separate ? 'np' : 'ext', (u) => u.nodePortRule?.() ?? u.rule), used);
   }
-  const chain = addresses.length ? external(`ext-${p.id}`, (u) => u.rule) : undefined;
-  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used);
+  const chain = addresses.length ? external('ext', (u) => u.rule) : undefined;
+  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label);
   if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) b.firewall(address, p, p.loadBalancerSourceRanges);
 }
 
@@ -262,9 +274,12 @@ function renderExposure(b: FamilyBuilder, x: ExposureNat): void {
   const p = x.target;
   const balance = p && (x.preserveClientAddress ? b.balance('lo', p, p.localEndpoints) : b.balance('cl', p, p.clusterEndpoints));
   let target: string | undefined;
-  if (p && balance && x.preserveClientAddress) target = b.chain(`xl-${p.id}`, [`${balance.rule}${comment(p.label)}`]);
-  if (p && balance && !x.preserveClientAddress) target = b.chain(`xm-${p.id}`, [`jump ${CHAIN.markForMasquerade}`, `${balance.rule}${comment(p.label)}`]);
-  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner, [balance]);
+  if (p && balance) {
+    const note = balance.shared ? '' : comment(p.label);
+    const name = `${x.preserveClientAddress ? 'xl' : 'xm'}-${balance.shared ?? p.id}`;
+    target = b.chain(name, [...(x.preserveClientAddress ? [] : [`jump ${CHAIN.markForMasquerade}`]), `${balance.rule}${note}`]);
+  }
+  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner, [balance], p?.label);
   if (x.sourceRanges) b.firewall(x.address, x, x.sourceRanges);
 }
 
