@@ -47,7 +47,8 @@ export interface FamilyObjects {
   udp: UdpFacts;
 }
 
-const comment = (label: string | undefined): string => (label ? ` comment "${label}"` : '');
+/** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
+const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
 class FamilyBuilder {
   readonly out: FamilyObjects = { chains: [], sets: [], elements: new Map(), problems: [], udp: { endpoints: new Set(), frontends: new Map() } };
