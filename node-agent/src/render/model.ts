@@ -29,6 +29,8 @@ export interface NftSet {
   name: string;
   /** `ipv4_addr . inet_proto . inet_service` for a set, `... : verdict` for a map. */
   type: string;
+  /** `type` is an nft `typeof` expression list (e.g. `numgen random mod 2 : ip daddr . tcp dport`). */
+  typeOf?: boolean;
   flags?: readonly ('interval' | 'dynamic' | 'timeout')[];
   /** Default element timeout in seconds (dynamic affinity sets). */
   timeoutSeconds?: number;
@@ -40,7 +42,7 @@ export interface NftElement {
   set: string;
   /** The key, already canonical (e.g. `10.96.0.10 . tcp . 80`). */
   key: string;
-  /** A map element's value (e.g. `goto svc-0123456789abcdef`), absent in sets. */
+  /** A map element's value (e.g. `goto svc-0123456789abcdef`, optionally followed by ` comment "label"`), absent in sets. */
   value?: string;
 }
 

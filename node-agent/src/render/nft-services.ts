@@ -1,22 +1,24 @@
 /**
- * Per-Service objects: a few small chains per Service port, endpoint chains, and the
- * elements that hook them into the shared maps.
+ * Per-Service objects: elements of the shared maps, and chains SHARED by every Service
+ * port whose rules would be identical (their names say what they hold).
  *
- * Balancing is a chain of `numgen random mod (N-k) == 0 goto ep-k` rules (rule k wins
- * with probability 1/(N-k) among the remaining endpoints, so each endpoint gets 1/N), not
- * `numgen random mod N vmap { ... }`: that form creates an anonymous map per Service, and
- * anonymous maps load superlinearly. Measured here (nft 1.0.6, Linux 6.18, fresh netns,
- * 3 endpoints per Service): 1,000 Services 0.25 s vs 0.15 s; 5,000 Services 3.39 s vs
- * 0.75 s. The rules are only walked by the first packet of a connection (nat chains).
+ * Balancing without affinity: the frontend's verdict-map element (with the Service label
+ * as its comment) goes to e.g. `svc-cluster-tcp-10` (the cluster-IP masquerade rule, then
+ * `goto frontend-cluster-tcp-10`), whose one rule is `dnat ip to ip daddr . tcp dport .
+ * numgen random mod 10 map @frontend-slots-tcp`; the endpoints are elements
+ * `frontend . k -> endpoint` of that map (node ports use `nodeport-slots-*`, keyed by the
+ * port alone, since any local address may receive them). So a Service adds elements
+ * only, never rules: nft parses elements far faster than rules, and the kernel walks
+ * every element of a data map each time a rule binds it (measured: 2,000 rules over one
+ * 20k-element map, 1.1 s, nearly all system time), so the big maps must be bound by few
+ * rules. Measured (nft 1.0.6, Linux 6.18, fresh netns), 10k Services x 10 endpoints:
+ * rule-per-endpoint chains (~122k rules) 4.7 s; one chain per Service plus slot maps
+ * (~22k rules) 2.3 s; shared chains (60 rules) 1.9 s, the rest being ~220k elements.
+ * Per packet: one verdict-map lookup and one slot-map lookup, whatever the Service count.
  *
- * Without affinity the DNAT is in the balancing rule itself (no chain per endpoint), and
- * hairpin masquerade is one lookup in the shared `hairpin` set in postrouting. Whole
- * ruleset, 10k Services x 10 endpoints (~140k rules, 30k chains, 18 MB): `nft -f` takes
- * ~5 s here, almost all of it nft's user-space parsing (`nft -c` alone: 5.1 s; 100k plain
- * rules cost ~2-3 s in nft 1.0.6). Endpoint chains, as in kube-proxy, doubled that (14 s).
- * An endpoint-slot map (`dnat ip to ip daddr . meta l4proto . th dport . numgen random
- * mod N map @slots`, loads 100k elements in 1.3 s) would be the next step; it needs an
- * element per frontend and endpoint and a separate key for `fib`-matched node ports.
+ * Per-Service anonymous `numgen ... vmap { }` maps are avoided: they load superlinearly
+ * (5,000 Services 3.39 s vs 0.75 s). Hairpin masquerade is one lookup in the shared
+ * `hairpin` set.
  *
  * Session affinity uses one named dynamic set (client address, with the Service's
  * timeout) and one chain per endpoint, for ClientIP Services only. nft 1.0.6 cannot look up a concatenation holding
@@ -26,8 +28,8 @@
 import { hostPort } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';
 import type { ChainState, IpFamily, SetState } from './model.js';
-import type { Backend, ExposureNat, FamilyPlan, ServicePortNat } from './plan.js';
-import { CHAIN, SET, addressType, nodePortMatch } from './nft-skeleton.js';
+import type { Backend, ExposureNat, FamilyPlan, L4Protocol, ServicePortNat } from './plan.js';
+import { CHAIN, SET, addressType, nodePortMatch, slotKey, slotMapName } from './nft-skeleton.js';
 
 export interface UdpFacts {
   /** `address|port` of every UDP endpoint a chain DNATs to. */
@@ -58,7 +60,8 @@ export interface FamilyObjects {
   udp: UdpFacts;
 }
 
-const comment = (label: string | undefined): string => (label ? ` comment "${label}"` : '');
+/** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
+const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
 class FamilyBuilder {
   readonly out: FamilyObjects = { chains: [], sets: [], elements: new Map(), problems: [], udp: { endpoints: new Set(), frontends: new Map(), paths: new Set() } };
@@ -66,6 +69,8 @@ class FamilyBuilder {
   private readonly claimedIps = new Map<string, string>();
   private readonly claimedNodePorts = new Map<string, string>();
   private readonly chainNames = new Set<string>();
+  /** `cl-<id>`/`lo-<id>` -> how new connections are spread over that endpoint list. */
+  private readonly balanced = new Map<string, Balance>();
 
   constructor(readonly plan: FamilyPlan) {}
 
@@ -84,24 +89,26 @@ class FamilyBuilder {
   }
 
   /** Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is undefined. */
-  frontend(address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string): void {
+  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
     const previous = this.claimedIps.get(key);
     if (previous !== undefined) { this.out.problems.push(`${this.plan.family} ${key}: claimed by ${previous}; ${owner} skipped`); return; }
     this.claimedIps.set(key, owner);
-    if (target) this.element(SET.serviceIps, key, `goto ${target}`);
+    if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
+    if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
     else this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
     if (p.protocol === 'udp') this.out.udp.frontends.set(`${address}|${p.port}`, target !== undefined);
   }
 
-  nodePort(p: ServicePortNat, target: string | undefined): void {
+  nodePort(p: ServicePortNat, target: string | undefined, slots: (Balance | undefined)[] = []): void {
     if (p.nodePort === undefined || !nodePortMatch(this.plan)) return;
     const key = `${p.protocol} . ${p.nodePort}`;
     const owner = `Service port ${p.label ?? p.id}`;
     const previous = this.claimedNodePorts.get(key);
     if (previous !== undefined) { this.out.problems.push(`${this.plan.family} node port ${key}: claimed by ${previous}; ${owner} skipped`); return; }
     this.claimedNodePorts.set(key, owner);
-    if (target) this.element(SET.serviceNodePorts, key, `goto ${target}`);
+    if (target) for (const balance of slots) this.slotElements(slotMapName('nodeport', p.protocol), String(p.nodePort), balance);
+    if (target) this.element(SET.serviceNodePorts, key, `goto ${target}${comment(p.label)}`);
     else this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
     if (p.protocol === 'udp' && Array.isArray(this.plan.nodePortAddresses)) {
       for (const address of this.plan.nodePortAddresses) this.out.udp.frontends.set(`${address}|${p.nodePort}`, target !== undefined);
@@ -114,8 +121,8 @@ class FamilyBuilder {
     for (const range of ranges) this.element(SET.firewallAllow, `${key} . ${range}`);
   }
 
-  /** Records a programmed endpoint: hairpin set element, UDP facts. Returns its `dnat` statement. */
-  private dnat(p: ServicePortNat, backend: Backend): string {
+  /** Records a programmed endpoint: hairpin set element, UDP facts. */
+  private record(p: ServicePortNat, backend: Backend): void {
     // Hairpin: a pod reaching itself through a Service must be masqueraded, or it would
     // answer itself directly and drop the reply. One `address . address` element per
     // endpoint address, matched once in postrouting, instead of a rule per endpoint.
@@ -124,6 +131,11 @@ class FamilyBuilder {
       this.out.udp.endpoints.add(`${backend.address}|${backend.port}`);
       for (const f of udpFrontendsOf(p, this.plan)) this.out.udp.paths.add(`${f}|${backend.address}|${backend.port}`);
     }
+  }
+
+  /** Records a programmed endpoint and returns its `dnat` statement. */
+  private dnat(p: ServicePortNat, backend: Backend): string {
+    this.record(p, backend);
     return `meta l4proto ${p.protocol} dnat to ${hostPort(this.plan.family, backend.address, backend.port)}`;
   }
 
@@ -143,29 +155,74 @@ class FamilyBuilder {
     return { chain, set };
   }
 
+  /** The elements of `balance`'s endpoint slots for one frontend key, once it is claimed. */
+  private slotElements(map: string, frontend: string, balance: Balance | undefined): void {
+    if (!balance?.slots) return;
+    const { offset, backends } = balance.slots;
+    backends.forEach((b, k) => this.element(map, `${frontend} . ${offset + k}`, `${b.address} . ${b.port}`));
+  }
+
   /**
-   * A chain spreading new connections evenly over `backends`. Without affinity the DNAT
-   * sits in the balancing rule itself: no chain per endpoint (at 100k endpoints, chains
-   * dominate the load time of the ruleset).
+   * How new connections reach one of `backends`, evenly (undefined without backends):
+   * - ClientIP affinity: `goto` a chain of `numgen random mod (N-k) == 0` rules (rule k
+   *   wins with probability 1/(N-k) among the remaining endpoints, so each gets 1/N);
+   * - otherwise: `goto` a chain SHARED by every Service port with N endpoints of that
+   *   protocol, whose one rule DNATs through `frontend . numgen random mod N` in a named
+   *   slot map (N = 1 too: an element is cheaper than a chain and a rule). The frontend's
+   *   slot elements are added when a frontend is claimed.
+   * Local endpoint lists use slots from LOCAL_SLOTS up, so one frontend can hold both.
    */
-  balanceChain(prefix: 'cl' | 'lo', p: ServicePortNat, backends: Backend[]): string | undefined {
-    if (!backends.length) return undefined;
-    const ipx = this.plan.family;
+  balance(prefix: 'cl' | 'lo', p: ServicePortNat, backends: Backend[]): Balance | undefined {
+    const group = `${prefix}-${p.id}`;
+    const known = this.balanced.get(group);
+    if (known !== undefined || !backends.length) return known;
+    let balance: Balance;
     const timeout = p.affinityTimeoutSeconds;
-    const actions = backends.map((b) => {
-      if (timeout === undefined) return { action: this.dnat(p, b), set: undefined };
-      const ep = this.affinityEndpoint(p, b, timeout);
-      return { action: `goto ${ep.chain}`, set: ep.set };
+    if (timeout !== undefined) balance = this.affinityBalance(group, p, backends, timeout);
+    else {
+      for (const b of backends) this.record(p, b);
+      const offset = prefix === 'lo' ? LOCAL_SLOTS : 0;
+      const shared = `${prefix === 'lo' ? 'local' : 'cluster'}-${p.protocol}-${backends.length}`;
+      const dnat = (kind: 'frontend' | 'nodeport'): string => {
+        const name = `${kind}-${shared}`;
+        const ipx = this.plan.family;
+        const key = slotKey(ipx, kind, p.protocol);
+        const map = slotMapName(kind, p.protocol);
+        const mod = `numgen random mod ${backends.length}${offset ? ` offset ${offset}` : ''}`;
+        return this.chain(name, [`meta l4proto ${p.protocol} dnat ${ipx} to ${key} . ${mod} map @${map}`]);
+      };
+      balance = { rule: `goto ${dnat('frontend')}`, nodePortRule: () => `goto ${dnat('nodeport')}`, slots: { offset, backends }, shared };
+    }
+    this.balanced.set(group, balance);
+    return balance;
+  }
+
+  private affinityBalance(name: string, p: ServicePortNat, backends: Backend[], timeout: number): Balance {
+    const ipx = this.plan.family;
+    const eps = backends.map((b) => this.affinityEndpoint(p, b, timeout));
+    const rules = eps.map((ep) => `${ipx} saddr @${ep.set} goto ${ep.chain}`);
+    eps.forEach((ep, k) => {
+      const remaining = eps.length - k;
+      rules.push(remaining > 1 ? `numgen random mod ${remaining} == 0 goto ${ep.chain}` : `goto ${ep.chain}`);
     });
-    const rules: string[] = [];
-    for (const a of actions) if (a.set) rules.push(`${ipx} saddr @${a.set} ${a.action}`);
-    actions.forEach((a, k) => {
-      const remaining = actions.length - k;
-      rules.push(remaining > 1 ? `numgen random mod ${remaining} == 0 ${a.action}` : a.action);
-    });
-    return this.chain(`${prefix}-${p.id}`, rules);
+    return { rule: `goto ${this.chain(name, rules)}` };
   }
 }
+
+/** A statement sending a new connection to an endpoint list (see FamilyBuilder.balance). */
+export interface Balance {
+  /** For address frontends (cluster, external, load-balancer IPs, exposures). */
+  rule: string;
+  /** For node ports, when it differs from `rule` (creates the shared chain on first use). */
+  nodePortRule?: () => string;
+  /** For slot balancing: `cluster-tcp-10`, naming the shared chains that serve this kind of list. */
+  shared?: string;
+  /** Slot elements each claimed frontend needs: `frontend . (offset + k) -> backends[k]`. */
+  slots?: { offset: number; backends: Backend[] };
+}
+
+/** First slot of Local endpoint lists; a list never holds that many endpoints. */
+const LOCAL_SLOTS = 0x1000000;
 
 function masqueradeRuleForClusterIP(plan: FamilyPlan, masqueradeAll: boolean): string[] {
   if (masqueradeAll) return [`jump ${CHAIN.markForMasquerade}`];
@@ -174,51 +231,72 @@ function masqueradeRuleForClusterIP(plan: FamilyPlan, masqueradeAll: boolean): s
   return plan.clusterCIDRs.length ? [`${plan.family} saddr != @${SET.clusterCidrs} jump ${CHAIN.markForMasquerade}`] : [];
 }
 
+/**
+ * Per-frontend-kind chains. With slot balancing their rules do not depend on the Service
+ * (the endpoints are map elements), so they are shared, named after what they hold
+ * (`svc-cluster-tcp-10`); with affinity they are per Service port (`svc-<id>`).
+ */
 function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: boolean, preservedByExposure: boolean, masqueradedByExposure: boolean): void {
   const ipx = b.plan.family;
   const owner = `Service port ${p.label ?? p.id}`;
   const hasExternal = p.nodePort !== undefined || p.externalIPs.length > 0 || p.loadBalancerIPs.length > 0;
-  // Only the chains some frontend reaches are created (an internal-Local Service without
-  // external frontends needs no Cluster chain).
+  // Only the endpoint lists some frontend reaches are programmed (an internal-Local
+  // Service without external frontends needs no Cluster list).
   const needsCluster = (p.clusterIP !== undefined && !p.internalLocal) || hasExternal || masqueradedByExposure;
-  const cl = needsCluster ? b.balanceChain('cl', p, p.clusterEndpoints) : undefined;
-  const lo = p.internalLocal || p.externalLocal || preservedByExposure ? b.balanceChain('lo', p, p.localEndpoints) : undefined;
+  const cl = needsCluster ? b.balance('cl', p, p.clusterEndpoints) : undefined;
+  const lo = p.internalLocal || p.externalLocal || preservedByExposure ? b.balance('lo', p, p.localEndpoints) : undefined;
+  const note = (balance: Balance): string => (balance.shared ? '' : comment(p.label));
+  const name = (kind: string, balances: (Balance | undefined)[]): string => {
+    const shared = balances.filter((u) => u !== undefined).map((u) => u.shared);
+    return shared.every((u) => u !== undefined) ? `${kind}-${shared.join('-')}` : `${kind}-${p.id}`;
+  };
 
   if (p.clusterIP) {
     const target = p.internalLocal ? lo : cl;
-    const chain = target && b.chain(`svc-${p.id}`, [...masqueradeRuleForClusterIP(b.plan, masqueradeAll), `goto ${target}${comment(p.label)}`]);
-    b.frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, owner);
+    const chain = target && b.chain(name('svc', [target]), [...masqueradeRuleForClusterIP(b.plan, masqueradeAll), `${target.rule}${note(target)}`]);
+    b.frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, owner, [target], p.label);
   }
 
-  let external: string | undefined;
   if (!hasExternal) return;
-  if (!p.externalLocal && cl) {
-    // Cluster policy: the reply must come back through this node, so masquerade.
-    external = b.chain(`ext-${p.id}`, [`jump ${CHAIN.markForMasquerade}`, `goto ${cl}${comment(p.label)}`]);
-  } else if (p.externalLocal && lo) {
-    external = b.chain(`ext-${p.id}`, [
+  // The same rules for node ports and external addresses, except for the slot-map DNAT,
+  // which is keyed by the node port alone (any local address may receive it).
+  const external = (kind: string, go: (balance: Balance) => string): string | undefined => {
+    if (!p.externalLocal && cl) {
+      // Cluster policy: the reply must come back through this node, so masquerade.
+      return b.chain(name(kind, [cl]), [`jump ${CHAIN.markForMasquerade}`, `${go(cl)}${note(cl)}`]);
+    }
+    if (!p.externalLocal || !lo) return undefined;
+    return b.chain(name(kind, [cl, lo]), [
       // Pods and processes of this node may use every endpoint (kube-proxy's short-circuit):
       // their traffic never left the node, so there is no client address to preserve.
-      ...(cl ? [`${ipx} saddr @${SET.podCidrs} goto ${cl}`] : []),
+      ...(cl ? [`${ipx} saddr @${SET.podCidrs} ${go(cl)}`] : []),
       `fib saddr type local jump ${CHAIN.markForMasquerade}`,
-      ...(cl ? [`fib saddr type local goto ${cl}`] : []),
-      `goto ${lo}${comment(p.label)}`,
+      ...(cl ? [`fib saddr type local ${go(cl)}`] : []),
+      `${go(lo)}${note(lo)}`,
     ]);
+  };
+  const used = p.externalLocal ? [cl, lo] : [cl];
+  const addresses = [...p.externalIPs, ...p.loadBalancerIPs];
+  if (p.nodePort !== undefined) {
+    const separate = used.some((u) => u?.nodePortRule !== undefined);
+    b.nodePort(p, external(separate ? 'np' : 'ext', (u) => u.nodePortRule?.() ?? u.rule), used);
   }
-  b.nodePort(p, external);
-  for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) b.frontend(address, p, external, p.hasAnyEndpoints, owner);
+  const chain = addresses.length ? external('ext', (u) => u.rule) : undefined;
+  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label);
   if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) b.firewall(address, p, p.loadBalancerSourceRanges);
 }
 
 function renderExposure(b: FamilyBuilder, x: ExposureNat): void {
   const owner = `exposure ${x.address}:${x.port}/${x.protocol}`;
   const p = x.target;
+  const balance = p && (x.preserveClientAddress ? b.balance('lo', p, p.localEndpoints) : b.balance('cl', p, p.clusterEndpoints));
   let target: string | undefined;
-  if (p && x.preserveClientAddress && p.localEndpoints.length) target = `lo-${p.id}`;
-  if (p && !x.preserveClientAddress && p.clusterEndpoints.length) {
-    target = b.chain(`xm-${p.id}`, [`jump ${CHAIN.markForMasquerade}`, `goto cl-${p.id}${comment(p.label)}`]);
+  if (p && balance) {
+    const note = balance.shared ? '' : comment(p.label);
+    const name = `${x.preserveClientAddress ? 'xl' : 'xm'}-${balance.shared ?? p.id}`;
+    target = b.chain(name, [...(x.preserveClientAddress ? [] : [`jump ${CHAIN.markForMasquerade}`]), `${balance.rule}${note}`]);
   }
-  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner);
+  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner, [balance], p?.label);
   if (x.sourceRanges) b.firewall(x.address, x, x.sourceRanges);
 }
 

@@ -25,6 +25,8 @@ export const SET = {
   serviceCidrs: 'service-cidrs', clusterIps: 'cluster-ips',
   serviceIps: 'service-ips', serviceNodePorts: 'service-nodeports',
   noEndpointServices: 'no-endpoint-services', noEndpointNodePorts: 'no-endpoint-nodeports',
+  /** Per protocol, see slotMapName. */
+  frontendSlots: 'frontend-slots', nodePortSlots: 'nodeport-slots',
 } as const;
 
 export const addressType = (family: IpFamily): string => (family === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
@@ -45,11 +47,36 @@ function emptySet(family: IpFamily, kind: 'set' | 'map', name: string, type: str
   return { definition: { kind, family, name, type, ...(flags ? { flags } : {}) }, elements: new Map() };
 }
 
+export type SlotProtocol = 'tcp' | 'udp' | 'sctp';
+const SLOT_PROTOCOLS: readonly SlotProtocol[] = ['tcp', 'udp', 'sctp'];
+
+/** `frontend-slots-tcp`, `nodeport-slots-udp`, ... */
+export const slotMapName = (kind: 'frontend' | 'nodeport', protocol: SlotProtocol): string =>
+  `${kind === 'frontend' ? SET.frontendSlots : SET.nodePortSlots}-${protocol}`;
+
+/** The key expression of a slot map, before `. numgen ...`. */
+export const slotKey = (family: IpFamily, kind: 'frontend' | 'nodeport', protocol: SlotProtocol): string =>
+  (kind === 'frontend' ? `${family} daddr . ${protocol} dport` : `${protocol} dport`);
+
+/**
+ * `frontend . slot -> endpoint` maps for balanced Service ports (see nft-services.ts), one
+ * per protocol: nft 1.0.6 refuses a rule over an existing `typeof ... th dport` map after
+ * `meta l4proto tcp` ("conflicting protocols specified: tcp vs. th"), so the port is typed
+ * by its protocol. `typeof` because numgen's plain integer has no named type; the `mod 2`
+ * only types the key, each rule has its own modulus.
+ */
+function slotMaps(family: IpFamily): SetState[] {
+  return (['frontend', 'nodeport'] as const).flatMap((kind) => SLOT_PROTOCOLS.map((protocol): SetState => {
+    const type = `${slotKey(family, kind, protocol)} . numgen random mod 2 : ${family} daddr . ${protocol} dport`;
+    return { definition: { kind: 'map', family, name: slotMapName(kind, protocol), type, typeOf: true }, elements: new Map() };
+  }));
+}
+
 export function skeletonSets(plan: FamilyPlan): SetState[] {
   const { family } = plan;
   const addr = addressType(family);
   const service = `${addr} . inet_proto . inet_service`;
-  const sets = [
+  const sets: SetState[] = [
     emptySet(family, 'set', SET.clusterCidrs, addr, ['interval']),
     emptySet(family, 'set', SET.podCidrs, addr, ['interval']),
     emptySet(family, 'set', SET.nodePortIps, addr),
@@ -64,6 +91,7 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
     emptySet(family, 'map', SET.serviceNodePorts, 'inet_proto . inet_service : verdict'),
     emptySet(family, 'map', SET.noEndpointServices, `${service} : verdict`),
     emptySet(family, 'map', SET.noEndpointNodePorts, 'inet_proto . inet_service : verdict'),
+    ...slotMaps(family),
   ];
   const fill = (name: string, values: readonly string[]): void => {
     const set = sets.find((s) => s.definition.name === name);

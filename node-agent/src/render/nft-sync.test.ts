@@ -20,15 +20,28 @@ describe('nftIncrementalScript', () => {
     expect(nftIncrementalScript(renderNftables(scenarioInput()), renderNftables(scenarioInput()))).toBeNull();
   });
 
-  it('adding an endpoint refills only the balancing chain and adds its hairpin element', () => {
-    const before = renderNftables(makeInput([web(['10.244.2.1'])]));
-    const after = renderNftables(makeInput([web(['10.244.2.1', '10.244.2.2'])]));
+  it('adding an endpoint moves the cluster IP to the shared 3-slot chains and adds its slot and hairpin elements', () => {
+    const before = renderNftables(makeInput([web(['10.244.2.1', '10.244.2.2'])]));
+    const after = renderNftables(makeInput([web(['10.244.2.1', '10.244.2.2', '10.244.2.3'])]));
     const script = lines(nftIncrementalScript(before, after));
     expect(script.filter((l) => !l.startsWith('add rule'))).toEqual([
-      expect.stringMatching(/^flush chain ip natplan cl-[0-9a-f]{16}$/),
-      'add element ip natplan hairpin { 10.244.2.2 . 10.244.2.2 }',
+      'add chain ip natplan frontend-cluster-tcp-3',
+      'add chain ip natplan svc-cluster-tcp-3',
+      'delete element ip natplan service-ips { 10.96.0.10 . tcp . 80 }',
+      'add element ip natplan hairpin { 10.244.2.3 . 10.244.2.3 }',
+      'add element ip natplan frontend-slots-tcp { 10.96.0.10 . 80 . 2 : 10.244.2.3 . 8080 }',
+      'add element ip natplan service-ips { 10.96.0.10 . tcp . 80 comment "ns1/web:http" : goto svc-cluster-tcp-3 }',
+      // No other Service has two endpoints: the shared 2-slot chains go.
+      'flush chain ip natplan frontend-cluster-tcp-2',
+      'flush chain ip natplan svc-cluster-tcp-2',
+      'delete chain ip natplan frontend-cluster-tcp-2',
+      'delete chain ip natplan svc-cluster-tcp-2',
     ]);
-    expect(script.filter((l) => l.startsWith('add rule'))).toHaveLength(2);
+    expect(script.filter((l) => l.startsWith('add rule'))).toEqual([
+      'add rule ip natplan frontend-cluster-tcp-3 meta l4proto tcp dnat ip to ip daddr . tcp dport . numgen random mod 3 map @frontend-slots-tcp',
+      'add rule ip natplan svc-cluster-tcp-3 ip saddr != @cluster-cidrs jump mark-for-masquerade',
+      'add rule ip natplan svc-cluster-tcp-3 goto frontend-cluster-tcp-3',
+    ]);
   });
 
   it('with affinity, an added endpoint brings its chain and affinity set', () => {
@@ -49,7 +62,11 @@ describe('nftIncrementalScript', () => {
     expect(firstDelete).toBeGreaterThanOrEqual(0);
     expect(firstChainDelete).toBeGreaterThan(firstDelete);
     expect(script).toContain('add element ip natplan no-endpoint-services { 10.96.0.10 . tcp . 80 : goto reject-packet }');
-    expect(script.filter((l) => l.startsWith('delete chain')).sort()).toEqual([expect.stringMatching(/ cl-/), expect.stringMatching(/ svc-/)]);
+    // The shared chains of one-endpoint cluster lists had no other user.
+    expect(script.filter((l) => l.startsWith('delete chain')).sort()).toEqual([
+      'delete chain ip natplan frontend-cluster-tcp-1', 'delete chain ip natplan svc-cluster-tcp-1',
+    ]);
+    expect(script).toContain('delete element ip natplan frontend-slots-tcp { 10.96.0.10 . 80 . 0 }');
     expect(script).toContain('delete element ip natplan hairpin { 10.244.2.1 . 10.244.2.1 }');
   });
 

@@ -119,6 +119,11 @@ class Interpreter {
     if (t === 'meta' && tokens[i + 1] === 'l4proto') return [s.proto, i + 2];
     if (t === 'meta' && tokens[i + 1] === 'mark') return [String(s.mark), i + 2];
     if (t === 'th' && tokens[i + 1] === 'dport') return [String(s.dport), i + 2];
+    // `tcp dport` and the like only follow a match on that protocol in natplan's rules.
+    if ((t === 'tcp' || t === 'udp' || t === 'sctp') && tokens[i + 1] === 'dport') {
+      if (s.proto !== t) throw new Error(`tracer: ${t} dport read from a ${s.proto} packet`);
+      return [String(s.dport), i + 2];
+    }
     throw new Error(`tracer: unknown expression at ${tokens.slice(i).join(' ')}`);
   }
 
@@ -163,6 +168,34 @@ class Interpreter {
       if (t === 'accept') return 'accept';
       if (t === 'reject') return 'reject';
       if (t === 'masquerade') { this.state.masquerade = true; return 'accept'; }
+      if (t === 'dnat' && (tokens[i + 1] === 'ip' || tokens[i + 1] === 'ip6') && tokens[i + 2] === 'to') {
+        // dnat ipx to <expr> . ... . numgen random mod N [offset O] map @slots: one branch per slot.
+        const values: string[] = [];
+        let j = i + 3;
+        while (tokens[j] !== 'numgen') {
+          const [v, next] = this.value(tokens, j);
+          values.push(v);
+          if (tokens[next] !== '.') throw new Error(`tracer: unknown dnat ${tokens.join(' ')}`);
+          j = next + 1;
+        }
+        if (tokens[j + 1] !== 'random' || tokens[j + 2] !== 'mod') throw new Error(`tracer: unknown numgen ${tokens.join(' ')}`);
+        const count = Number(tokens[j + 3]);
+        const hasOffset = tokens[j + 4] === 'offset';
+        const offset = hasOffset ? Number(tokens[j + 5]) : 0;
+        const k = hasOffset ? j + 6 : j + 4;
+        const name = tokens[k + 1] ?? '';
+        if (tokens[k] !== 'map' || !name.startsWith('@')) throw new Error(`tracer: unknown dnat ${tokens.join(' ')}`);
+        let slot = 0;
+        while (slot < count - 1 && !this.chooser.next()) slot++;
+        const value = lookup(this.table.sets.get(name.slice(1)), [...values, String(offset + slot)]);
+        const [address, port] = value?.split(' . ') ?? [];
+        // The renderer adds a slot element for every claimed frontend; a miss is its bug.
+        if (address === undefined || port === undefined) throw new Error(`tracer: no ${name} element for ${[...values, offset + slot].join(' . ')}`);
+        this.state.daddr = address;
+        this.state.dport = Number(port);
+        this.state.endpoint = hostPort(this.table.family, address, Number(port));
+        return 'accept';
+      }
       if (t === 'dnat' && tokens[i + 1] === 'to') {
         const target = tokens[i + 2] ?? '';
         const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target);

@@ -14,6 +14,9 @@ interface Operation { verb: Verb; object: NftObject }
 const OBJECT_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 // Element keys and values: addresses, CIDRs, protocol names, ports, ` . `, ` : `, verdicts.
 const ELEMENT_TEXT = /^[0-9a-z.:/ -]{1,200}$/;
+// A map element's value may end in a comment (a Service label), printed where nft wants
+// it: `key comment "..." : value`.
+const VALUE_COMMENT = / comment "([a-z0-9][a-z0-9./:-]{0,127})"$/;
 // Rules are assembled by natplan from validated parts. This only guards the script's
 // framing: one line, no statement separator, no script comment, quotes balanced.
 const RULE_TEXT = /^[^\n\r;#]{1,2000}$/;
@@ -45,7 +48,7 @@ function validateObject(object: NftObject, verb: Verb): string | undefined {
     case 'element':
       if (!OBJECT_NAME.test(object.set)) return `invalid set name ${JSON.stringify(object.set)}`;
       if (!ELEMENT_TEXT.test(object.key)) return `invalid element key ${JSON.stringify(object.key)} in ${object.set}`;
-      if (object.value !== undefined && !ELEMENT_TEXT.test(object.value)) return `invalid element value in ${object.set}`;
+      if (object.value !== undefined && !ELEMENT_TEXT.test(object.value.replace(VALUE_COMMENT, ''))) return `invalid element value in ${object.set}`;
       if (verb === 'flush') return 'elements cannot be flushed';
       return undefined;
   }
@@ -66,7 +69,7 @@ function objectHead(verb: Verb, object: NftObject): string {
     case 'set':
     case 'map': {
       if (verb !== 'add') return `${verb} ${object.kind} ${where} ${object.name}`;
-      const parts = [`type ${object.type};`];
+      const parts = [`${object.typeOf ? 'typeof' : 'type'} ${object.type};`];
       if (object.flags?.length) parts.push(`flags ${object.flags.join(',')};`);
       if (object.timeoutSeconds !== undefined) parts.push(`timeout ${object.timeoutSeconds}s;`);
       return `add ${object.kind} ${where} ${object.name} { ${parts.join(' ')} }`;
@@ -74,6 +77,11 @@ function objectHead(verb: Verb, object: NftObject): string {
     case 'element':
       return `${verb} element ${where} ${object.set}`;
   }
+}
+
+function elementText(key: string, value: string): string {
+  const comment = VALUE_COMMENT.exec(value);
+  return comment ? `${key}${comment[0]} : ${value.slice(0, comment.index)}` : `${key} : ${value}`;
 }
 
 /** Elements per `add element` line: long enough to parse fast, short enough to read. */
@@ -109,7 +117,7 @@ export class NftTransaction {
         lines.push(head);
         continue;
       }
-      const item = object.value !== undefined && verb === 'add' ? `${object.key} : ${object.value}` : object.key;
+      const item = object.value !== undefined && verb === 'add' ? elementText(object.key, object.value) : object.key;
       if (pending && (pending.head !== head || pending.items.length >= ELEMENTS_PER_LINE)) flushPending();
       pending ??= { head, items: [] };
       pending.items.push(item);

@@ -53,6 +53,13 @@ describe('user-controlled strings', () => {
     }), { numRuns: 200 });
   });
 
+  it('a label longer than nft accepts in a comment (128 characters) is left out, not an invalid script', () => {
+    const long = 'a'.repeat(63);
+    const script = nftFullSyncScript(renderNftables(inputWithNames(long, long, 'http', 'p')));
+    expect(script).not.toContain('renderer bug');
+    expect(script).not.toContain(`comment "${long}`);
+  });
+
   it('a name that is not a DNS label never appears in the script', () => {
     const script = nftFullSyncScript(renderNftables(inputWithNames('ns1', 'x" comment "y', 'http', 'p')));
     expect(script).not.toContain('x"');

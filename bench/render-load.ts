@@ -1,0 +1,101 @@
+// nftables load benchmark (DESIGN.md §7): render time, script size and `nft -f` cold-load
+// time of the full ruleset at 1k and 10k Services x 10 endpoints, and one Service change
+// (incremental sync) with 10k present. A script, not a test; it prints figures only:
+//   npx tsx bench/render-load.ts [sizes, e.g. 1000,10000] [endpointsPerService]
+// nft runs only inside a private network namespace created here (`ip netns add`), which
+// is deleted at the end. Needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN) and nft.
+// Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods
+// 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../crds/generated/types.js';
+import type { NftRuleset, RenderInput } from '../node-agent/src/render/index.js';
+import { nftCleanupScript, nftFullSyncScript, nftIncrementalScript, renderNftables } from '../node-agent/src/render/index.js';
+
+const sizes = (process.argv[2] ?? '1000,10000').split(',').map(Number);
+const perService = Number(process.argv[3] ?? 10);
+const NODE = 'node-a';
+
+function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
+  const local = k === 0 && service % 3 === 0;
+  const n = service * perService + k;
+  // Pods of other nodes in 10.245.0.0/16 and up, this node's pods in 10.244.1.0/24.
+  const address = local ? `10.244.1.${(service % 250) + 2}` : `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`;
+  return {
+    address, nodeName: local ? NODE : `node-${(n % 99) + 1}`, zone: 'zone-1', ready: true, serving: true, terminating: false,
+    ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
+  };
+}
+
+/** Service i: a cluster IP; every 10th is a NodePort, every 50th a LoadBalancer with Local policy. */
+function service(i: number, endpointShift = 0): RenderInput['services'][number] {
+  const nodePort = i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {};
+  const lb = i % 50 === 0;
+  const spec: ServiceNatPlanSpec = {
+    service: { name: `svc-${i}` }, part: 0, ipFamilies: ['IPv4'],
+    clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
+    ports: [{ name: 'http', protocol: 'TCP', port: 80, ...nodePort }],
+    ...(lb ? { loadBalancerIPs: [`203.0.${113 + ((i >> 8) & 3)}.${i & 255}`], externalTrafficPolicy: 'Local' as const } : {}),
+    endpoints: Array.from({ length: perService }, (_, k) => endpoint(i + endpointShift, k)),
+  };
+  return { namespace: `ns-${i % 50}`, name: `svc-${i}`, spec };
+}
+
+function input(count: number): RenderInput {
+  return {
+    node: {
+      nodeName: NODE, zone: 'zone-1', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'],
+      clusterCIDRs: ['10.244.0.0/14'], exposures: [],
+    },
+    services: Array.from({ length: count }, (_, i) => service(i)),
+    identity: { nodeName: NODE, zone: 'zone-1' },
+    options: { serviceCIDRs: ['10.96.0.0/16'] },
+  };
+}
+
+const netns = `natplan-bench-${process.pid}`;
+function run(args: string[], stdin?: string): { ms: number; ok: boolean; stderr: string } {
+  const start = performance.now();
+  const result = spawnSync(args[0] ?? '', args.slice(1), { input: stdin, encoding: 'utf8', maxBuffer: 1 << 30 });
+  return { ms: performance.now() - start, ok: result.status === 0, stderr: (result.stderr ?? '').slice(0, 400) };
+}
+const nft = (script: string): { ms: number; ok: boolean; stderr: string } => run(['ip', 'netns', 'exec', netns, 'nft', '-f', '-'], script);
+
+function timed<T>(f: () => T): [T, number] {
+  const start = performance.now();
+  const value = f();
+  return [value, performance.now() - start];
+}
+const fmt = (ms: number): string => `${ms.toFixed(0).padStart(6)} ms`;
+const mb = (s: string): string => `${(Buffer.byteLength(s) / 1e6).toFixed(1).padStart(5)} MB`;
+
+const created = run(['ip', 'netns', 'add', netns]);
+if (!created.ok) throw new Error(`ip netns add failed: ${created.stderr}`);
+try {
+  console.log(`nft: ${run(['nft', '--version']).ok ? spawnSync('nft', ['--version'], { encoding: 'utf8' }).stdout.trim() : '?'}; node ${process.version}; ${perService} endpoints per Service`);
+  renderNftables(input(200)); // warm-up for the JIT
+  for (const count of sizes) {
+    const desired = input(count);
+    const [ruleset, renderMs] = timed(() => renderNftables(desired));
+    const [script, scriptMs] = timed(() => nftFullSyncScript(ruleset));
+    const lines = script.split('\n');
+    const rules = lines.filter((l) => l.startsWith('add rule')).length;
+    const chains = lines.filter((l) => l.startsWith('add chain')).length;
+    nft(nftCleanupScript());
+    const load = nft(script);
+    console.log(`${String(count).padStart(6)} Services: render ${fmt(renderMs)} + script ${fmt(scriptMs)}, ${mb(script)}, ${chains} chains, ${rules} rules; nft -f cold load ${fmt(load.ms)}${load.ok ? '' : ` FAILED: ${load.stderr}`}`);
+    if (count !== sizes[sizes.length - 1]) continue;
+
+    // One Service change: Service 7 gets new endpoints, with `count` Services present.
+    const changed: RenderInput = { ...desired, services: desired.services.map((s, i) => (i === 7 ? service(7, count + 1) : s)) };
+    const [next, nextMs] = timed(() => renderNftables(changed));
+    const [delta, deltaMs] = timed(() => nftIncrementalScript(ruleset, next));
+    const apply = nft(delta ?? '');
+    console.log(`        one Service change at ${count}: render ${fmt(nextMs)} + diff ${fmt(deltaMs)}, ${Buffer.byteLength(delta ?? '')} bytes; nft -f ${fmt(apply.ms)}${apply.ok ? '' : ` FAILED: ${apply.stderr}`}`);
+    const back = nftIncrementalScript(next as NftRuleset, ruleset);
+    const again = nft(back ?? '');
+    console.log(`        and back: nft -f ${fmt(again.ms)}${again.ok ? '' : ` FAILED: ${again.stderr}`}`);
+  }
+} finally {
+  run(['ip', 'netns', 'delete', netns]);
+}
