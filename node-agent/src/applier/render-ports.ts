@@ -1,0 +1,49 @@
+import {
+  iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftFullSyncScript,
+  nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
+} from '../render/index.js';
+import type { NftRuleset, RenderInput } from '../render/index.js';
+import type { IptablesPort, NftScriptPort, PerFamily } from './types.js';
+
+/** Set elements and rules: what a transaction has to carry, for the cold-start split. */
+export function rulesetSize(ruleset: NftRuleset): number {
+  let size = 0;
+  for (const table of Object.values(ruleset.tables)) {
+    for (const set of table.sets.values()) size += set.elements.size;
+    for (const chain of table.chains.values()) size += chain.rules.length;
+  }
+  return size;
+}
+
+/** The real renderer behind the applier's port. */
+export const nftablesPort: NftScriptPort<RenderInput, NftRuleset> & { size(ruleset: NftRuleset): number } = {
+  tables: ['ip natplan', 'ip6 natplan'],
+  render: renderNftables,
+  size: rulesetSize,
+  fullSyncScript: nftFullSyncScript,
+  incrementalScript: nftIncrementalScript,
+  coldStartScripts: nftColdStartScripts,
+  cleanupScript: nftCleanupScript,
+  staleUdpEndpoints,
+  digest: rulesetDigest,
+  counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
+};
+
+const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
+
+/**
+ * The iptables renderer behind the applier's port. The nftables model is rendered too:
+ * it is the backend-neutral description that stale-UDP cleanup, counts and the status
+ * digest are computed from, so both backends report the same digest for the same plans.
+ */
+export const iptablesPort: IptablesPort<RenderInput, NftRuleset> = {
+  chainPrefix: 'NATPLAN-',
+  tables: ['nat', 'filter'],
+  render: renderNftables,
+  restoreInput: (input, existing) => renderIptables(input, { existingChains: mutable(existing) }),
+  hookJumps: iptablesHookJumps,
+  cleanupInput: (existing) => iptablesCleanupScripts(mutable(existing)),
+  staleUdpEndpoints,
+  digest: rulesetDigest,
+  counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
+};

@@ -1,0 +1,138 @@
+import type { ExecError } from '../exec/index.js';
+import type { Backend, IptablesVariant, UdpFlowFilter } from '../exec/index.js';
+
+/**
+ * UDP conntrack entries to forget once the new rules are in: `reply-source` for flows
+ * NATed to an endpoint that is gone (narrowed to one `frontend` when the endpoint still
+ * serves other Services), `original-destination` for flows to a frontend that had no
+ * endpoints (their packets were rejected) and now has some. Default: reply-source.
+ */
+export type StaleUdpEndpoint = UdpFlowFilter;
+
+/**
+ * What the applier needs from the pure renderer, passed in rather than imported so the
+ * applier can be tested with hand-written scripts and survives renames in the renderer.
+ * `I` is the render input (plans + identity), `R` the rendered ruleset model.
+ */
+export interface RulesetPort<I, R> {
+  render(input: I): R;
+  /** UDP endpoints present in `committed` and gone (or no longer reachable) in `desired`. */
+  staleUdpEndpoints(committed: R, desired: R): readonly StaleUdpEndpoint[];
+  /** Stable digest of the ruleset, reported in NodeNatPlan status. */
+  digest(ruleset: R): string;
+  counts(ruleset: R): RulesetCounts;
+}
+
+export interface NftScriptPort<I, R> extends RulesetPort<I, R> {
+  /** `family name` of each table the agent owns, e.g. 'ip natplan'. */
+  readonly tables: readonly string[];
+  /** One transaction that makes the tables exactly `desired`, whatever they hold now;
+   * `previous` (the last committed state, if any) lets it delete objects no longer wanted. */
+  fullSyncScript(desired: R, previous?: R): string;
+  /** One transaction from `committed` to `desired`, or null when nothing changed. */
+  incrementalScript(committed: R, desired: R): string | null;
+  /** A full sync split into transactions of at most `maxElements` set/map elements each;
+   * only for a start where none of `tables` exists (between chunks, Services are missing). */
+  coldStartScripts(desired: R, maxElements: number): readonly string[];
+  /** Removes everything the agent installed; must succeed when nothing is installed. */
+  cleanupScript(): string;
+}
+
+/** Per family: the agent's chains that exist (or, for restore input, the text to restore). */
+export interface PerFamily<T> {
+  readonly ipv4: T;
+  readonly ipv6: T;
+}
+
+/** A rule in a built-in chain that sends packets into the agent's chains. */
+export interface HookJump {
+  readonly table: string;
+  readonly chain: string;
+  readonly args: readonly string[];
+}
+
+export interface IptablesPort<I, R> extends RulesetPort<I, R> {
+  /** Prefix of every chain the agent owns (e.g. 'NATPLAN-'), to find them in iptables-save. */
+  readonly chainPrefix: string;
+  /** The tables the agent's chains live in, e.g. ['nat', 'filter']. */
+  readonly tables: readonly string[];
+  /**
+   * iptables-restore --noflush input per family; declaring a chain flushes just that chain.
+   * `existingChains` are the agent's chains present now: those no longer wanted get deleted.
+   */
+  restoreInput(input: I, existingChains: PerFamily<readonly string[]>): PerFamily<string>;
+  /** Jumps from built-in chains into ours; restore syntax cannot add them idempotently. */
+  hookJumps(): readonly HookJump[];
+  /** Input that empties and deletes the agent's chains (after the hook jumps are gone). */
+  cleanupInput(existingChains: PerFamily<readonly string[]>): PerFamily<string>;
+}
+
+/** Numbers for NodeNatPlan status and metrics; the renderer decides what it counts. */
+export type RulesetCounts = Readonly<Record<string, number>>;
+
+/**
+ * - `full`: one transaction rewrote the whole table (start, after a failure, periodic repair).
+ * - `coldStart`: like full, split into several transactions because the ruleset is large.
+ * - `incremental`: one transaction with only what changed since the last commit.
+ * - `unchanged`: nothing to do.
+ */
+export type ApplyMode = 'full' | 'coldStart' | 'incremental' | 'unchanged';
+
+export type ApplyResult = ApplySuccess | ApplyFailure;
+
+export interface ApplySuccess {
+  readonly ok: true;
+  readonly mode: ApplyMode;
+  readonly durationMs: number;
+  /** Digest of the committed ruleset; computed on first read (it costs a full render). */
+  readonly digest: string;
+  readonly counts: RulesetCounts;
+  /** Endpoints whose UDP conntrack entries were deleted after the commit. */
+  readonly staleUdpCleared: readonly StaleUdpEndpoint[];
+  /** conntrack failures do not fail the sync (the rules are right); they are reported here. */
+  readonly conntrackErrors: readonly Error[];
+}
+
+export interface ApplyFailure {
+  readonly ok: false;
+  readonly mode: ApplyMode;
+  readonly durationMs: number;
+  /** Classified tool error (ExecError) or a renderer exception; the previous rules are still in place. */
+  readonly error: ExecError | Error;
+  /** Short text for the Degraded condition, quoting the tool's stderr. */
+  readonly reason: string;
+}
+
+/** The one interface the controller sees, whichever backend enforces the plans. */
+export interface Applier<I> {
+  readonly backend: Backend;
+  /** Renders and commits `desired`; never throws, never runs two syncs at once. */
+  apply(desired: I): Promise<ApplyResult>;
+  /** Makes the next apply a full sync (e.g. the controller suspects drift). */
+  requestFullSync(): void;
+  /** Removes everything the agent installed; the next apply starts cold. */
+  cleanup(): Promise<void>;
+}
+
+export interface ApplierOptions {
+  /** Milliseconds clock; injected so tests can move time. Defaults to performance.now. */
+  readonly now?: () => number;
+  /**
+   * Every this long the next sync is full even when nothing seems wrong: this is the
+   * drift repair (someone flushed or edited our table). Listing and comparing the table
+   * would cost as much as rewriting it at 30k Services, so we simply rewrite it. The
+   * interval stretches to 100x the last full sync's duration when that is longer.
+   * Incremental syncs that meet drifted state fail (absent element, absent chain) and
+   * also force a full sync, so most drift is repaired at the next change anyway.
+   */
+  readonly fullSyncIntervalMs?: number;
+  /** A cold start larger than this many elements is split into chunks of this size. */
+  readonly maxElementsPerTransaction?: number;
+  /** iptables backend only: which iptables userspace the host uses. */
+  readonly iptablesVariant?: IptablesVariant;
+  /** Kill a single nft / iptables-restore run after this long (default 60 s). */
+  readonly commandTimeoutMs?: number;
+}
+
+export const DEFAULT_FULL_SYNC_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_MAX_ELEMENTS_PER_TRANSACTION = 50_000;

@@ -1,0 +1,145 @@
+import { ExecError, isExecError } from './errors.js';
+import type { Exec } from './exec.js';
+
+/**
+ * Typed wrappers for the few commands the agent runs. Each is one line of argv so the
+ * whole surface the agent has on the kernel is visible here.
+ */
+
+export type NftFamily = 'ip' | 'ip6' | 'inet';
+export type IpFamily = 4 | 6;
+
+/** Applies a script as one transaction: nft commits a whole `-f` file or nothing. */
+export async function nftApply(exec: Exec, script: string, timeoutMs?: number): Promise<void> {
+  await exec.run(['nft', '-f', '-'], { stdin: script, ...(timeoutMs ? { timeoutMs } : {}) });
+}
+
+/** Lets the kernel validate a script without committing it (nft sends the batch and aborts). */
+export async function nftCheck(exec: Exec, script: string): Promise<void> {
+  await exec.run(['nft', '--check', '-f', '-'], { stdin: script });
+}
+
+/** The table as nft prints it, or null when it does not exist. */
+export async function nftListTable(exec: Exec, family: NftFamily, table: string): Promise<string | null> {
+  try {
+    return (await exec.run(['nft', 'list', 'table', family, table])).stdout;
+  } catch (error) {
+    if (isExecError(error, 'notFound')) return null;
+    throw error;
+  }
+}
+
+/**
+ * Which iptables userspace to run. `default` is whatever `iptables` is on the host (here
+ * iptables-nft); `legacy` is the x_tables one. They keep separate rulesets, so the agent
+ * must use the one the host uses. iptables-nft 1.8.9 restores large inputs ~30x slower
+ * than legacy (7-9 s vs 0.25 s for 1k Services x 10 endpoints, measured here).
+ */
+export type IptablesVariant = 'default' | 'legacy';
+
+function iptablesBinary(family: IpFamily, tool: '' | '-restore' | '-save', variant: IptablesVariant = 'default'): string {
+  return `${family === 4 ? 'iptables' : 'ip6tables'}${variant === 'legacy' ? '-legacy' : ''}${tool}`;
+}
+
+export interface RestoreOptions {
+  /** Keep chains the input does not mention (ours are flushed by their `:CHAIN` lines). */
+  readonly noflush?: boolean;
+  /** Parse and validate only. */
+  readonly test?: boolean;
+  readonly variant?: IptablesVariant;
+  /** Large restores with iptables-nft can take minutes; see IptablesVariant. */
+  readonly timeoutMs?: number;
+}
+
+/** iptables-restore / ip6tables-restore; the input commits per table at each COMMIT line. */
+export async function iptablesRestore(exec: Exec, family: IpFamily, input: string, options: RestoreOptions = {}): Promise<void> {
+  const argv = [iptablesBinary(family, '-restore', options.variant), '-w', '5'];
+  if (options.noflush) argv.push('--noflush');
+  if (options.test) argv.push('--test');
+  await exec.run(argv, { stdin: input, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+}
+
+/** One iptables / ip6tables command (rule checks and hook jumps; bulk changes go through restore). */
+export async function iptables(exec: Exec, family: IpFamily, args: readonly string[], variant?: IptablesVariant): Promise<void> {
+  await exec.run([iptablesBinary(family, '', variant), '-w', '5', ...args]);
+}
+
+export async function iptablesSave(exec: Exec, family: IpFamily, table = 'nat', variant?: IptablesVariant): Promise<string> {
+  return (await exec.run([iptablesBinary(family, '-save', variant), '-t', table])).stdout;
+}
+
+/** Which UDP conntrack entries to delete; see conntrackDeleteUdp. */
+export interface UdpFlowFilter {
+  readonly address: string;
+  readonly port: number;
+  /** `reply-source` (default): flows answered from address:port, i.e. NATed to that endpoint.
+   * `original-destination`: flows sent to address:port (a frontend). */
+  readonly match?: 'reply-source' | 'original-destination';
+  /** With `reply-source`: only flows that were sent to this frontend, so an endpoint
+   * removed from one Service keeps its flows through the Services it still serves. */
+  readonly frontend?: { readonly address: string; readonly port: number };
+}
+
+/**
+ * Deletes UDP conntrack entries. UDP has no end of connection, so without this a client
+ * that keeps its source port keeps talking to an endpoint that is gone until the entry
+ * times out. Returns false when nothing matched (conntrack exits 1 for that).
+ */
+export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promise<boolean> {
+  const family = flow.address.includes(':') ? 'ipv6' : 'ipv4';
+  const tuple = flow.match === 'original-destination'
+    ? ['--orig-dst', flow.address, '--orig-port-dst', String(flow.port)]
+    : [
+      ...(flow.frontend ? ['--orig-dst', flow.frontend.address, '--orig-port-dst', String(flow.frontend.port)] : []),
+      '--reply-src', flow.address, '--reply-port-src', String(flow.port),
+    ];
+  try {
+    await exec.run(['conntrack', '-D', '-f', family, '-p', 'udp', ...tuple]);
+    return true;
+  } catch (error) {
+    if (isExecError(error, 'notFound')) return false;
+    throw error;
+  }
+}
+
+export type Backend = 'nftables' | 'iptables';
+export type BackendPreference = 'auto' | Backend;
+
+/** A table name no one else uses; the probe never commits, so nothing is left behind. */
+const PROBE_SCRIPT = 'add table ip natplan_probe\nadd chain ip natplan_probe probe { type nat hook prerouting priority -100 ; }\n';
+const IPTABLES_PROBE = '*nat\nCOMMIT\n';
+
+/**
+ * Picks the backend: nftables when the nft binary exists and the kernel accepts a NAT
+ * chain (checked with `nft --check`, which talks to the kernel but commits nothing);
+ * otherwise iptables when iptables-restore works; otherwise an ExecError explaining both.
+ * A preference for one backend is honoured or reported, never silently swapped.
+ */
+export async function detectBackend(exec: Exec, preference: BackendPreference = 'auto'): Promise<Backend> {
+  const reasons: string[] = [];
+  if (preference !== 'iptables') {
+    try {
+      await nftCheck(exec, PROBE_SCRIPT);
+      return 'nftables';
+    } catch (error) {
+      reasons.push(`nftables: ${describe(error)}`);
+      if (preference === 'nftables') throw unusable(reasons, error);
+    }
+  }
+  try {
+    await iptablesRestore(exec, 4, IPTABLES_PROBE, { test: true, noflush: true });
+    return 'iptables';
+  } catch (error) {
+    reasons.push(`iptables: ${describe(error)}`);
+    throw unusable(reasons, error);
+  }
+}
+
+function describe(error: unknown): string {
+  return isExecError(error) ? `${error.kind}: ${error.stderr.trim()}` : String(error);
+}
+
+function unusable(reasons: string[], cause: unknown): ExecError {
+  const kind = isExecError(cause) ? cause.kind : 'other';
+  return new ExecError(kind, ['detect-backend'], `no usable NAT backend (${reasons.join('; ')})`, null);
+}
