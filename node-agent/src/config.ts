@@ -1,0 +1,57 @@
+/**
+ * The node agent's configuration: flags with environment fallbacks, checked at start.
+ */
+import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
+import type { LogLevel } from '../../controller-kit/src/json-logger.js';
+
+export const AGENT_FLAGS: Record<string, FlagSpec> = {
+  'node-name': { type: 'string', help: 'the Node this agent enforces (its NodeNatPlan has this name)', env: 'NODE_NAME', default: '' },
+  kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
+  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz', env: 'NATPLAN_METRICS_ADDRESS', default: '0.0.0.0:10261' },
+  'min-sync-period': { type: 'duration', help: 'minimum time between syncs; changes inside it are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
+  'resync-period': { type: 'duration', help: 'full resync that repairs drift (a flushed or edited table)', env: 'NATPLAN_RESYNC_PERIOD', default: '5m' },
+  'status-period': { type: 'duration', help: 'least time between status writes that change no condition', env: 'NATPLAN_STATUS_PERIOD', default: '1m' },
+  netns: { type: 'string', help: 'program this network namespace instead of the agent\'s own (tests and the sandbox)', env: 'NATPLAN_NETNS', default: '' },
+  'health-check-servers': { type: 'bool', help: 'serve health-check node ports of Local load balancers', env: 'NATPLAN_HEALTH_CHECK_SERVERS', default: true },
+  cleanup: { type: 'bool', help: 'remove everything the agent ever installed (both backends) and exit', default: false },
+  'log-level': { type: 'string', help: 'debug, info, warn or error', env: 'NATPLAN_LOG_LEVEL', default: 'info' },
+};
+
+export interface AgentConfig {
+  nodeName: string;
+  kubeconfig: string;
+  metrics: { host: string; port: number };
+  minSyncPeriodMs: number;
+  resyncPeriodMs: number;
+  statusPeriodMs: number;
+  netns: string | undefined;
+  healthCheckServers: boolean;
+  cleanup: boolean;
+  logLevel: LogLevel;
+}
+
+export function parseAgentConfig(argv: readonly string[], env: Record<string, string | undefined>): { ok: true; config: AgentConfig } | { ok: false; errors: string[] } {
+  const parsed = parseFlags(AGENT_FLAGS, argv, env);
+  if (!parsed.ok) return parsed;
+  const f = flagReader(parsed.values);
+  const errors: string[] = [];
+  const cleanup = f.bool('cleanup');
+  const nodeName = f.string('node-name');
+  if (!nodeName && !cleanup) errors.push('--node-name (or NODE_NAME) is required');
+  const metrics = hostPort(f.string('metrics-address'));
+  if (!metrics) errors.push(`--metrics-address: ${JSON.stringify(f.string('metrics-address'))} is not host:port`);
+  const logLevel = f.string('log-level') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) errors.push(`--log-level: ${JSON.stringify(logLevel)} is not one of debug, info, warn, error`);
+  const minSyncPeriodMs = f.number('min-sync-period');
+  const resyncPeriodMs = f.number('resync-period');
+  if (resyncPeriodMs < minSyncPeriodMs) errors.push('--resync-period must not be shorter than --min-sync-period');
+  if (errors.length > 0 || !metrics) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      nodeName, kubeconfig: f.string('kubeconfig'), metrics, minSyncPeriodMs, resyncPeriodMs,
+      statusPeriodMs: f.number('status-period'), netns: f.string('netns') || undefined,
+      healthCheckServers: f.bool('health-check-servers'), cleanup, logLevel,
+    },
+  };
+}

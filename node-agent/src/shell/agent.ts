@@ -1,0 +1,180 @@
+/**
+ * Wires the node agent: two informers (its own NodeNatPlan by field selector, all
+ * ServiceNatPlans), the sync loop, the applier of the detected backend, health-check
+ * servers, metrics, and the rate-limited status report. Reads nothing but plans.
+ */
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { applyStatus } from '../../../controller-kit/src/apply.js';
+import { startHttpServer, type RunningHttpServer } from '../../../controller-kit/src/http-server.js';
+import { Informer } from '../../../controller-kit/src/informer.js';
+import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
+import { kubeClient } from '../../../controller-kit/src/kube/client.js';
+import { kubeListWatcher } from '../../../controller-kit/src/kube/list-watch.js';
+import { Metrics } from '../../../controller-kit/src/metrics.js';
+import type { NodeNatPlan, NodeNatPlanStatus, ServiceNatPlan } from '../../../crds/generated/types.js';
+import { createDetectedApplier, type Applier } from '../applier/index.js';
+import type { AgentConfig } from '../config.js';
+import { createExec, type BackendPreference, type Exec } from '../exec/index.js';
+import type { RenderInput } from '../render/index.js';
+import { desiredState, type LastGood } from './desired-state.js';
+import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+import { agentMetrics } from './metrics.js';
+import { statusFor, whenToWrite, type SyncReport } from './status.js';
+import { SyncLoop } from './sync-loop.js';
+
+export const AGENT_FIELD_MANAGER = 'natplan-agent';
+
+export interface AgentOptions {
+  kubeConfig: KubeConfig;
+  config: AgentConfig;
+  logger: JsonLogger;
+  /** Defaults to the host, or the --netns namespace. */
+  exec?: Exec;
+}
+
+export interface RunningAgent {
+  http: RunningHttpServer;
+  metrics: Metrics;
+  /** Requests a sync and resolves with whether it succeeded. */
+  syncNow(): Promise<boolean>;
+  backend(): string;
+  /** Stops watching and syncing; the rules stay in place (never a flush on restart). */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { kubeConfig, config, logger } = options;
+  const client = kubeClient(kubeConfig);
+  const exec = options.exec ?? createExec(config.netns ? { netns: config.netns } : 'host');
+  const metrics = new Metrics({ prefix: 'natplan_', defaultMetrics: true });
+  const m = agentMetrics(metrics);
+  const nodePlans = new Informer<NodeNatPlan>(kubeListWatcher(kubeConfig, client, {
+    apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', fieldSelector: `metadata.name=${config.nodeName}`,
+  }), { name: 'NodeNatPlan', logger });
+  const servicePlans = new Informer<ServiceNatPlan>(kubeListWatcher(kubeConfig, client, { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }), { name: 'ServiceNatPlan', logger });
+  const healthChecks = config.healthCheckServers && !config.netns ? new HealthCheckServers(logger) : undefined;
+  const lastGood: LastGood = { node: undefined, services: new Map() };
+  let applier: { preference: BackendPreference; applier: Applier<RenderInput> } | undefined;
+  let ready = false;
+  /** resourceVersion of each ServiceNatPlan at the last successful sync: what changed since is "newly programmed". */
+  let programmed = new Map<string, string>();
+  let written: { status: NodeNatPlanStatus; at: number } | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let latest: NodeNatPlanStatus | undefined;
+
+  async function writeStatus(): Promise<void> {
+    clearTimeout(statusTimer);
+    statusTimer = undefined;
+    if (!latest) return;
+    const status = latest;
+    try {
+      await applyStatus(client, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: config.nodeName }, status } as KubernetesObject, { fieldManager: AGENT_FIELD_MANAGER });
+      written = { status, at: Date.now() };
+      m.statusWrites.inc();
+    } catch (err) {
+      logger.error('status write failed', { err });
+    }
+  }
+
+  function report(r: SyncReport): void {
+    const previous = latest ?? nodePlans.get(config.nodeName)?.status;
+    latest = statusFor(r, previous, Date.now());
+    const when = whenToWrite(written, latest, Date.now(), config.statusPeriodMs);
+    if (when === 'now') void writeStatus();
+    else if (when !== undefined && !statusTimer) statusTimer = setTimeout(() => void writeStatus(), when);
+  }
+
+  async function ensureApplier(preference: BackendPreference): Promise<Applier<RenderInput>> {
+    if (applier?.preference === preference) return applier.applier;
+    const created = await createDetectedApplier(exec, preference, { fullSyncIntervalMs: config.resyncPeriodMs });
+    const old = applier?.applier;
+    applier = { preference, applier: created };
+    logger.info('backend selected', { backend: created.backend, preference });
+    // A backend switch removes the other backend's rules so the two never both answer.
+    if (old && old.backend !== created.backend) await old.cleanup().catch((err) => logger.error('cleanup of the previous backend failed', { err }));
+    return created;
+  }
+
+  async function sync(): Promise<boolean> {
+    const started = performance.now();
+    const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
+    m.invalidPlans.set(state.problems.length);
+    for (const p of state.problems) logger.warn('invalid plan', { problem: p });
+    if (!state.input) {
+      logger.info('waiting for this node\'s NodeNatPlan', { node: config.nodeName });
+      return true;
+    }
+    const invalid = state.problems.length > 0 ? { reason: 'InvalidPlan', message: state.problems.join('\n').slice(0, 4000) } : undefined;
+    let active: Applier<RenderInput>;
+    try {
+      active = await ensureApplier(state.input.node.backend ?? 'auto');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      m.syncFailures.inc({ backend: 'none', kind: 'NoBackend' });
+      report({ backend: 'none', generation: state.generation, ok: false, problem: { reason: 'NoBackend', message }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: performance.now() - started });
+      return false;
+    }
+    const result = await active.apply(state.input);
+    const seconds = result.durationMs / 1000;
+    m.syncDuration.observe(seconds);
+    if (result.mode === 'incremental') m.partialSyncDuration.observe(seconds);
+    else if (result.mode !== 'unchanged') m.fullSyncDuration.observe(seconds);
+    if (!result.ok) {
+      m.syncFailures.inc({ backend: active.backend, kind: 'kind' in result.error ? String(result.error.kind) : 'render' });
+      logger.error('sync failed; previous rules stay in place', { mode: result.mode, reason: result.reason });
+      report({ backend: active.backend, generation: state.generation, ok: false, problem: { reason: 'ApplyFailed', message: result.reason }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: result.durationMs });
+      return false;
+    }
+    observeProgramming();
+    await healthChecks?.update(healthChecksFor(state.input));
+    m.lastSync.set(Date.now() / 1000);
+    ready = true;
+    if (result.mode !== 'unchanged') logger.debug('synced', { mode: result.mode, ms: Math.round(result.durationMs), counts: result.counts });
+    report({ backend: active.backend, generation: state.generation, ok: true, problem: invalid, counts: result.counts, digest: result.digest, syncedAt: Date.now(), durationMs: result.durationMs });
+    return true;
+  }
+
+  /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
+  function observeProgramming(): void {
+    const now = Date.now();
+    const next = new Map<string, string>();
+    for (const plan of servicePlans.list()) {
+      const key = `${plan.metadata?.namespace}/${plan.metadata?.name}`;
+      const rv = plan.metadata?.resourceVersion ?? '';
+      next.set(key, rv);
+      if (programmed.size > 0 && programmed.get(key) !== rv && plan.spec.triggerTime) {
+        const latency = (now - Date.parse(plan.spec.triggerTime)) / 1000;
+        if (latency >= 0) m.programmingDuration.observe(latency);
+      }
+    }
+    programmed = next;
+  }
+
+  const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
+  const request = () => { m.lastQueued.set(Date.now() / 1000); loop.request(); };
+  for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
+    informer.on({ add: request, update: request, delete: request });
+    informer.start();
+  }
+  await Promise.all([nodePlans.waitForSync(), servicePlans.waitForSync()]);
+  loop.start();
+  request();
+  const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
+
+  const http = await startHttpServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness: { synced: () => ready } });
+  return {
+    http,
+    metrics,
+    syncNow: () => loop.syncNow(),
+    backend: () => applier?.applier.backend ?? 'none',
+    async stop() {
+      clearInterval(resync);
+      clearTimeout(statusTimer);
+      await loop.stop();
+      await nodePlans.stop();
+      await servicePlans.stop();
+      await healthChecks?.close();
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The NodeNatPlan status the agent reports, and when to write it. DESIGN.md §1: a
+ * condition change (or a new generation enforced) is written at once; anything else —
+ * counts, digest, last sync time — at most once per status period, so the API write rate
+ * does not grow with nodes x changes. Per-sync detail goes to metrics and logs instead.
+ */
+import { setCondition, type Condition } from '../../../controller-kit/src/conditions.js';
+import type { NodeNatPlanStatus } from '../../../crds/generated/types.js';
+
+export interface SyncReport {
+  backend: 'nftables' | 'iptables' | 'none';
+  generation: number | undefined;
+  ok: boolean;
+  /** Why the last sync failed or what is wrong with the input (nft's error text, invalid plans). */
+  problem: { reason: string; message: string } | undefined;
+  counts: { services?: number; endpoints?: number; exposures?: number };
+  digest: string | undefined;
+  syncedAt: number;
+  durationMs: number;
+}
+
+export function statusFor(report: SyncReport, previous: NodeNatPlanStatus | undefined, now: number): NodeNatPlanStatus {
+  const generation = report.generation ?? 0;
+  let conditions = (previous?.conditions ?? []) as Condition[];
+  conditions = setCondition(conditions, report.ok
+    ? { type: 'Ready', status: 'True', reason: 'RulesApplied', message: `${report.backend} rules enforce generation ${generation}`, observedGeneration: generation }
+    : { type: 'Ready', status: 'False', reason: report.problem?.reason ?? 'SyncFailed', message: report.problem?.message ?? 'the last sync failed', observedGeneration: generation }, now);
+  conditions = setCondition(conditions, report.problem
+    ? { type: 'Degraded', status: 'True', reason: report.problem.reason, message: report.problem.message, observedGeneration: generation }
+    : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problems', observedGeneration: generation }, now);
+  const status: NodeNatPlanStatus = { backend: report.backend, conditions };
+  // observedGeneration says what is enforced: it only moves when a sync succeeded.
+  const enforced = report.ok ? report.generation : previous?.observedGeneration;
+  if (enforced !== undefined) status.observedGeneration = enforced;
+  if (report.ok) {
+    Object.assign(status, {
+      services: report.counts.services ?? 0,
+      endpoints: report.counts.endpoints ?? 0,
+      exposures: report.counts.exposures ?? 0,
+      lastSyncTime: new Date(report.syncedAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastSyncDurationMilliseconds: Math.round(report.durationMs),
+      ...(report.digest ? { rulesetDigest: report.digest } : {}),
+    });
+  } else if (previous) {
+    for (const k of ['services', 'endpoints', 'exposures', 'lastSyncTime', 'lastSyncDurationMilliseconds', 'rulesetDigest'] as const) {
+      if (previous[k] !== undefined) (status as Record<string, unknown>)[k] = previous[k];
+    }
+  }
+  return status;
+}
+
+const conditionKey = (s: NodeNatPlanStatus | undefined) =>
+  JSON.stringify((s?.conditions ?? []).map((c) => [c.type, c.status, c.reason]).sort());
+
+/** 'now', or the delay (ms) after which the write is due; undefined when nothing changed. */
+export function whenToWrite(written: { status: NodeNatPlanStatus; at: number } | undefined, next: NodeNatPlanStatus, now: number, periodMs: number): 'now' | number | undefined {
+  if (!written) return 'now';
+  if (conditionKey(written.status) !== conditionKey(next) || written.status.observedGeneration !== next.observedGeneration || written.status.backend !== next.backend) return 'now';
+  const { lastSyncTime: _a, lastSyncDurationMilliseconds: _b, ...restWritten } = written.status;
+  const { lastSyncTime: _c, lastSyncDurationMilliseconds: _d, ...restNext } = next;
+  const materialChange = JSON.stringify(restWritten) !== JSON.stringify(restNext);
+  const due = written.at + periodMs - now;
+  if (due <= 0) return 'now';
+  // Only the sync time moved: refresh it once per period so `kubectl get` shows a live agent.
+  return materialChange || next.lastSyncTime !== written.status.lastSyncTime ? due : undefined;
+}

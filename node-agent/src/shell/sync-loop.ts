@@ -1,0 +1,78 @@
+/**
+ * Runs syncs one at a time: requests arriving during a sync or inside the minimum sync
+ * period coalesce into one sync (kube-proxy's BoundedFrequencyRunner idea); a failed
+ * sync is retried with exponential backoff.
+ */
+import { backoffDelay, type BackoffOptions } from '../../../controller-kit/src/backoff.js';
+
+export interface SyncLoopOptions {
+  /** Returns whether the sync succeeded. */
+  sync: () => Promise<boolean>;
+  minPeriodMs: number;
+  retry?: BackoffOptions;
+  now?: () => number;
+}
+
+export class SyncLoop {
+  private pending = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private lastStart = -Infinity;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly now: () => number;
+  /** Resolvers waiting for the next completed sync (tests and `syncNow`). */
+  private waiters: Array<(ok: boolean) => void> = [];
+
+  constructor(private readonly options: SyncLoopOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  request(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  /** Requests a sync and resolves with its outcome. */
+  syncNow(): Promise<boolean> {
+    const done = new Promise<boolean>((resolve) => this.waiters.push(resolve));
+    this.request();
+    return done;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.wake?.();
+    await this.running;
+    for (const w of this.waiters.splice(0)) w(false);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.pending) await new Promise<void>((resolve) => { this.wake = resolve; });
+      this.wake = undefined;
+      if (this.stopped) break;
+      const wait = this.lastStart + this.options.minPeriodMs - this.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (this.stopped) break;
+      this.pending = false;
+      this.lastStart = this.now();
+      const waiters = this.waiters.splice(0);
+      const ok = await this.options.sync().catch(() => false);
+      for (const w of waiters) w(ok);
+      if (ok) {
+        this.failures = 0;
+      } else {
+        const delay = backoffDelay(this.options.retry ?? { baseMs: 1000, maxMs: 30_000 }, this.failures++);
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => this.request(), delay);
+      }
+    }
+  }
+}

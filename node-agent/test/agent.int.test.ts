@@ -1,0 +1,155 @@
+/**
+ * The node agent on real parts: plans on a real API server, rules in a network namespace
+ * the test creates (the agent runs here and programs that namespace, --netns), real TCP
+ * from a client. Addresses (fixed for the project): node LAN 172.18.0.0/24, pods
+ * 10.244.1.0/24, cluster IPs 10.96.0.0/16 — all only inside the test's namespaces.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLogger } from '../../controller-kit/src/json-logger.js';
+import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../../crds/generated/types.js';
+import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { startEcho, tally, tcpProbe, Topology, type Host } from '../../e2e/netns/index.js';
+import { testApi } from '../../operator/test/api.js';
+import { parseAgentConfig } from '../src/config.js';
+import { createExec, type Exec } from '../src/exec/index.js';
+import { startAgent, type RunningAgent } from '../src/shell/agent.js';
+
+let cp: ControlPlane;
+let api: ReturnType<typeof testApi>;
+let topo: Topology;
+let node: Host;
+let client: Host;
+let agent: RunningAgent | undefined;
+/** Fault switch at our own exec boundary: while set, `nft -f` fails as a kernel refusal would. */
+let failApplies = false;
+
+const endpoint = (address: string): ServiceNatPlanEndpoint => ({
+  address, nodeName: 'node-a', ready: true, serving: true, terminating: false, ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
+});
+
+function servicePlan(endpoints: ServiceNatPlanEndpoint[]): ServiceNatPlan {
+  return {
+    apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan', metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      service: { name: 'web' }, part: 0, ipFamilies: ['IPv4'], clusterIPs: ['10.96.0.10'],
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }],
+      sessionAffinity: { type: 'None' }, externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster',
+      endpointCount: endpoints.length, endpoints, triggerTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    },
+  };
+}
+
+const nodePlan: NodeNatPlan = {
+  apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a' },
+  spec: { nodeName: 'node-a', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, backend: 'auto' },
+};
+
+async function nodeStatus() {
+  return (await api.plans('nodenatplans')).find((p) => p.metadata.name === 'node-a');
+}
+
+async function runAgent(): Promise<RunningAgent> {
+  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', '--log-level=warn'], {});
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const real = createExec({ netns: node.namespace });
+  const exec: Exec = {
+    target: real.target,
+    run: (argv, options) => (failApplies && argv.includes('nft') && argv.includes('-f')
+      ? real.run(['nft', '-f', '-'], { stdin: 'this is not nft syntax\n' })
+      : real.run(argv, options)),
+  };
+  return startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec });
+}
+
+beforeAll(async () => {
+  cp = await startControlPlane();
+  api = testApi(cp.kubeConfig);
+  topo = await Topology.create();
+  const lan = await topo.addSwitch('lan');
+  node = await topo.addHost('node-a', { router: true });
+  client = await topo.addHost('client');
+  await topo.attach(node, lan, ['172.18.0.2/24']);
+  await topo.attach(client, lan, ['172.18.0.100/24']);
+  for (const [name, address] of [['web-1', '10.244.1.5'], ['web-2', '10.244.1.6']] as const) {
+    const pod = await topo.addPod(node, name, { addresses: [address], gateways: ['10.244.1.1'] });
+    await startEcho(pod, { tcp: [8080] });
+  }
+  await api.create(nodePlan);
+  await api.create(servicePlan([endpoint('10.244.1.5')]));
+  agent = await runAgent();
+}, 180_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await topo?.destroy();
+  await cp?.stop();
+});
+
+describe('node agent', () => {
+  it('enforces the plans and reports Ready with counts in its NodeNatPlan', async () => {
+    const plan = await waitFor('Ready status', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+    }, 30_000);
+    expect(plan.status).toMatchObject({ backend: 'nftables', observedGeneration: plan.metadata.generation, services: 1 });
+    expect(plan.status.rulesetDigest).toMatch(/\S/);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-1': 5 });
+  });
+
+  it('an endpoint added to the plan receives traffic, without a status write', async () => {
+    const writesBefore = await statusWrites();
+    await api.apply(servicePlan([endpoint('10.244.1.5'), endpoint('10.244.1.6')]));
+    await waitFor('both endpoints answer', async () => {
+      const seen = tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 20 }));
+      return seen['web-1'] && seen['web-2'] ? seen : undefined;
+    }, 20_000, 300);
+    // Counts changed but no condition did: the status waits for the status period (1 min).
+    expect(await statusWrites()).toBe(writesBefore);
+  });
+
+  it('a failed apply keeps the last rules, reports Degraded with the tool\'s error, and heals', async () => {
+    failApplies = true;
+    await api.apply(servicePlan([endpoint('10.244.1.6')]));
+    const degraded = await waitFor('Degraded status', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'True');
+    }, 20_000);
+    expect(degraded.reason).toBe('ApplyFailed');
+    expect(degraded.message).toMatch(/syntax error|Error/);
+    // The previous rules (both endpoints) are still in place.
+    const during = tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 20 }));
+    expect(Object.keys(during).sort()).toEqual(['web-1', 'web-2']);
+    failApplies = false;
+    await waitFor('Ready again', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'False') ? true : undefined;
+    }, 60_000, 250);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 10 }))).toEqual({ 'web-2': 10 });
+  });
+
+  it('a restart leaves the rules in place while no agent runs', async () => {
+    await agent?.stop();
+    agent = undefined;
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
+    agent = await runAgent();
+    expect(await agent.syncNow()).toBe(true);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
+  });
+
+  it('serves kube-proxy-named metrics', async () => {
+    await api.apply(servicePlan([endpoint('10.244.1.5')]));
+    await waitFor('programming latency observed', async () => {
+      const text = await (await fetch(`${agent!.http.url}/metrics`)).text();
+      return /natplan_network_programming_duration_seconds_count [1-9]/.test(text) ? text : undefined;
+    }, 20_000, 200).then((text) => {
+      expect(text).toMatch(/natplan_sync_proxy_rules_duration_seconds_count [1-9]/);
+      expect(text).toContain('natplan_sync_proxy_rules_last_timestamp_seconds');
+    });
+    expect((await fetch(`${agent!.http.url}/readyz`)).ok).toBe(true);
+  });
+});
+
+async function statusWrites(): Promise<number> {
+  const text = await (await fetch(`${agent!.http.url}/metrics`)).text();
+  return Number(/natplan_status_writes_total (\d+)/.exec(text)?.[1] ?? 0);
+}
