@@ -10,5 +10,6 @@ bash tools/prereqs.sh
 echo "== lint";            npm run -s lint
 echo "== typecheck";       npm run -s typecheck
 echo "== generated code";  npm run -s check:generated
+echo "== build";           npm run -s build && node dist/bin/natplan.js operator --help >/dev/null && node dist/bin/natplan.js agent --help >/dev/null
 echo "== tests";           npx vitest run
 echo "== done in $(( $(date +%s) - start ))s"

@@ -6,6 +6,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseAgentConfig } from '../../node-agent/src/config.js';
+import { parseOperatorConfig } from '../../operator/src/config.js';
 import { crdsDir, helm, kubectl, startControlPlane, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');
@@ -32,6 +35,24 @@ describe('charts/natplan', () => {
     const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=bogus']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("value must be one of 'replace', 'complement'");
+  });
+
+  it('passes the programs flags they accept, with the values given', async () => {
+    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s']);
+    expect(r.code, r.stderr).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
+    const argsOf = (kind: string) => docs.find((d) => d.kind === kind).spec.template.spec.containers[0].args as string[];
+    const [operatorCommand, ...operatorArgs] = argsOf('Deployment');
+    expect(operatorCommand).toBe('operator');
+    const operator = parseOperatorConfig(operatorArgs, { POD_NAME: 'op-0', POD_NAMESPACE: 'natplan-system' }, 'h');
+    if (!operator.ok) throw new Error(operator.errors.join('; '));
+    expect(operator.config.planner.mode).toBe('complement');
+    expect(operator.config.planner.clusterCIDRs).toEqual(['10.244.0.0/16']);
+    const [agentCommand, ...agentArgs] = argsOf('DaemonSet');
+    expect(agentCommand).toBe('agent');
+    const agent = parseAgentConfig(agentArgs, { NODE_NAME: 'node-a' });
+    if (!agent.ok) throw new Error(agent.errors.join('; '));
+    expect(agent.config).toMatchObject({ nodeName: 'node-a', minSyncPeriodMs: 2000, metrics: { port: 10261 } });
   });
 
   it('installs and creates the expected objects', async () => {

@@ -1,0 +1,26 @@
+# natplan image: both programs (`natplan operator`, `natplan agent`, `natplan cleanup`).
+# No Docker engine runs on the development machines of this project, so this file is
+# not built by CI; `npm run build` compiles the same sources it copies.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin bin
+COPY controller-kit controller-kit
+COPY crds crds
+COPY operator operator
+COPY node-agent node-agent
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+# The agent's dataplane tools; the operator needs none of them.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nftables iptables conntrack iproute2 \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+ENV NODE_ENV=production
+ENTRYPOINT ["node", "/app/dist/bin/natplan.js"]
