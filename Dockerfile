@@ -8,6 +8,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY controller-kit controller-kit
+COPY netaddr netaddr
 COPY crds crds
 COPY operator operator
 COPY node-agent node-agent

@@ -11,7 +11,7 @@ const IO_MODULES = [
 ];
 
 /** Folders holding pure functions over plain data (DESIGN.md §6, STYLE.md "pure core"). */
-const PURE_CORES = ['operator/src/planner/**/*.ts', 'node-agent/src/render/**/*.ts', 'crds/generated/**/*.ts'];
+const PURE_CORES = ['operator/src/planner/**/*.ts', 'node-agent/src/render/**/*.ts', 'crds/generated/**/*.ts', 'netaddr/**/*.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'charts/**'] },

@@ -3,7 +3,12 @@
 // "fd00:10:96::0a" and "fd00:10:96::a" dedupe), family, and prefix containment for the
 // external-IP allow-list and node-port address selection.
 
+import { formatIPv4Value, formatIPv6Value, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
+
 export type IPFamily = 'IPv4' | 'IPv6';
+
+/** Kubernetes' legacy IP fields accept leading zeros ("010" is 10); so does the planner. */
+const LEGACY = { leadingZeros: true } as const;
 
 /** A parsed address: its family and its value as an unsigned integer (32 or 128 bits). */
 export interface ParsedIP {
@@ -20,73 +25,14 @@ export interface ParsedCIDR {
 
 const BITS: Record<IPFamily, number> = { IPv4: 32, IPv6: 128 };
 
-function parseIPv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  // Number arithmetic, one BigInt at the end: this runs for every endpoint of the cluster.
-  let value = 0;
-  for (const part of parts) {
-    // Leading zeros are read as decimal, as Kubernetes' ParseIPSloppy does for legacy data.
-    if (part.length === 0 || part.length > 3) return undefined;
-    let octet = 0;
-    for (let i = 0; i < part.length; i++) {
-      const digit = part.charCodeAt(i) - 48;
-      if (digit < 0 || digit > 9) return undefined;
-      octet = octet * 10 + digit;
-    }
-    if (octet > 255) return undefined;
-    value = value * 256 + octet;
-  }
-  return BigInt(value);
-}
-
-function parseHextets(groups: string[]): bigint[] | undefined {
-  const out: bigint[] = [];
-  for (const group of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return undefined;
-    out.push(BigInt(parseInt(group, 16)));
-  }
-  return out;
-}
-
-function parseIPv6(text: string): bigint | undefined {
-  if (text.includes('%')) return undefined; // zone indexes are not Service addresses
-  let body = text;
-  // An embedded IPv4 tail ("::ffff:192.0.2.1") is rewritten as its two hextets.
-  const lastColon = body.lastIndexOf(':');
-  const lastGroup = body.slice(lastColon + 1);
-  if (lastGroup.includes('.')) {
-    const v4 = parseIPv4(lastGroup);
-    if (v4 === undefined) return undefined;
-    body = `${body.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] === '' ? [] : (halves[0] ?? '').split(':');
-  const rest = halves.length === 2 && halves[1] !== '' ? (halves[1] ?? '').split(':') : [];
-  const headValues = parseHextets(head);
-  const restValues = parseHextets(rest);
-  if (!headValues || !restValues) return undefined;
-  const explicit = headValues.length + restValues.length;
-  let groups: bigint[];
-  if (halves.length === 2) {
-    if (explicit > 7) return undefined;
-    groups = [...headValues, ...new Array<bigint>(8 - explicit).fill(0n), ...restValues];
-  } else {
-    if (explicit !== 8) return undefined;
-    groups = headValues;
-  }
-  return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
-}
-
 /** Parses an IPv4 or IPv6 address; undefined when the text is not one. */
 export function parseIP(text: string): ParsedIP | undefined {
   const trimmed = text.trim();
   if (trimmed.includes(':')) {
-    const value = parseIPv6(trimmed);
+    const value = parseIPv6Value(trimmed, LEGACY);
     return value === undefined ? undefined : { family: 'IPv6', value };
   }
-  const value = parseIPv4(trimmed);
+  const value = parseIPv4Value(trimmed, LEGACY);
   return value === undefined ? undefined : { family: 'IPv4', value };
 }
 
@@ -97,27 +43,7 @@ export function ipFamilyOf(text: string): IPFamily | undefined {
 
 /** Canonical text: dotted decimal for IPv4, RFC 5952 for IPv6. */
 export function formatIP(ip: ParsedIP): string {
-  if (ip.family === 'IPv4') {
-    const v = Number(ip.value);
-    return `${Math.floor(v / 16_777_216)}.${Math.floor(v / 65_536) % 256}.${Math.floor(v / 256) % 256}.${v % 256}`;
-  }
-  const groups: number[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((ip.value >> shift) & 0xffffn));
-  // RFC 5952: compress the longest run (of at least two) zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLength).join(':');
-  return `${left}::${right}`;
+  return ip.family === 'IPv4' ? formatIPv4Value(ip.value) : formatIPv6Value(ip.value);
 }
 
 /** Canonical text of an address, or undefined when the text is not an address. */

@@ -1,0 +1,92 @@
+/**
+ * IP address arithmetic shared by the planner and the renderers: parsing to integers and
+ * canonical printing (dotted quad, RFC 5952). Pure and policy-free: each caller decides
+ * what it accepts (the planner reads Kubernetes' legacy forms, the renderers only forms
+ * that mean one thing to every parser, since their output becomes kernel rules).
+ */
+
+export const IPV4_BITS = 32;
+export const IPV6_BITS = 128;
+
+export interface IPv4Options {
+  /** Accept "010" as decimal 10, as Kubernetes' legacy IP fields do. */
+  readonly leadingZeros?: boolean;
+}
+
+/** A dotted quad as a 32-bit integer; plain numbers and one BigInt, since it runs per endpoint. */
+export function parseIPv4Value(text: string, options: IPv4Options = {}): bigint | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0;
+  for (const part of parts) {
+    if (part.length === 0 || part.length > 3) return undefined;
+    if (!options.leadingZeros && part.length > 1 && part.charCodeAt(0) === 48) return undefined;
+    let octet = 0;
+    for (let i = 0; i < part.length; i++) {
+      const digit = part.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return undefined;
+      octet = octet * 10 + digit;
+    }
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return BigInt(value);
+}
+
+/** An IPv6 address (with `::` and an optional dotted-quad tail) as a 128-bit integer; no zones. */
+export function parseIPv6Value(text: string, options: IPv4Options = {}): bigint | undefined {
+  if (text.length > 45 || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  let body = text;
+  const lastColon = body.lastIndexOf(':');
+  if (lastColon < 0) return undefined;
+  const lastGroup = body.slice(lastColon + 1);
+  if (lastGroup.includes('.')) {
+    const v4 = parseIPv4Value(lastGroup, options);
+    if (v4 === undefined) return undefined;
+    body = `${body.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const halves = body.split('::');
+  if (halves.length > 2) return undefined;
+  const groupsOf = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const head = groupsOf(halves[0] ?? '');
+  const tail = halves.length === 2 ? groupsOf(halves[1] ?? '') : [];
+  const explicit = head.length + tail.length;
+  if (halves.length === 2 ? explicit > 7 : explicit !== 8) return undefined;
+  let value = 0n;
+  const push = (group: string): boolean => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return false;
+    value = (value << 16n) | BigInt(parseInt(group, 16));
+    return true;
+  };
+  for (const group of head) if (!push(group)) return undefined;
+  for (let i = explicit; i < 8; i++) value <<= 16n;
+  for (const group of tail) if (!push(group)) return undefined;
+  return value;
+}
+
+export function formatIPv4Value(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+}
+
+/** RFC 5952: lowercase, no leading zeros, the longest run (two or more) of zero groups as `::`, the first on a tie. */
+export function formatIPv6Value(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/** The network part of `value` for a prefix of `prefix` bits out of `bits`. */
+export function networkOf(value: bigint, bits: number, prefix: number): bigint {
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  return value & ~hostMask;
+}
