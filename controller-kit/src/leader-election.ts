@@ -3,6 +3,7 @@ import type { Logger } from './controller.js';
 import { silentLogger } from './controller.js';
 import type { LeaseRecord, LeaseStore } from './kube/lease-store.js';
 import { formatMicroTime } from './kube/microtime.js';
+import { isConflict } from './kube/request.js';
 
 export interface LeaderElectionOptions {
   lease: LeaseStore;
@@ -172,7 +173,10 @@ export class LeaderElector {
       this.observe(next, await lease.update(next, current.resourceVersion));
       return true;
     } catch (err) {
-      this.logger.error('lease acquire/renew failed', { lease: lease.description, error: String(err) });
+      // 409: another candidate created or updated the Lease first. That is the election
+      // working (compare-and-swap), not a failure; the next attempt reads the winner.
+      if (isConflict(err)) this.logger.info('lease taken by another candidate first', { lease: lease.description });
+      else this.logger.error('lease acquire/renew failed', { lease: lease.description, error: String(err) });
       return false;
     }
   }
