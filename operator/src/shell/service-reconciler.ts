@@ -8,7 +8,7 @@ import type { Logger } from '../../../controller-kit/src/controller.js';
 import { parseKey } from '../../../controller-kit/src/kube/client.js';
 import { ownerReference } from '../../../controller-kit/src/owners.js';
 import type { ServiceNatPlan, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
-import { planService, servicePlanName, type PlannerConfig } from '../planner/index.js';
+import { createSliceMemo, planService, servicePlanName, type PlannerConfig } from '../planner/index.js';
 import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
 import type { ExposureState } from './exposure-reconciler.js';
 import type { PlanWriter } from './plan-writer.js';
@@ -41,6 +41,8 @@ export interface ServiceReconcilerDeps {
 
 export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) => Promise<void> {
   const { caches, writer } = deps;
+  // Parsed slices are reused across reconciles: a large Service re-parses only the slice that changed.
+  const sliceMemo = createSliceMemo();
   return async (key) => {
     const { namespace } = parseKey(key);
     const service = caches.services.get(key);
@@ -53,6 +55,7 @@ export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) =>
         exposed: deps.exposures.current?.exposedServices.has(key) ?? false,
         // The parts that exist keep their endpoints, so one endpoint change rewrites one part.
         previous: existing.map((p) => p.spec),
+        sliceMemo,
       }, deps.planner);
       if (result.kind === 'plan') {
         desired = result.parts.map((p) => servicePlanObject(service, p));
