@@ -6,7 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { flagUsage } from '../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { createApplier } from './applier/index.js';
+import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';
 import { startAgent } from './shell/agent.js';
@@ -25,19 +25,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { config } = parsed;
   const logger = jsonLogger({ component: 'agent', level: config.logLevel }).with({ node: config.nodeName });
   if (config.cleanup) {
-    const exec = createExec(config.netns ? { netns: config.netns } : 'host');
-    let failed = false;
-    for (const backend of ['nftables', 'iptables'] as const) {
-      try {
-        await createApplier(backend, exec).cleanup();
-        logger.info('removed natplan rules', { backend });
-      } catch (err) {
-        // A missing tool means that backend never installed anything here.
-        logger.warn('cleanup skipped', { backend, err });
-        failed ||= !(err instanceof Error && /missingBinary|not found|ENOENT/.test(`${(err as { kind?: string }).kind ?? ''} ${err.message}`));
-      }
-    }
-    process.exitCode = failed ? 1 : 0;
+    const report = await removeEverything(createExec(config.netns ? { netns: config.netns } : 'host'));
+    logger.info('removed natplan rules', { cleaned: report.cleaned, skipped: report.skipped });
+    for (const err of report.errors) logger.error('cleanup failed', { err });
+    process.exitCode = report.errors.length > 0 ? 1 : 0;
     return;
   }
   const kubeConfig = new KubeConfig();

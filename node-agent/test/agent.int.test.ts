@@ -4,6 +4,8 @@
  * from a client. Addresses (fixed for the project): node LAN 172.18.0.0/24, pods
  * 10.244.1.0/24, cluster IPs 10.96.0.0/16 — all only inside the test's namespaces.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
 import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../../crds/generated/types.js';
@@ -146,6 +148,23 @@ describe('node agent', () => {
       expect(text).toContain('natplan_sync_proxy_rules_last_timestamp_seconds');
     });
     expect((await fetch(`${agent!.http.url}/readyz`)).ok).toBe(true);
+  });
+});
+
+describe('natplan cleanup', () => {
+  it('removes every rule the agent installed, through the real command line', async () => {
+    await agent?.stop();
+    agent = undefined;
+    expect((await node.run(['nft', 'list', 'tables'])).stdout).toContain('natplan');
+    const cli = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../bin/natplan.ts', import.meta.url)), 'cleanup', `--netns=${node.namespace}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect((await node.run(['nft', 'list', 'tables'])).stdout).not.toContain('natplan');
+    expect((await tcpProbe(client, '172.18.0.2', 30080, { count: 1, timeoutMs: 500 }))[0]?.ok).toBe(false);
   });
 });
 
