@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../controller-kit/src/controller.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import { freePort } from '../../../e2e/control-plane/control-plane.js';
+import type { RenderInput } from '../render/index.js';
+import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+
+// Test addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16; servers listen on loopback only.
+const ep = (address: string, nodeName: string, forLocal = true): ServiceNatPlanEndpoint => ({ address, nodeName, ports: [{ name: '', port: 8443 }], forCluster: true, forLocal });
+const svc = (name: string, part: number, spec: Partial<ServiceNatPlanSpec>): RenderInput['services'][number] =>
+  ({ namespace: 'shop', name, spec: { service: { name }, part, ...spec } });
+const input = (services: RenderInput['services']): RenderInput => ({ node: { nodeName: 'node-a' }, services, identity: { nodeName: 'node-a' } });
+
+describe('health-check node ports of Local load balancers', () => {
+  it('counts this node\'s local endpoints across all parts of a Service', () => {
+    const checks = healthChecksFor(input([
+      svc('api', 0, { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, ports: [{ name: '', protocol: 'TCP', port: 443 }], endpoints: [ep('10.244.1.7', 'node-a'), ep('10.244.2.7', 'node-b')] }),
+      svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a'), ep('10.244.1.9', 'node-a', false)] }),
+      svc('web', 0, { externalTrafficPolicy: 'Cluster', healthCheckNodePort: 32001 }),
+    ]));
+    expect([...checks]).toEqual([[32000, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]);
+  });
+
+  it('answers 200 with local endpoints, 503 without, and closes ports no longer needed', async () => {
+    const servers = new HealthCheckServers(silentLogger, '127.0.0.1');
+    const port = await freePort();
+    try {
+      await servers.update(new Map([[port, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]));
+      const ok = await fetch(`http://127.0.0.1:${port}/`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ service: { namespace: 'shop', name: 'api' }, localEndpoints: 2, serviceProxyHealthy: true });
+      await servers.update(new Map([[port, { namespace: 'shop', name: 'api', localEndpoints: 0 }]]));
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(503);
+      await servers.update(new Map());
+      expect(servers.ports()).toEqual([]);
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    } finally {
+      await servers.close();
+    }
+  });
+});
