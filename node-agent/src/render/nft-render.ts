@@ -5,10 +5,11 @@
 import type { ChainState, IpFamily, SetState, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import type { RenderInput } from './plan.js';
-import { resolvePlan } from './plan.js';
+import type { PlanMemo } from './plan.js';
+import { newPlanMemo, resolvePlan } from './plan.js';
 import { skeletonChains, skeletonSets } from './nft-skeleton.js';
-import type { UdpFacts } from './nft-services.js';
-import { renderFamilyServices } from './nft-services.js';
+import type { ServicesMemo, UdpFacts } from './nft-services.js';
+import { newServicesMemo, renderFamilyServices } from './nft-services.js';
 
 export interface RulesetCounts { services: number; endpoints: number; exposures: number }
 
@@ -27,14 +28,29 @@ export interface NftRuleset {
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-export function renderNftables(input: RenderInput): NftRuleset {
-  const plan = resolvePlan(input);
+/**
+ * What renderNftables may keep from one call to the next (opaque; one per caller that
+ * renders successive versions of the same plans, e.g. one applier). Rendering with a
+ * memo gives exactly the ruleset rendering without one gives; it reuses the work done
+ * for Services whose part specs are the same objects as in the previous call.
+ */
+export interface NftRenderMemo {
+  readonly plan: PlanMemo;
+  readonly services: Record<IpFamily, ServicesMemo>;
+}
+
+export function newNftRenderMemo(): NftRenderMemo {
+  return { plan: newPlanMemo(), services: { ip: newServicesMemo(), ip6: newServicesMemo() } };
+}
+
+export function renderNftables(input: RenderInput, memo?: NftRenderMemo): NftRuleset {
+  const plan = resolvePlan(input, memo?.plan);
   const problems = [...plan.problems];
   const udp: UdpFacts = { endpoints: new Set(), frontends: new Map(), paths: new Set() };
   const tables = {} as Record<IpFamily, TableState>;
   for (const family of FAMILIES) {
     const familyPlan = plan.families[family];
-    const dynamic = renderFamilyServices(familyPlan, plan.masqueradeAll);
+    const dynamic = renderFamilyServices(familyPlan, plan.masqueradeAll, memo?.services[family]);
     problems.push(...dynamic.problems);
     for (const e of dynamic.udp.endpoints) udp.endpoints.add(e);
     for (const [k, v] of dynamic.udp.frontends) udp.frontends.set(k, v);

@@ -130,13 +130,22 @@ function uniqueBackends(backends: Backend[]): Backend[] {
   return [...seen.values()].sort((a, b) => byText(a.address, b.address) || a.port - b.port);
 }
 
-interface MergedService { namespace: string; name: string; spec: ServiceNatPlanSpec; endpoints: ServiceNatPlanEndpoint[] }
+interface MergedService {
+  namespace: string; name: string; spec: ServiceNatPlanSpec; endpoints: ServiceNatPlanEndpoint[];
+  /** The part specs in merge order: what the Service's plan is computed from. */
+  parts: readonly ServiceNatPlanSpec[];
+}
+
+/** Distinct (namespace, name) pairs give distinct keys (JSON quoting keeps them apart). */
+const groupKey = (namespace: string, name: string): string => JSON.stringify([namespace, name]);
 
 function mergeParts(services: RenderInput['services'], problems: string[]): MergedService[] {
   const groups = new Map<string, RenderInput['services']>();
   for (const s of services) {
-    const key = JSON.stringify([s.namespace, s.spec.service.name]);
-    groups.set(key, [...(groups.get(key) ?? []), s]);
+    const key = groupKey(s.namespace, s.spec.service.name);
+    const group = groups.get(key);
+    if (group) group.push(s);
+    else groups.set(key, [s]);
   }
   const merged: MergedService[] = [];
   for (const parts of groups.values()) {
@@ -147,7 +156,7 @@ function mergeParts(services: RenderInput['services'], problems: string[]): Merg
     if (first.spec.part !== 0) { problems.push(`${where}: no part 0 with its frontends; skipped`); continue; }
     if (parts[1]?.spec.part === 0) problems.push(`${where}: more than one part 0; using ${JSON.stringify(first.name)}`);
     const endpoints = parts.flatMap((p) => p.spec.endpoints ?? []);
-    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, endpoints });
+    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, endpoints, parts: parts.map((p) => p.spec) });
   }
   return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
 }
@@ -234,8 +243,46 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
   return result;
 }
 
-/** Resolve the inputs into the backend-neutral plan. Pure; never throws on bad data. */
-export function resolvePlan(input: RenderInput): NatPlan {
+/**
+ * What resolvePlan may reuse from one call to the next: each Service's ports and problems,
+ * keyed by its part spec objects (the informer replaces a spec object when it changes, and
+ * specs are never mutated in place). Everything else in the plan is recomputed; only
+ * planServicePorts depends on the Service alone, and on the node identity, which keys the
+ * whole memo.
+ */
+export interface PlanMemo {
+  identity: string;
+  services: Map<string, { parts: readonly ServiceNatPlanSpec[]; ports: ServicePortNat[]; problems: string[] }>;
+}
+
+export const newPlanMemo = (): PlanMemo => ({ identity: '', services: new Map() });
+
+function samePartSpecs(a: readonly ServiceNatPlanSpec[], b: readonly ServiceNatPlanSpec[]): boolean {
+  return a.length === b.length && a.every((spec, i) => spec === b[i]);
+}
+
+function memoPlanServicePorts(svc: MergedService, identity: NodeIdentity, problems: string[], memo: PlanMemo | undefined, seen: Map<string, unknown>): ServicePortNat[] {
+  if (!memo) return planServicePorts(svc, identity, problems);
+  const key = groupKey(svc.namespace, svc.name);
+  seen.set(key, undefined);
+  const cached = memo.services.get(key);
+  if (cached && samePartSpecs(cached.parts, svc.parts)) {
+    problems.push(...cached.problems);
+    return cached.ports;
+  }
+  const own: string[] = [];
+  const ports = planServicePorts(svc, identity, own);
+  memo.services.set(key, { parts: svc.parts, ports, problems: own });
+  problems.push(...own);
+  return ports;
+}
+
+/**
+ * Resolve the inputs into the backend-neutral plan. Pure; never throws on bad data. With a
+ * memo, unchanged Services keep their ServicePortNat objects (same identity) from the
+ * previous call; the result is the same as without one.
+ */
+export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
   const problems: string[] = [];
   const { node, identity } = input;
   const bit = input.options?.masqueradeBit ?? DEFAULT_MASQUERADE_BIT;
@@ -244,7 +291,13 @@ export function resolvePlan(input: RenderInput): NatPlan {
   const masqueradeMark = 2 ** (validBit ? bit : DEFAULT_MASQUERADE_BIT);
 
   const merged = mergeParts(input.services, problems);
-  const servicePorts = merged.flatMap((svc) => planServicePorts(svc, identity, problems));
+  if (memo) {
+    const identityKey = JSON.stringify([identity.nodeName, identity.zone ?? null]);
+    if (memo.identity !== identityKey) { memo.identity = identityKey; memo.services.clear(); }
+  }
+  const seen = new Map<string, unknown>();
+  const servicePorts = merged.flatMap((svc) => memoPlanServicePorts(svc, identity, problems, memo, seen));
+  if (memo && memo.services.size > seen.size) for (const key of memo.services.keys()) if (!seen.has(key)) memo.services.delete(key);
 
   const nodePortAddresses: Record<IpFamily, string[]> = { ip: [], ip6: [] };
   for (const text of node.nodePortAddresses ?? []) {
