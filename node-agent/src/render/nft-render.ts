@@ -8,6 +8,8 @@ import type { RenderInput } from './plan.js';
 import type { PlanMemo } from './plan.js';
 import { newPlanMemo, resolvePlan } from './plan.js';
 import { skeletonChains, skeletonSets } from './nft-skeleton.js';
+import type { Derivation } from './derivation.js';
+import { SERVICE_SETS, recordDerivation } from './derivation.js';
 import type { ServicesMemo, UdpFacts } from './nft-services.js';
 import { newServicesMemo, renderFamilyServices } from './nft-services.js';
 
@@ -37,21 +39,37 @@ const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.n
 export interface NftRenderMemo {
   readonly plan: PlanMemo;
   readonly services: Record<IpFamily, ServicesMemo>;
+  /** The ruleset the previous render returned; the services memos' `last` describe it. */
+  last: NftRuleset | undefined;
 }
 
 export function newNftRenderMemo(): NftRenderMemo {
-  return { plan: newPlanMemo(), services: { ip: newServicesMemo(), ip6: newServicesMemo() } };
+  return { plan: newPlanMemo(), services: { ip: newServicesMemo(), ip6: newServicesMemo() }, last: undefined };
 }
 
 export function renderNftables(input: RenderInput, memo?: NftRenderMemo): NftRuleset {
+  if (!memo) return render(input, undefined);
+  try {
+    return render(input, memo);
+  } catch (error) {
+    // Half-updated: forget what the last render was (the per-Service caches stay valid).
+    memo.last = undefined;
+    for (const family of FAMILIES) memo.services[family].last = undefined;
+    throw error;
+  }
+}
+
+function render(input: RenderInput, memo: NftRenderMemo | undefined): NftRuleset {
   const plan = resolvePlan(input, memo?.plan);
   const problems = [...plan.problems];
   const udp: UdpFacts = { endpoints: new Set(), frontends: new Map(), paths: new Set() };
   const tables = {} as Record<IpFamily, TableState>;
+  const touched: Partial<Derivation['touched']> = {};
   for (const family of FAMILIES) {
     const familyPlan = plan.families[family];
     const dynamic = renderFamilyServices(familyPlan, plan.masqueradeAll, memo?.services[family]);
     problems.push(...dynamic.problems);
+    if (dynamic.touched && [...dynamic.touched.keys()].every((name) => SERVICE_SETS.has(name))) touched[family] = dynamic.touched;
     for (const e of dynamic.udp.endpoints) udp.endpoints.add(e);
     for (const [k, v] of dynamic.udp.frontends) udp.frontends.set(k, v);
     for (const path of dynamic.udp.paths) udp.paths.add(path);
@@ -68,7 +86,12 @@ export function renderNftables(input: RenderInput, memo?: NftRenderMemo): NftRul
     for (const c of [...skeletonChains(familyPlan, plan.masqueradeMark), ...[...dynamic.chains].sort(byName)]) chains.set(c.name, c);
     tables[family] = { family, chains, sets };
   }
-  return { tables, problems, counts: plan.counts, udp };
+  const ruleset: NftRuleset = { tables, problems, counts: plan.counts, udp };
+  if (memo) {
+    if (memo.last && touched.ip && touched.ip6) recordDerivation(ruleset, { base: memo.last, touched: { ip: touched.ip, ip6: touched.ip6 } });
+    memo.last = ruleset;
+  }
+  return ruleset;
 }
 
 export function rulesetCounts(ruleset: NftRuleset): RulesetCounts {

@@ -58,6 +58,11 @@ export interface FamilyObjects {
   elements: Map<string, Map<string, string>>;
   problems: string[];
   udp: UdpFacts;
+  /**
+   * With a memo: the element keys, per set, that may differ from the previous render with
+   * that memo (every other element of these sets is the same); undefined when unknown.
+   */
+  touched?: Map<string, Set<string>>;
 }
 
 /** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
@@ -388,9 +393,39 @@ function renderExposure(b: FamilyBuilder, x: ExposureNat): void {
 export interface ServicesMemo {
   env: string;
   ports: WeakMap<ServicePortNat, { flags: number; contribution: PortContribution }>;
+  /** The contributions the previous render replayed; undefined when it had exposures. */
+  last: Set<PortContribution> | undefined;
 }
 
-export const newServicesMemo = (): ServicesMemo => ({ env: '', ports: new WeakMap() });
+export const newServicesMemo = (): ServicesMemo => ({ env: '', ports: new WeakMap(), last: undefined });
+
+/**
+ * The element keys that can differ between two renders: those of the contributions that
+ * came or went, and those granted by any claim on a frontend key they claim (its winner
+ * may have changed).
+ */
+function touchedKeys(previous: Set<PortContribution>, current: Set<PortContribution>): Map<string, Set<string>> {
+  const touched = new Map<string, Set<string>>();
+  const touch = (set: string, key: string): void => {
+    let keys = touched.get(set);
+    if (!keys) touched.set(set, (keys = new Set()));
+    keys.add(key);
+  };
+  const changed = [...current].filter((c) => !previous.has(c));
+  for (const c of previous) if (!current.has(c)) changed.push(c);
+  if (!changed.length) return touched;
+  const claimKeys = new Set<string>();
+  for (const c of changed) {
+    for (const [set, elements] of c.objects.elements) for (const key of elements.keys()) touch(set, key);
+    for (const claim of c.claims) claimKeys.add(`${claim.kind} ${claim.key}`);
+  }
+  for (const c of [...current, ...changed]) {
+    for (const claim of c.claims) {
+      if (claimKeys.has(`${claim.kind} ${claim.key}`)) for (const [set, key] of claim.elements) touch(set, key);
+    }
+  }
+  return touched;
+}
 
 export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, memo?: ServicesMemo): FamilyObjects {
   const b = new FamilyBuilder(plan);
@@ -400,8 +435,9 @@ export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, m
     // What renderServicePort reads besides the port: the family, node-port addresses, whether
     // there are cluster CIDRs (the masquerade rule) and masqueradeAll.
     const env = JSON.stringify([plan.family, plan.nodePortAddresses, plan.clusterCIDRs.length > 0, masqueradeAll]);
-    if (memo.env !== env) { memo.env = env; memo.ports = new WeakMap(); }
+    if (memo.env !== env) { memo.env = env; memo.ports = new WeakMap(); memo.last = undefined; }
   }
+  const replayed = new Set<PortContribution>();
   for (const p of plan.services) {
     const preservedByExposure = preserved.has(p.id);
     const masqueradedByExposure = masqueraded.has(p.id);
@@ -414,6 +450,11 @@ export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, m
       memo.ports.set(p, (cached = { flags, contribution: own.contribution }));
     }
     b.replay(cached.contribution);
+    replayed.add(cached.contribution);
+  }
+  if (memo) {
+    if (memo.last && !plan.exposures.length) b.out.touched = touchedKeys(memo.last, replayed);
+    memo.last = plan.exposures.length ? undefined : replayed;
   }
   // Exposures are few and rendered afresh: balance() recomputed here adds only what the
   // replayed ports already hold (same elements, same named chains).
