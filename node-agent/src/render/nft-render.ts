@@ -78,9 +78,23 @@ function render(input: RenderInput, memo: NftRenderMemo | undefined): NftRuleset
     for (const s of [...skeletonSets(familyPlan), ...[...dynamic.sets].sort((a, b) => byName(a.definition, b.definition))]) {
       sets.set(s.definition.name, s);
     }
-    for (const [name, elements] of dynamic.elements) {
-      const set = sets.get(name);
-      for (const key of [...elements.keys()].sort()) set?.elements.set(key, elements.get(key) ?? '');
+    if (dynamic.partial) {
+      const base = memo?.last?.tables[family];
+      if (!base || !dynamic.touched) throw new Error('natplan renderer bug: a partial render without the previous one');
+      for (const name of SERVICE_SETS) {
+        const set = sets.get(name);
+        const previous = base.sets.get(name);
+        if (!set || !previous) throw new Error(`natplan renderer bug: no set ${name}`);
+        const keys = dynamic.touched.get(name);
+        // Unchanged elements share the previous render's map (rulesets are immutable).
+        sets.set(name, { definition: set.definition, elements: keys?.size ? patched(previous.elements, keys, dynamic.elements.get(name)) : previous.elements });
+      }
+      for (const name of dynamic.elements.keys()) if (!SERVICE_SETS.has(name)) throw new Error(`natplan renderer bug: elements for ${name}`);
+    } else {
+      for (const [name, elements] of dynamic.elements) {
+        const set = sets.get(name);
+        for (const key of [...elements.keys()].sort()) set?.elements.set(key, elements.get(key) ?? '');
+      }
     }
     const chains = new Map<string, ChainState>();
     for (const c of [...skeletonChains(familyPlan, plan.masqueradeMark), ...[...dynamic.chains].sort(byName)]) chains.set(c.name, c);
@@ -92,6 +106,27 @@ function render(input: RenderInput, memo: NftRenderMemo | undefined): NftRuleset
     memo.last = ruleset;
   }
   return ruleset;
+}
+
+/**
+ * `previous` (sorted by key) with the `keys` replaced by their `values` (absent: removed),
+ * still sorted: the map a full render would build.
+ */
+function patched(previous: Map<string, string>, keys: Set<string>, values: Map<string, string> | undefined): Map<string, string> {
+  const sorted = [...keys].sort();
+  const out = new Map<string, string>();
+  let i = 0;
+  const put = (key: string): void => {
+    const value = values?.get(key);
+    if (value !== undefined) out.set(key, value);
+  };
+  for (const [key, value] of previous) {
+    for (let next = sorted[i]; next !== undefined && next < key; next = sorted[++i]) put(next);
+    if (sorted[i] === key) { put(key); i++; continue; }
+    out.set(key, value);
+  }
+  for (let next = sorted[i]; next !== undefined; next = sorted[++i]) put(next);
+  return out;
 }
 
 export function rulesetCounts(ruleset: NftRuleset): RulesetCounts {

@@ -63,6 +63,11 @@ export interface FamilyObjects {
    * that memo (every other element of these sets is the same); undefined when unknown.
    */
   touched?: Map<string, Set<string>>;
+  /**
+   * Set when `elements` holds only the touched keys that are present (with their values):
+   * every other element is as in the previous render.
+   */
+  partial?: boolean;
 }
 
 /** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
@@ -165,8 +170,12 @@ class FamilyBuilder {
     try { grant(); } finally { this.capture = undefined; }
   }
 
-  /** Adds a recorded port contribution as if the port were rendered here. */
-  replay(c: PortContribution): void {
+  /**
+   * Adds a recorded port contribution as if the port were rendered here. With `onlyClaims`,
+   * unconditional elements are left out, and granted claims add their elements only when
+   * their key is in it (the other elements are known to be as in the previous render).
+   */
+  replay(c: PortContribution, onlyClaims?: ReadonlySet<string>): void {
     const { objects } = c;
     for (const chain of objects.chains) {
       if (!this.chainNames.has(chain.name)) { this.chainNames.add(chain.name); this.out.chains.push(chain); }
@@ -174,12 +183,12 @@ class FamilyBuilder {
     for (const set of objects.sets) {
       if (!this.setNames.has(set.definition.name)) { this.setNames.add(set.definition.name); this.out.sets.push(set); }
     }
-    for (const [set, elements] of objects.elements) for (const [key, value] of elements) this.element(set, key, value);
+    if (!onlyClaims) for (const [set, elements] of objects.elements) for (const [key, value] of elements) this.element(set, key, value);
     for (const e of objects.udp.endpoints) this.out.udp.endpoints.add(e);
     for (const path of objects.udp.paths) this.out.udp.paths.add(path);
     for (const claim of c.claims) {
       if (!this.take(claim.kind, claim.key, claim.owner)) continue;
-      for (const [set, key, value] of claim.elements) this.element(set, key, value);
+      if (!onlyClaims || onlyClaims.has(claimId(claim))) for (const [set, key, value] of claim.elements) this.element(set, key, value);
       for (const [key, value] of claim.udpFrontends) this.out.udp.frontends.set(key, value);
     }
   }
@@ -395,36 +404,53 @@ export interface ServicesMemo {
   ports: WeakMap<ServicePortNat, { flags: number; contribution: PortContribution }>;
   /** The contributions the previous render replayed; undefined when it had exposures. */
   last: Set<PortContribution> | undefined;
+  /** How many of `last` hold each unconditional element (set -> key -> count), once needed. */
+  counts: Map<string, Map<string, number>> | undefined;
 }
 
-export const newServicesMemo = (): ServicesMemo => ({ env: '', ports: new WeakMap(), last: undefined });
+export const newServicesMemo = (): ServicesMemo => ({ env: '', ports: new WeakMap(), last: undefined, counts: undefined });
+
+const claimId = (claim: Claim): string => `${claim.kind} ${claim.key}`;
+
+function countElements(counts: Map<string, Map<string, number>>, c: PortContribution, delta: 1 | -1): void {
+  for (const [set, elements] of c.objects.elements) {
+    let keys = counts.get(set);
+    if (!keys) counts.set(set, (keys = new Map()));
+    for (const key of elements.keys()) {
+      const n = (keys.get(key) ?? 0) + delta;
+      if (n) keys.set(key, n);
+      else keys.delete(key);
+    }
+  }
+}
 
 /**
  * The element keys that can differ between two renders: those of the contributions that
  * came or went, and those granted by any claim on a frontend key they claim (its winner
  * may have changed).
  */
-function touchedKeys(previous: Set<PortContribution>, current: Set<PortContribution>): Map<string, Set<string>> {
+function touchedKeys(previous: Set<PortContribution>, current: Set<PortContribution>): { touched: Map<string, Set<string>>; claimKeys: Set<string>; added: PortContribution[]; gone: PortContribution[] } {
   const touched = new Map<string, Set<string>>();
   const touch = (set: string, key: string): void => {
     let keys = touched.get(set);
     if (!keys) touched.set(set, (keys = new Set()));
     keys.add(key);
   };
-  const changed = [...current].filter((c) => !previous.has(c));
-  for (const c of previous) if (!current.has(c)) changed.push(c);
-  if (!changed.length) return touched;
+  const added = [...current].filter((c) => !previous.has(c));
+  const gone = [...previous].filter((c) => !current.has(c));
+  const changed = [...added, ...gone];
   const claimKeys = new Set<string>();
+  if (!changed.length) return { touched, claimKeys, added, gone };
   for (const c of changed) {
     for (const [set, elements] of c.objects.elements) for (const key of elements.keys()) touch(set, key);
-    for (const claim of c.claims) claimKeys.add(`${claim.kind} ${claim.key}`);
+    for (const claim of c.claims) claimKeys.add(claimId(claim));
   }
-  for (const c of [...current, ...changed]) {
+  for (const c of [...current, ...gone]) {
     for (const claim of c.claims) {
-      if (claimKeys.has(`${claim.kind} ${claim.key}`)) for (const [set, key] of claim.elements) touch(set, key);
+      if (claimKeys.has(claimId(claim))) for (const [set, key] of claim.elements) touch(set, key);
     }
   }
-  return touched;
+  return { touched, claimKeys, added, gone };
 }
 
 export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, memo?: ServicesMemo): FamilyObjects {
@@ -438,6 +464,7 @@ export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, m
     if (memo.env !== env) { memo.env = env; memo.ports = new WeakMap(); memo.last = undefined; }
   }
   const replayed = new Set<PortContribution>();
+  const contributions: PortContribution[] = [];
   for (const p of plan.services) {
     const preservedByExposure = preserved.has(p.id);
     const masqueradedByExposure = masqueraded.has(p.id);
@@ -449,13 +476,42 @@ export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, m
       renderServicePort(own, p, masqueradeAll, preservedByExposure, masqueradedByExposure);
       memo.ports.set(p, (cached = { flags, contribution: own.contribution }));
     }
-    b.replay(cached.contribution);
+    contributions.push(cached.contribution);
     replayed.add(cached.contribution);
   }
-  if (memo) {
-    if (memo.last && !plan.exposures.length) b.out.touched = touchedKeys(memo.last, replayed);
+  if (!memo) return finish(b, plan);
+  const previous = memo.last;
+  memo.last = undefined; // until this render is complete
+  if (!previous || plan.exposures.length) {
+    for (const c of contributions) b.replay(c);
+    memo.counts = undefined;
     memo.last = plan.exposures.length ? undefined : replayed;
+    return finish(b, plan);
   }
+  // Patch: only the elements that may have changed are produced, the rest is kept from
+  // the previous render (nft-render merges them).
+  const { touched, claimKeys, added, gone } = touchedKeys(previous, replayed);
+  let counts = memo.counts;
+  if (!counts) {
+    counts = new Map();
+    for (const c of replayed) countElements(counts, c, 1);
+  } else {
+    for (const c of added) countElements(counts, c, 1);
+    for (const c of gone) countElements(counts, c, -1);
+  }
+  for (const c of contributions) b.replay(c, claimKeys);
+  for (const [set, keys] of touched) {
+    const held = counts.get(set);
+    if (held) for (const key of keys) if (held.has(key) && !b.out.elements.get(set)?.has(key)) b.element(set, key);
+  }
+  b.out.touched = touched;
+  b.out.partial = true;
+  memo.counts = counts;
+  memo.last = replayed;
+  return b.out;
+}
+
+function finish(b: FamilyBuilder, plan: FamilyPlan): FamilyObjects {
   // Exposures are few and rendered afresh: balance() recomputed here adds only what the
   // replayed ports already hold (same elements, same named chains).
   for (const x of plan.exposures) renderExposure(b, x);
