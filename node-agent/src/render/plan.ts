@@ -131,7 +131,7 @@ function uniqueBackends(backends: Backend[]): Backend[] {
 }
 
 interface MergedService {
-  namespace: string; name: string; spec: ServiceNatPlanSpec; endpoints: ServiceNatPlanEndpoint[];
+  namespace: string; name: string; spec: ServiceNatPlanSpec;
   /** The part specs in merge order: what the Service's plan is computed from. */
   parts: readonly ServiceNatPlanSpec[];
 }
@@ -155,8 +155,7 @@ function mergeParts(services: RenderInput['services'], problems: string[]): Merg
     const where = `Service ${JSON.stringify(first.namespace)}/${JSON.stringify(first.spec.service.name)}`;
     if (first.spec.part !== 0) { problems.push(`${where}: no part 0 with its frontends; skipped`); continue; }
     if (parts[1]?.spec.part === 0) problems.push(`${where}: more than one part 0; using ${JSON.stringify(first.name)}`);
-    const endpoints = parts.flatMap((p) => p.spec.endpoints ?? []);
-    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, endpoints, parts: parts.map((p) => p.spec) });
+    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, parts: parts.map((p) => p.spec) });
   }
   return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
 }
@@ -183,7 +182,8 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
     problems.push(`${where}: invalid affinity timeout; affinity ignored`);
   }
   const affinityTimeout = affinity !== undefined && Number.isInteger(affinity) && affinity >= 1 && affinity <= 86400 ? affinity : undefined;
-  const endpoints = svc.endpoints.flatMap((ep) => {
+  const merged: ServiceNatPlanEndpoint[] = svc.parts.flatMap((part) => part.endpoints ?? []);
+  const endpoints = merged.flatMap((ep) => {
     const parsed = parseAddress(ep.address);
     if (!parsed) { problems.push(`${where}: invalid endpoint address ${JSON.stringify(ep.address)} ignored`); return []; }
     return [{ ep, address: parsed.text, family: parsed.family }];
@@ -253,9 +253,24 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
 export interface PlanMemo {
   identity: string;
   services: Map<string, { parts: readonly ServiceNatPlanSpec[]; ports: ServicePortNat[]; problems: string[] }>;
+  /** `address|port` of the endpoints of the Services in `services` -> how many ports use it. */
+  endpoints: Map<string, number>;
 }
 
-export const newPlanMemo = (): PlanMemo => ({ identity: '', services: new Map() });
+export const newPlanMemo = (): PlanMemo => ({ identity: '', services: new Map(), endpoints: new Map() });
+
+/** Every `address|port` a list of Service ports sends to (with repeats). */
+function endpointKeysOf(ports: readonly ServicePortNat[]): string[] {
+  return ports.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((b) => `${b.address}|${b.port}`));
+}
+
+function countEndpoints(memo: PlanMemo, ports: readonly ServicePortNat[], delta: 1 | -1): void {
+  for (const key of endpointKeysOf(ports)) {
+    const n = (memo.endpoints.get(key) ?? 0) + delta;
+    if (n) memo.endpoints.set(key, n);
+    else memo.endpoints.delete(key);
+  }
+}
 
 function samePartSpecs(a: readonly ServiceNatPlanSpec[], b: readonly ServiceNatPlanSpec[]): boolean {
   return a.length === b.length && a.every((spec, i) => spec === b[i]);
@@ -272,6 +287,8 @@ function memoPlanServicePorts(svc: MergedService, identity: NodeIdentity, proble
   }
   const own: string[] = [];
   const ports = planServicePorts(svc, identity, own);
+  if (cached) countEndpoints(memo, cached.ports, -1);
+  countEndpoints(memo, ports, 1);
   memo.services.set(key, { parts: svc.parts, ports, problems: own });
   problems.push(...own);
   return ports;
@@ -293,11 +310,17 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
   const merged = mergeParts(input.services, problems);
   if (memo) {
     const identityKey = JSON.stringify([identity.nodeName, identity.zone ?? null]);
-    if (memo.identity !== identityKey) { memo.identity = identityKey; memo.services.clear(); }
+    if (memo.identity !== identityKey) { memo.identity = identityKey; memo.services.clear(); memo.endpoints.clear(); }
   }
   const seen = new Map<string, unknown>();
   const servicePorts = merged.flatMap((svc) => memoPlanServicePorts(svc, identity, problems, memo, seen));
-  if (memo && memo.services.size > seen.size) for (const key of memo.services.keys()) if (!seen.has(key)) memo.services.delete(key);
+  if (memo && memo.services.size > seen.size) {
+    for (const [key, cached] of memo.services) {
+      if (seen.has(key)) continue;
+      countEndpoints(memo, cached.ports, -1);
+      memo.services.delete(key);
+    }
+  }
 
   const nodePortAddresses: Record<IpFamily, string[]> = { ip: [], ip6: [] };
   for (const text of node.nodePortAddresses ?? []) {
@@ -326,8 +349,8 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     });
   }
 
-  const endpointKeys = new Set<string>();
-  for (const p of servicePorts) for (const b of [...p.clusterEndpoints, ...p.localEndpoints]) endpointKeys.add(`${b.address}|${b.port}`);
+  // With a memo the distinct endpoints are counted as Services change.
+  const endpointCount = memo ? memo.endpoints.size : new Set(endpointKeysOf(servicePorts)).size;
   const family = (f: IpFamily): FamilyPlan => ({
     family: f,
     services: servicePorts.filter((p) => p.family === f),
@@ -343,6 +366,6 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     masqueradeAll: node.masqueradeAll === true,
     masqueradeMark,
     problems,
-    counts: { services: merged.length, endpoints: endpointKeys.size, exposures: exposures.filter((x) => x.target).length },
+    counts: { services: merged.length, endpoints: endpointCount, exposures: exposures.filter((x) => x.target).length },
   };
 }
