@@ -10,6 +10,7 @@ import { newPlanMemo, resolvePlan } from './plan.js';
 import { skeletonChains, skeletonSets } from './nft-skeleton.js';
 import type { Derivation } from './derivation.js';
 import { SERVICE_SETS, recordDerivation } from './derivation.js';
+import { OverlayMap } from './overlay-map.js';
 import type { ServicesMemo, UdpFacts } from './nft-services.js';
 import { newServicesMemo, renderFamilyServices } from './nft-services.js';
 
@@ -109,23 +110,26 @@ function render(input: RenderInput, memo: NftRenderMemo | undefined): NftRuleset
 }
 
 /**
- * `previous` (sorted by key) with the `keys` replaced by their `values` (absent: removed),
- * still sorted: the map a full render would build.
+ * `previous` (in key order) with the `keys` replaced by their `values` (absent: removed),
+ * in key order: the map a full render would build. Small changes give an OverlayMap over
+ * the same base (no copy of the set); once the overlay grows past 1/16 of the base it is
+ * merged into a new plain map, so the copies cost O(1) per changed element amortised.
  */
 function patched(previous: Map<string, string>, keys: Set<string>, values: Map<string, string> | undefined): Map<string, string> {
-  const sorted = [...keys].sort();
-  const out = new Map<string, string>();
-  let i = 0;
-  const put = (key: string): void => {
+  const base = previous instanceof OverlayMap ? previous.base : previous;
+  const overlay = new Map<string, string | null>(previous instanceof OverlayMap ? previous.overlay : []);
+  for (const key of keys) {
     const value = values?.get(key);
-    if (value !== undefined) out.set(key, value);
-  };
-  for (const [key, value] of previous) {
-    for (let next = sorted[i]; next !== undefined && next < key; next = sorted[++i]) put(next);
-    if (sorted[i] === key) { put(key); i++; continue; }
-    out.set(key, value);
+    if (value === undefined) {
+      if (base.has(key)) overlay.set(key, null);
+      else overlay.delete(key);
+    } else if (base.get(key) === value) overlay.delete(key);
+    else overlay.set(key, value);
   }
-  for (let next = sorted[i]; next !== undefined; next = sorted[++i]) put(next);
+  if (!overlay.size && base instanceof Map) return base;
+  if (overlay.size <= Math.max(256, base.size / 16)) return new OverlayMap(base, overlay);
+  const out = new Map<string, string>();
+  for (const [key, value] of new OverlayMap(base, overlay)) out.set(key, value);
   return out;
 }
 
