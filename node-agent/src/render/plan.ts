@@ -131,13 +131,19 @@ function uniqueBackends(backends: Backend[]): Backend[] {
 }
 
 interface MergedService {
+  /** groupKey(namespace, name). */
+  key: string;
   namespace: string; name: string; spec: ServiceNatPlanSpec;
   /** The part specs in merge order: what the Service's plan is computed from. */
   parts: readonly ServiceNatPlanSpec[];
 }
 
-/** Distinct (namespace, name) pairs give distinct keys (JSON quoting keeps them apart). */
-const groupKey = (namespace: string, name: string): string => JSON.stringify([namespace, name]);
+/**
+ * Distinct (namespace, name) pairs give distinct keys: `namespace NUL name`, or JSON (which
+ * has no raw NUL) when the namespace holds a NUL. Keys of the first form sort like the
+ * pairs do (NUL sorts before any other code unit).
+ */
+const groupKey = (namespace: string, name: string): string => (namespace.includes('\0') ? JSON.stringify([namespace, name]) : `${namespace}\0${name}`);
 
 function mergeParts(services: RenderInput['services'], problems: string[]): MergedService[] {
   const groups = new Map<string, RenderInput['services']>();
@@ -148,16 +154,19 @@ function mergeParts(services: RenderInput['services'], problems: string[]): Merg
     else groups.set(key, [s]);
   }
   const merged: MergedService[] = [];
-  for (const parts of groups.values()) {
-    parts.sort((a, b) => a.spec.part - b.spec.part || byText(a.name, b.name));
+  for (const [key, parts] of groups) {
+    if (parts.length > 1) parts.sort((a, b) => a.spec.part - b.spec.part || byText(a.name, b.name));
     const first = parts[0];
     if (!first) continue;
-    const where = `Service ${JSON.stringify(first.namespace)}/${JSON.stringify(first.spec.service.name)}`;
-    if (first.spec.part !== 0) { problems.push(`${where}: no part 0 with its frontends; skipped`); continue; }
-    if (parts[1]?.spec.part === 0) problems.push(`${where}: more than one part 0; using ${JSON.stringify(first.name)}`);
-    merged.push({ namespace: first.namespace, name: first.spec.service.name, spec: first.spec, parts: parts.map((p) => p.spec) });
+    const where = (): string => `Service ${JSON.stringify(first.namespace)}/${JSON.stringify(first.spec.service.name)}`;
+    if (first.spec.part !== 0) { problems.push(`${where()}: no part 0 with its frontends; skipped`); continue; }
+    if (parts[1]?.spec.part === 0) problems.push(`${where()}: more than one part 0; using ${JSON.stringify(first.name)}`);
+    merged.push({ key, namespace: first.namespace, name: first.spec.service.name, spec: first.spec, parts: parts.length === 1 ? [first.spec] : parts.map((p) => p.spec) });
   }
-  return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
+  if (merged.some((m) => m.namespace.includes('\0'))) return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
+  // The same order, sorted without a callback (several times faster at 10k Services).
+  const byKey = new Map(merged.map((m) => [m.key, m]));
+  return [...byKey.keys()].sort().map((key) => byKey.get(key) as MergedService);
 }
 
 function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: string[]): ServicePortNat[] {
@@ -278,7 +287,7 @@ function samePartSpecs(a: readonly ServiceNatPlanSpec[], b: readonly ServiceNatP
 
 function memoPlanServicePorts(svc: MergedService, identity: NodeIdentity, problems: string[], memo: PlanMemo | undefined, seen: Map<string, unknown>): ServicePortNat[] {
   if (!memo) return planServicePorts(svc, identity, problems);
-  const key = groupKey(svc.namespace, svc.name);
+  const { key } = svc;
   seen.set(key, undefined);
   const cached = memo.services.get(key);
   if (cached && samePartSpecs(cached.parts, svc.parts)) {
@@ -351,6 +360,12 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
 
   // With a memo the distinct endpoints are counted as Services change.
   const endpointCount = memo ? memo.endpoints.size : new Set(endpointKeysOf(servicePorts)).size;
+  const clusterIPsOf = (f: IpFamily): string[] => {
+    const ips = new Set<string>();
+    for (const p of servicePorts) if (p.family === f && p.clusterIP) ips.add(p.clusterIP);
+    // The default sort compares UTF-16 code units, as byText does, without a callback.
+    return [...ips].sort();
+  };
   const family = (f: IpFamily): FamilyPlan => ({
     family: f,
     services: servicePorts.filter((p) => p.family === f),
@@ -359,7 +374,7 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     podCIDRs: podCIDRs[f],
     clusterCIDRs: clusterCIDRs[f],
     serviceCIDRs: serviceCIDRs[f],
-    clusterIPs: [...new Set(servicePorts.flatMap((p) => (p.family === f && p.clusterIP ? [p.clusterIP] : [])))].sort(byText),
+    clusterIPs: clusterIPsOf(f),
   });
   return {
     families: { ip: family('ip'), ip6: family('ip6') },
