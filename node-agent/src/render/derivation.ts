@@ -14,7 +14,8 @@ export const SERVICE_SETS: ReadonlySet<string> = new Set<string>([
 ]);
 
 export interface Derivation {
-  base: NftRuleset;
+  /** Weak: a strong reference would keep every ruleset ever rendered alive, each holding the one before. */
+  base: WeakRef<NftRuleset>;
   /** Per family: set name -> keys that may differ; sets filled by Services only. */
   touched: Record<IpFamily, Map<string, Set<string>>>;
 }
@@ -28,5 +29,5 @@ export function recordDerivation(ruleset: NftRuleset, derivation: Derivation): v
 /** The keys of `desired` that may differ from `committed`, when known. */
 export function derivationFrom(committed: NftRuleset, desired: NftRuleset): Derivation | undefined {
   const derivation = derivations.get(desired);
-  return derivation?.base === committed ? derivation : undefined;
+  return derivation?.base.deref() === committed ? derivation : undefined;
 }

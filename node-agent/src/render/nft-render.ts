@@ -103,7 +103,7 @@ function render(input: RenderInput, memo: NftRenderMemo | undefined): NftRuleset
   }
   const ruleset: NftRuleset = { tables, problems, counts: plan.counts, udp };
   if (memo) {
-    if (memo.last && touched.ip && touched.ip6) recordDerivation(ruleset, { base: memo.last, touched: { ip: touched.ip, ip6: touched.ip6 } });
+    if (memo.last && touched.ip && touched.ip6) recordDerivation(ruleset, { base: new WeakRef(memo.last), touched: { ip: touched.ip, ip6: touched.ip6 } });
     memo.last = ruleset;
   }
   return ruleset;
