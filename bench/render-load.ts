@@ -73,7 +73,7 @@ const created = run(['ip', 'netns', 'add', netns]);
 if (!created.ok) throw new Error(`ip netns add failed: ${created.stderr}`);
 try {
   console.log(`nft: ${run(['nft', '--version']).ok ? spawnSync('nft', ['--version'], { encoding: 'utf8' }).stdout.trim() : '?'}; node ${process.version}; ${perService} endpoints per Service`);
-  renderNftables(input(200)); // warm-up for the JIT
+  renderNftables(input(200), newNftRenderMemo()); // warm-up for the JIT
   for (const count of sizes) {
     const desired = input(count);
     // With a memo, as the applier renders: later renders redo only changed Services.

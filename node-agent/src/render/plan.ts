@@ -274,10 +274,15 @@ function endpointKeysOf(ports: readonly ServicePortNat[]): string[] {
 }
 
 function countEndpoints(memo: PlanMemo, ports: readonly ServicePortNat[], delta: 1 | -1): void {
-  for (const key of endpointKeysOf(ports)) {
+  const count = (b: Backend): void => {
+    const key = `${b.address}|${b.port}`;
     const n = (memo.endpoints.get(key) ?? 0) + delta;
     if (n) memo.endpoints.set(key, n);
     else memo.endpoints.delete(key);
+  };
+  for (const p of ports) {
+    for (const b of p.clusterEndpoints) count(b);
+    for (const b of p.localEndpoints) count(b);
   }
 }
 
