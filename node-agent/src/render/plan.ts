@@ -136,6 +136,8 @@ interface MergedService {
   namespace: string; name: string; spec: ServiceNatPlanSpec;
   /** The part specs in merge order: what the Service's plan is computed from. */
   parts: readonly ServiceNatPlanSpec[];
+  /** The input entries of `parts`, in the same order. */
+  entries: RenderInput['services'];
 }
 
 /**
@@ -161,7 +163,7 @@ function mergeParts(services: RenderInput['services'], problems: string[]): Merg
     const where = (): string => `Service ${JSON.stringify(first.namespace)}/${JSON.stringify(first.spec.service.name)}`;
     if (first.spec.part !== 0) { problems.push(`${where()}: no part 0 with its frontends; skipped`); continue; }
     if (parts[1]?.spec.part === 0) problems.push(`${where()}: more than one part 0; using ${JSON.stringify(first.name)}`);
-    merged.push({ key, namespace: first.namespace, name: first.spec.service.name, spec: first.spec, parts: parts.length === 1 ? [first.spec] : parts.map((p) => p.spec) });
+    merged.push({ key, namespace: first.namespace, name: first.spec.service.name, spec: first.spec, parts: parts.length === 1 ? [first.spec] : parts.map((p) => p.spec), entries: parts });
   }
   if (merged.some((m) => m.namespace.includes('\0'))) return merged.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
   // The same order, sorted without a callback (several times faster at 10k Services).
@@ -260,10 +262,75 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
  * whole memo.
  */
 export interface PlanMemo {
+  merge?: MergeMemo;
   identity: string;
   services: Map<string, { parts: readonly ServiceNatPlanSpec[]; ports: ServicePortNat[]; problems: string[] }>;
   /** `address|port` of the endpoints of the Services in `services` -> how many ports use it. */
   endpoints: Map<string, number>;
+}
+
+/** The previous grouping of the input entries into Services. */
+interface MergeMemo {
+  entries: { namespace: string; name: string; service: string; part: number; spec: ServiceNatPlanSpec }[];
+  merged: MergedService[];
+  problems: string[];
+  /** Per input entry: its Service's index in `merged` and its position in `parts`; undefined when skipped. */
+  where: ([number, number] | undefined)[];
+}
+
+/**
+ * mergeParts, reusing the previous grouping when the input entries are the same ones in
+ * the same order (same names and part numbers), only some with new spec objects: the
+ * groups, their order and the problems cannot have changed, only those Services' parts.
+ */
+function memoMergeParts(services: RenderInput['services'], problems: string[], memo: PlanMemo): MergedService[] {
+  const previous = memo.merge;
+  if (previous && previous.entries.length === services.length) {
+    let same = true;
+    const changed: number[] = [];
+    for (let i = 0; i < services.length && same; i++) {
+      const s = services[i] as RenderInput['services'][number];
+      const e = previous.entries[i] as MergeMemo['entries'][number];
+      same = s.namespace === e.namespace && s.name === e.name && s.spec.service.name === e.service && s.spec.part === e.part;
+      if (s.spec !== e.spec) changed.push(i);
+    }
+    if (same) {
+      const merged = changed.length ? [...previous.merged] : previous.merged;
+      const copied = new Set<number>();
+      for (const i of changed) {
+        const s = services[i] as RenderInput['services'][number];
+        (previous.entries[i] as MergeMemo['entries'][number]).spec = s.spec;
+        const where = previous.where[i];
+        if (!where) continue;
+        const [m, position] = where;
+        let svc = merged[m] as MergedService;
+        if (!copied.has(m)) {
+          copied.add(m);
+          svc = { ...svc, parts: [...svc.parts], entries: [...svc.entries] };
+          merged[m] = svc;
+        }
+        (svc.parts as ServiceNatPlanSpec[])[position] = s.spec;
+        svc.entries[position] = s;
+        svc.spec = svc.parts[0] as ServiceNatPlanSpec;
+      }
+      previous.merged = merged;
+      problems.push(...previous.problems);
+      return merged;
+    }
+  }
+  const own: string[] = [];
+  const merged = mergeParts(services, own);
+  problems.push(...own);
+  const index = new Map(services.map((s, i) => [s, i]));
+  memo.merge = undefined;
+  if (index.size !== services.length) return merged; // an entry object listed twice: no memo
+  const where: MergeMemo['where'] = services.map(() => undefined);
+  merged.forEach((svc, m) => svc.entries.forEach((entry, position) => { where[index.get(entry) as number] = [m, position]; }));
+  memo.merge = {
+    entries: services.map((s) => ({ namespace: s.namespace, name: s.name, service: s.spec.service.name, part: s.spec.part, spec: s.spec })),
+    merged, problems: own, where,
+  };
+  return merged;
 }
 
 export const newPlanMemo = (): PlanMemo => ({ identity: '', services: new Map(), endpoints: new Map() });
@@ -321,7 +388,7 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
   if (!validBit) problems.push(`masqueradeBit ${bit} is not in 0..31; using ${DEFAULT_MASQUERADE_BIT}`);
   const masqueradeMark = 2 ** (validBit ? bit : DEFAULT_MASQUERADE_BIT);
 
-  const merged = mergeParts(input.services, problems);
+  const merged = memo ? memoMergeParts(input.services, problems, memo) : mergeParts(input.services, problems);
   if (memo) {
     const identityKey = JSON.stringify([identity.nodeName, identity.zone ?? null]);
     if (memo.identity !== identityKey) { memo.identity = identityKey; memo.services.clear(); memo.endpoints.clear(); }
