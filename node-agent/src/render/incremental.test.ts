@@ -11,6 +11,7 @@ import { newNftRenderMemo, renderNftables } from './nft-render.js';
 import { nftFullSyncScript, nftIncrementalScript } from './nft-sync.js';
 import type { RenderInput } from './plan.js';
 import { renderInput, serviceSpec } from './testing/arbitraries.js';
+import { makeEndpoint, makeInput, makeServicePlan } from './testing/builders.js';
 
 type Step =
   | { kind: 'replace'; index: number; spec: ServiceNatPlanSpec; clash: boolean }
@@ -97,4 +98,22 @@ describe('rendering with a memo', () => {
       }
     }), { numRuns: 200 });
   }, 60_000);
+
+  it('equals a fresh render through small overlays and large merged changes', () => {
+    // 400 Services with 2 endpoints each: changing one keeps an overlay of the previous
+    // sets; changing all of them outgrows it and merges a new plain map.
+    const services = (shift: number, changed: (i: number) => boolean) => Array.from({ length: 400 }, (_, i) => makeServicePlan('ns1', `svc${i}`, (spec) => {
+      spec.clusterIPs = [`10.96.${i >> 8}.${i & 255}`];
+      spec.endpoints = [0, 1].map((k) => makeEndpoint(`10.244.${2 + ((i * 2 + k + (changed(i) ? shift : 0)) >> 8)}.${(i * 2 + k + (changed(i) ? shift : 0)) & 255}`));
+    }));
+    const memo = newNftRenderMemo();
+    let previous = { memo: renderNftables(makeInput(services(0, () => false)), memo), fresh: renderNftables(makeInput(services(0, () => false))) };
+    for (const [shift, changed] of [[1, (i: number) => i === 7], [3, () => true], [5, (i: number) => i % 2 === 0], [0, () => true]] as const) {
+      const input = makeInput(services(shift, changed));
+      const next = { memo: renderNftables(input, memo), fresh: renderNftables(input) };
+      expectSame(next.memo, next.fresh);
+      expect(nftIncrementalScript(previous.memo, next.memo)).toBe(nftIncrementalScript(previous.fresh, next.fresh));
+      previous = next;
+    }
+  });
 });
