@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../crds/generated/types.js';
 import type { NftRuleset, RenderInput } from '../node-agent/src/render/index.js';
-import { nftCleanupScript, nftFullSyncScript, nftIncrementalScript, renderNftables } from '../node-agent/src/render/index.js';
+import { newNftRenderMemo, nftCleanupScript, nftFullSyncScript, nftIncrementalScript, renderNftables } from '../node-agent/src/render/index.js';
 
 const sizes = (process.argv[2] ?? '1000,10000').split(',').map(Number);
 const perService = Number(process.argv[3] ?? 10);
@@ -73,10 +73,12 @@ const created = run(['ip', 'netns', 'add', netns]);
 if (!created.ok) throw new Error(`ip netns add failed: ${created.stderr}`);
 try {
   console.log(`nft: ${run(['nft', '--version']).ok ? spawnSync('nft', ['--version'], { encoding: 'utf8' }).stdout.trim() : '?'}; node ${process.version}; ${perService} endpoints per Service`);
-  renderNftables(input(200)); // warm-up for the JIT
+  renderNftables(input(200), newNftRenderMemo()); // warm-up for the JIT
   for (const count of sizes) {
     const desired = input(count);
-    const [ruleset, renderMs] = timed(() => renderNftables(desired));
+    // With a memo, as the applier renders: later renders redo only changed Services.
+    const memo = newNftRenderMemo();
+    const [ruleset, renderMs] = timed(() => renderNftables(desired, memo));
     const [script, scriptMs] = timed(() => nftFullSyncScript(ruleset));
     const lines = script.split('\n');
     const rules = lines.filter((l) => l.startsWith('add rule')).length;
@@ -88,13 +90,14 @@ try {
 
     // One Service change: Service 7 gets new endpoints, with `count` Services present.
     const changed: RenderInput = { ...desired, services: desired.services.map((s, i) => (i === 7 ? service(7, count + 1) : s)) };
-    const [next, nextMs] = timed(() => renderNftables(changed));
+    const [next, nextMs] = timed(() => renderNftables(changed, memo));
     const [delta, deltaMs] = timed(() => nftIncrementalScript(ruleset, next));
     const apply = nft(delta ?? '');
     console.log(`        one Service change at ${count}: render ${fmt(nextMs)} + diff ${fmt(deltaMs)}, ${Buffer.byteLength(delta ?? '')} bytes; nft -f ${fmt(apply.ms)}${apply.ok ? '' : ` FAILED: ${apply.stderr}`}`);
-    const back = nftIncrementalScript(next as NftRuleset, ruleset);
+    const [previous, backMs] = timed(() => renderNftables(desired, memo));
+    const [back, backDiffMs] = timed(() => nftIncrementalScript(next as NftRuleset, previous));
     const again = nft(back ?? '');
-    console.log(`        and back: nft -f ${fmt(again.ms)}${again.ok ? '' : ` FAILED: ${again.stderr}`}`);
+    console.log(`        and back: render ${fmt(backMs)} + diff ${fmt(backDiffMs)}; nft -f ${fmt(again.ms)}${again.ok ? '' : ` FAILED: ${again.stderr}`}`);
   }
 } finally {
   run(['ip', 'netns', 'delete', netns]);

@@ -3,7 +3,7 @@ export { removeEverything } from './cleanup-all.js';
 export type { CleanupReport } from './cleanup-all.js';
 export { IptablesApplier, declaredChains } from './iptables-applier.js';
 export { NftApplier } from './nft-applier.js';
-export { iptablesPort, nftablesPort, rulesetSize } from './render-ports.js';
+export { iptablesPort, memoIptablesPort, memoNftablesPort, nftablesPort, rulesetSize } from './render-ports.js';
 export { TransactionalApplier, describeFailure } from './transactional-applier.js';
 export { clearStaleUdp } from './conntrack.js';
 export { DEFAULT_FULL_SYNC_INTERVAL_MS, DEFAULT_MAX_ELEMENTS_PER_TRANSACTION } from './types.js';

@@ -1,5 +1,5 @@
 import {
-  iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftFullSyncScript,
+  iptablesCleanupScripts, iptablesHookJumps, newNftRenderMemo, nftCleanupScript, nftColdStartScripts, nftFullSyncScript,
   nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
 } from '../render/index.js';
 import type { NftRuleset, RenderInput } from '../render/index.js';
@@ -47,3 +47,18 @@ export const iptablesPort: IptablesPort<RenderInput, NftRuleset> = {
   digest: rulesetDigest,
   counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
 };
+
+/**
+ * Ports whose render keeps a memo between calls (one per applier): a sync after a small
+ * change re-renders only the Services whose plans changed. Same results as the stateless
+ * ports above.
+ */
+export function memoNftablesPort(): typeof nftablesPort {
+  const memo = newNftRenderMemo();
+  return { ...nftablesPort, render: (input) => renderNftables(input, memo) };
+}
+
+export function memoIptablesPort(): typeof iptablesPort {
+  const memo = newNftRenderMemo();
+  return { ...iptablesPort, render: (input) => renderNftables(input, memo) };
+}

@@ -58,13 +58,48 @@ export interface FamilyObjects {
   elements: Map<string, Map<string, string>>;
   problems: string[];
   udp: UdpFacts;
+  /**
+   * With a memo: the element keys, per set, that may differ from the previous render with
+   * that memo (every other element of these sets is the same); undefined when unknown.
+   */
+  touched?: Map<string, Set<string>>;
+  /**
+   * Set when `elements` holds only the touched keys that are present (with their values):
+   * every other element is as in the previous render.
+   */
+  partial?: boolean;
 }
 
 /** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
 const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
+/**
+ * A frontend key a Service port asks for, with what it adds when granted. Only the first
+ * claimant of a key (in Service order) gets it; later ones are reported as problems.
+ */
+interface Claim {
+  kind: 'ip' | 'nodePort';
+  key: string;
+  owner: string;
+  elements: [set: string, key: string, value: string][];
+  udpFrontends: [key: string, hasEndpoints: boolean][];
+}
+
+/**
+ * What one Service port adds to its family's objects, rendered on its own: unconditional
+ * objects (chains, sets, elements, UDP facts) and the frontend claims, whose outcome
+ * depends on the other Services. Replaying the contributions of every port in order gives
+ * exactly what rendering them together gives.
+ */
+export interface PortContribution { objects: FamilyObjects; claims: Claim[] }
+
 class FamilyBuilder {
   readonly out: FamilyObjects = { chains: [], sets: [], elements: new Map(), problems: [], udp: { endpoints: new Set(), frontends: new Map(), paths: new Set() } };
+  /** Recording mode (one port's contribution): claims are collected, not decided. */
+  private readonly claims: Claim[] | undefined;
+  /** The claim whose granted elements are being recorded. */
+  private capture: Claim | undefined;
+  private readonly setNames = new Set<string>();
   /** Frontend keys already claimed in service-ips/no-endpoint-services, and in the node-port maps. */
   private readonly claimedIps = new Map<string, string>();
   private readonly claimedNodePorts = new Map<string, string>();
@@ -72,9 +107,16 @@ class FamilyBuilder {
   /** `cl-<id>`/`lo-<id>` -> how new connections are spread over that endpoint list. */
   private readonly balanced = new Map<string, Balance>();
 
-  constructor(readonly plan: FamilyPlan) {}
+  constructor(readonly plan: FamilyPlan, recording = false) {
+    this.claims = recording ? [] : undefined;
+  }
+
+  get contribution(): PortContribution {
+    return { objects: this.out, claims: this.claims ?? [] };
+  }
 
   element(set: string, key: string, value = ''): void {
+    if (this.capture) { this.capture.elements.push([set, key, value]); return; }
     let elements = this.out.elements.get(set);
     if (!elements) this.out.elements.set(set, (elements = new Map()));
     elements.set(key, value);
@@ -91,28 +133,79 @@ class FamilyBuilder {
   /** Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is undefined. */
   frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
-    const previous = this.claimedIps.get(key);
-    if (previous !== undefined) { this.out.problems.push(`${this.plan.family} ${key}: claimed by ${previous}; ${owner} skipped`); return; }
-    this.claimedIps.set(key, owner);
-    if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
-    if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
-    else this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
-    if (p.protocol === 'udp') this.out.udp.frontends.set(`${address}|${p.port}`, target !== undefined);
+    this.claim('ip', key, owner, () => {
+      if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
+      if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
+      else this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      if (p.protocol === 'udp') this.udpFrontend(`${address}|${p.port}`, target !== undefined);
+    });
+  }
+
+  private udpFrontend(key: string, hasEndpoints: boolean): void {
+    if (this.capture) this.capture.udpFrontends.push([key, hasEndpoints]);
+    else this.out.udp.frontends.set(key, hasEndpoints);
+  }
+
+  /** Takes `key` for `owner` if it is free, else reports the loser; true when taken. */
+  private take(kind: Claim['kind'], key: string, owner: string): boolean {
+    const claimed = kind === 'ip' ? this.claimedIps : this.claimedNodePorts;
+    const previous = claimed.get(key);
+    if (previous !== undefined) {
+      this.out.problems.push(`${this.plan.family} ${kind === 'ip' ? '' : 'node port '}${key}: claimed by ${previous}; ${owner} skipped`);
+      return false;
+    }
+    claimed.set(key, owner);
+    return true;
+  }
+
+  /** Runs `grant` if `key` is won; in recording mode, records the claim and what `grant` adds. */
+  private claim(kind: Claim['kind'], key: string, owner: string, grant: () => void): void {
+    if (!this.claims) {
+      if (this.take(kind, key, owner)) grant();
+      return;
+    }
+    const claim: Claim = { kind, key, owner, elements: [], udpFrontends: [] };
+    this.claims.push(claim);
+    this.capture = claim;
+    try { grant(); } finally { this.capture = undefined; }
+  }
+
+  /**
+   * Adds a recorded port contribution as if the port were rendered here. With `onlyClaims`,
+   * unconditional elements are left out, and granted claims add their elements only when
+   * their key is in it (the other elements are known to be as in the previous render).
+   */
+  replay(c: PortContribution, onlyClaims?: ReadonlySet<string>): void {
+    const { objects } = c;
+    for (const chain of objects.chains) {
+      if (!this.chainNames.has(chain.name)) { this.chainNames.add(chain.name); this.out.chains.push(chain); }
+    }
+    for (const set of objects.sets) {
+      if (!this.setNames.has(set.definition.name)) { this.setNames.add(set.definition.name); this.out.sets.push(set); }
+    }
+    if (!onlyClaims) for (const [set, elements] of objects.elements) for (const [key, value] of elements) this.element(set, key, value);
+    for (const e of objects.udp.endpoints) this.out.udp.endpoints.add(e);
+    for (const path of objects.udp.paths) this.out.udp.paths.add(path);
+    for (const claim of c.claims) {
+      if (!this.take(claim.kind, claim.key, claim.owner)) continue;
+      if (!onlyClaims || onlyClaims.has(claimId(claim))) for (const [set, key, value] of claim.elements) this.element(set, key, value);
+      for (const [key, value] of claim.udpFrontends) this.out.udp.frontends.set(key, value);
+    }
   }
 
   nodePort(p: ServicePortNat, target: string | undefined, slots: (Balance | undefined)[] = []): void {
     if (p.nodePort === undefined || !nodePortMatch(this.plan)) return;
-    const key = `${p.protocol} . ${p.nodePort}`;
+    const nodePort = p.nodePort;
+    const key = `${p.protocol} . ${nodePort}`;
     const owner = `Service port ${p.label ?? p.id}`;
-    const previous = this.claimedNodePorts.get(key);
-    if (previous !== undefined) { this.out.problems.push(`${this.plan.family} node port ${key}: claimed by ${previous}; ${owner} skipped`); return; }
-    this.claimedNodePorts.set(key, owner);
-    if (target) for (const balance of slots) this.slotElements(slotMapName('nodeport', p.protocol), String(p.nodePort), balance);
-    if (target) this.element(SET.serviceNodePorts, key, `goto ${target}${comment(p.label)}`);
-    else this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
-    if (p.protocol === 'udp' && Array.isArray(this.plan.nodePortAddresses)) {
-      for (const address of this.plan.nodePortAddresses) this.out.udp.frontends.set(`${address}|${p.nodePort}`, target !== undefined);
-    }
+    this.claim('nodePort', key, owner, () => {
+      if (target) for (const balance of slots) this.slotElements(slotMapName('nodeport', p.protocol), String(nodePort), balance);
+      if (target) this.element(SET.serviceNodePorts, key, `goto ${target}${comment(p.label)}`);
+      else this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      if (p.protocol === 'udp' && Array.isArray(this.plan.nodePortAddresses)) {
+        for (const address of this.plan.nodePortAddresses) this.udpFrontend(`${address}|${nodePort}`, target !== undefined);
+      }
+    });
   }
 
   firewall(address: string, p: { protocol: string; port: number }, ranges: string[]): void {
@@ -146,6 +239,7 @@ class FamilyBuilder {
     const set = `aff-${hash}`;
     const chain = `ep-${hash}`;
     if (!this.chainNames.has(chain)) {
+      this.setNames.add(set);
       this.out.sets.push({
         definition: { kind: 'set', family: ipx, name: set, type: addressType(ipx), flags: ['dynamic', 'timeout'], timeoutSeconds },
         elements: new Map(),
@@ -300,11 +394,126 @@ function renderExposure(b: FamilyBuilder, x: ExposureNat): void {
   if (x.sourceRanges) b.firewall(x.address, x, x.sourceRanges);
 }
 
-export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean): FamilyObjects {
+/**
+ * Port contributions kept between renders, keyed by ServicePortNat object (resolvePlan
+ * with a PlanMemo keeps them for unchanged Services). `env` is everything else a
+ * contribution depends on; when it changes the memo starts over.
+ */
+export interface ServicesMemo {
+  env: string;
+  ports: WeakMap<ServicePortNat, { flags: number; contribution: PortContribution }>;
+  /** The contributions the previous render replayed; undefined when it had exposures. */
+  last: Set<PortContribution> | undefined;
+  /** How many of `last` hold each unconditional element (set -> key -> count), once needed. */
+  counts: Map<string, Map<string, number>> | undefined;
+}
+
+export const newServicesMemo = (): ServicesMemo => ({ env: '', ports: new WeakMap(), last: undefined, counts: undefined });
+
+const claimId = (claim: Claim): string => `${claim.kind} ${claim.key}`;
+
+function countElements(counts: Map<string, Map<string, number>>, c: PortContribution, delta: 1 | -1): void {
+  for (const [set, elements] of c.objects.elements) {
+    let keys = counts.get(set);
+    if (!keys) counts.set(set, (keys = new Map()));
+    for (const key of elements.keys()) {
+      const n = (keys.get(key) ?? 0) + delta;
+      if (n) keys.set(key, n);
+      else keys.delete(key);
+    }
+  }
+}
+
+/**
+ * The element keys that can differ between two renders: those of the contributions that
+ * came or went, and those granted by any claim on a frontend key they claim (its winner
+ * may have changed).
+ */
+function touchedKeys(previous: Set<PortContribution>, current: Set<PortContribution>): { touched: Map<string, Set<string>>; claimKeys: Set<string>; added: PortContribution[]; gone: PortContribution[] } {
+  const touched = new Map<string, Set<string>>();
+  const touch = (set: string, key: string): void => {
+    let keys = touched.get(set);
+    if (!keys) touched.set(set, (keys = new Set()));
+    keys.add(key);
+  };
+  const added = [...current].filter((c) => !previous.has(c));
+  const gone = [...previous].filter((c) => !current.has(c));
+  const changed = [...added, ...gone];
+  const claimKeys = new Set<string>();
+  if (!changed.length) return { touched, claimKeys, added, gone };
+  for (const c of changed) {
+    for (const [set, elements] of c.objects.elements) for (const key of elements.keys()) touch(set, key);
+    for (const claim of c.claims) claimKeys.add(claimId(claim));
+  }
+  for (const c of [...current, ...gone]) {
+    for (const claim of c.claims) {
+      if (claimKeys.has(claimId(claim))) for (const [set, key] of claim.elements) touch(set, key);
+    }
+  }
+  return { touched, claimKeys, added, gone };
+}
+
+export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, memo?: ServicesMemo): FamilyObjects {
   const b = new FamilyBuilder(plan);
   const preserved = new Set(plan.exposures.filter((x) => x.preserveClientAddress && x.target).map((x) => x.target?.id));
   const masqueraded = new Set(plan.exposures.filter((x) => !x.preserveClientAddress && x.target).map((x) => x.target?.id));
-  for (const p of plan.services) renderServicePort(b, p, masqueradeAll, preserved.has(p.id), masqueraded.has(p.id));
+  if (memo) {
+    // What renderServicePort reads besides the port: the family, node-port addresses, whether
+    // there are cluster CIDRs (the masquerade rule) and masqueradeAll.
+    const env = JSON.stringify([plan.family, plan.nodePortAddresses, plan.clusterCIDRs.length > 0, masqueradeAll]);
+    if (memo.env !== env) { memo.env = env; memo.ports = new WeakMap(); memo.last = undefined; }
+  }
+  const replayed = new Set<PortContribution>();
+  const contributions: PortContribution[] = [];
+  for (const p of plan.services) {
+    const preservedByExposure = preserved.has(p.id);
+    const masqueradedByExposure = masqueraded.has(p.id);
+    if (!memo) { renderServicePort(b, p, masqueradeAll, preservedByExposure, masqueradedByExposure); continue; }
+    const flags = (preservedByExposure ? 1 : 0) | (masqueradedByExposure ? 2 : 0);
+    let cached = memo.ports.get(p);
+    if (cached?.flags !== flags) {
+      const own = new FamilyBuilder(plan, true);
+      renderServicePort(own, p, masqueradeAll, preservedByExposure, masqueradedByExposure);
+      memo.ports.set(p, (cached = { flags, contribution: own.contribution }));
+    }
+    contributions.push(cached.contribution);
+    replayed.add(cached.contribution);
+  }
+  if (!memo) return finish(b, plan);
+  const previous = memo.last;
+  memo.last = undefined; // until this render is complete
+  if (!previous || plan.exposures.length) {
+    for (const c of contributions) b.replay(c);
+    memo.counts = undefined;
+    memo.last = plan.exposures.length ? undefined : replayed;
+    return finish(b, plan);
+  }
+  // Patch: only the elements that may have changed are produced, the rest is kept from
+  // the previous render (nft-render merges them).
+  const { touched, claimKeys, added, gone } = touchedKeys(previous, replayed);
+  let counts = memo.counts;
+  if (!counts) {
+    counts = new Map();
+    for (const c of replayed) countElements(counts, c, 1);
+  } else {
+    for (const c of added) countElements(counts, c, 1);
+    for (const c of gone) countElements(counts, c, -1);
+  }
+  for (const c of contributions) b.replay(c, claimKeys);
+  for (const [set, keys] of touched) {
+    const held = counts.get(set);
+    if (held) for (const key of keys) if (held.has(key) && !b.out.elements.get(set)?.has(key)) b.element(set, key);
+  }
+  b.out.touched = touched;
+  b.out.partial = true;
+  memo.counts = counts;
+  memo.last = replayed;
+  return b.out;
+}
+
+function finish(b: FamilyBuilder, plan: FamilyPlan): FamilyObjects {
+  // Exposures are few and rendered afresh: balance() recomputed here adds only what the
+  // replayed ports already hold (same elements, same named chains).
   for (const x of plan.exposures) renderExposure(b, x);
   return b.out;
 }

@@ -11,6 +11,7 @@ import type { ChainState, IpFamily, NftChain, NftElement, NftSet, SetState, Tabl
 import { FAMILIES } from './model.js';
 import type { NftRuleset } from './nft-render.js';
 import { NftTransaction } from './transaction.js';
+import { SERVICE_SETS, derivationFrom } from './derivation.js';
 
 const chainObject = (family: IpFamily, c: { name: string; base?: ChainState['base'] }): NftChain =>
   ({ kind: 'chain', family, name: c.name, ...(c.base ? { base: c.base } : {}) });
@@ -98,9 +99,19 @@ function sameRules(a: ChainState, b: ChainState): boolean {
  */
 export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset): string | null {
   const tx = new NftTransaction();
+  // When `desired` was rendered with a memo from `committed`, only the element keys the
+  // memo says may differ are compared in the sets Services fill (the others in full); the
+  // script is the same as comparing everything.
+  const derivation = derivationFrom(committed, desired);
   for (const family of FAMILIES) {
     const now = committed.tables[family];
     const next = desired.tables[family];
+    const touched = derivation?.touched[family];
+    /** Keys to compare in one set: in the order of the maps (sorted), like a full comparison. */
+    const keysOf = (name: string, elements: Map<string, string>): Iterable<string> => {
+      if (!touched || !SERVICE_SETS.has(name)) return elements.keys();
+      return [...touched.get(name) ?? []].sort();
+    };
     const retimed: NftSet[] = [];
     for (const [name, set] of next.sets) {
       const old = now.sets.get(name);
@@ -127,8 +138,9 @@ export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset)
     for (const set of next.sets.values()) {
       const old = now.sets.get(set.definition.name);
       if (!old || isDynamic(set)) continue;
-      for (const [key, value] of old.elements) {
-        if (set.elements.get(key) !== value) tx.delete({ kind: 'element', family, set: set.definition.name, key });
+      for (const key of keysOf(set.definition.name, old.elements)) {
+        const value = old.elements.get(key);
+        if (value !== undefined && set.elements.get(key) !== value) tx.delete({ kind: 'element', family, set: set.definition.name, key });
       }
     }
     for (const c of changedChains) tx.flush(chainObject(family, c));
@@ -136,7 +148,10 @@ export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset)
     for (const set of elementOrder(next.sets.values())) {
       const old = now.sets.get(set.definition.name);
       if (isDynamic(set)) continue;
-      const added = [...set.elements].filter(([key, value]) => old?.elements.get(key) !== value).map(([key]) => key);
+      const added = [...keysOf(set.definition.name, set.elements)].filter((key) => {
+        const value = set.elements.get(key);
+        return value !== undefined && old?.elements.get(key) !== value;
+      });
       addElements(tx, family, set, added);
     }
     for (const c of removedChains) tx.flush(chainObject(family, c));
