@@ -13,11 +13,11 @@ export interface IPv4Options {
   readonly leadingZeros?: boolean;
 }
 
-/** A dotted quad as a 32-bit integer; plain numbers and one BigInt, since it runs per endpoint. */
-export function parseIPv4Value(text: string, options: IPv4Options = {}): bigint | undefined {
+/** The four octets of a dotted quad, or undefined; plain numbers, since it runs per endpoint. */
+export function parseIPv4Octets(text: string, options: IPv4Options = {}): number[] | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
-  let value = 0;
+  const octets: number[] = [];
   for (const part of parts) {
     if (part.length === 0 || part.length > 3) return undefined;
     if (!options.leadingZeros && part.length > 1 && part.charCodeAt(0) === 48) return undefined;
@@ -28,9 +28,15 @@ export function parseIPv4Value(text: string, options: IPv4Options = {}): bigint 
       octet = octet * 10 + digit;
     }
     if (octet > 255) return undefined;
-    value = value * 256 + octet;
+    octets.push(octet);
   }
-  return BigInt(value);
+  return octets;
+}
+
+/** A dotted quad as a 32-bit integer. */
+export function parseIPv4Value(text: string, options: IPv4Options = {}): bigint | undefined {
+  const octets = parseIPv4Octets(text, options);
+  return octets === undefined ? undefined : BigInt(((octets[0]! * 256 + octets[1]!) * 256 + octets[2]!) * 256 + octets[3]!);
 }
 
 /** An IPv6 address (with `::` and an optional dotted-quad tail) as a 128-bit integer; no zones. */

@@ -3,7 +3,7 @@
 // "fd00:10:96::0a" and "fd00:10:96::a" dedupe), family, and prefix containment for the
 // external-IP allow-list and node-port address selection.
 
-import { formatIPv4Value, formatIPv6Value, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
+import { formatIPv4Value, formatIPv6Value, parseIPv4Octets, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
 
 export type IPFamily = 'IPv4' | 'IPv6';
 
@@ -63,21 +63,7 @@ export function canonicalIPOfFamily(text: string, family: IPFamily): string | un
  * endpoint in the cluster, and the text is nearly always canonical already.
  */
 export function canonicalIPv4(text: string): string | undefined {
-  const parts = text.trim().split('.');
-  if (parts.length !== 4) return undefined;
-  const octets: number[] = [];
-  for (const part of parts) {
-    if (part.length === 0 || part.length > 3) return undefined;
-    let octet = 0;
-    for (let i = 0; i < part.length; i++) {
-      const digit = part.charCodeAt(i) - 48;
-      if (digit < 0 || digit > 9) return undefined;
-      octet = octet * 10 + digit;
-    }
-    if (octet > 255) return undefined;
-    octets.push(octet);
-  }
-  return octets.join('.');
+  return parseIPv4Octets(text.trim(), LEGACY)?.join('.');
 }
 
 /** Parses "address/prefix"; host bits are cleared, as the kernel does for a set element. */
