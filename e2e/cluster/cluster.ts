@@ -102,7 +102,7 @@ export class Cluster {
     return kubectl(this.cp.kubeconfigPath, args);
   }
 
-  /** Whether `node`'s ruleset mentions `text` (an endpoint address, a port): what the kernel holds. */
+  /** `nft list ruleset` inside `node`'s namespace: what the kernel holds there ('' when nothing). */
   async rulesOn(node: string): Promise<string> {
     const host = this.net.nodes.find((h) => h.name === node)!;
     const out = await host.run(['nft', 'list', 'ruleset']).catch(() => ({ stdout: '' }));

@@ -3,9 +3,9 @@
  * nftables rules (iptables where nftables is missing) and reports in the plan's status.
  * `--cleanup` removes everything the agent ever installed and exits. Flags: `--help`.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { flagUsage } from '../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
+import { loadKubeConfig, stopOnSignals } from '../../controller-kit/src/process.js';
 import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';
@@ -31,18 +31,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = report.errors.length > 0 ? 1 : 0;
     return;
   }
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
   const agent = await startAgent({ kubeConfig, config, logger });
   logger.info('started', { metrics: agent.http.url, netns: config.netns });
-  const shutdown = async (signal: string) => {
-    logger.info('stopping; rules stay in place', { signal });
-    await agent.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(() => agent.stop(), logger, 'stopping; rules stay in place');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));

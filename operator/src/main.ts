@@ -3,9 +3,9 @@
  * writes ServiceNatPlans and NodeNatPlans. Flags: `--help`.
  */
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { flagUsage } from '../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
+import { loadKubeConfig, stopOnSignals } from '../../controller-kit/src/process.js';
 import { OPERATOR_FLAGS, parseOperatorConfig } from './config.js';
 import { startOperator } from './shell/operator.js';
 
@@ -22,18 +22,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const { config } = parsed;
   const logger = jsonLogger({ component: 'operator', level: config.logLevel });
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
   const operator = await startOperator({ kubeConfig, config, logger, onLostLeadership: () => process.exit(1) });
   logger.info('started', { metrics: operator.http.url, mode: config.planner.mode, leaderElection: config.leaderElection.enabled });
-  const shutdown = async (signal: string) => {
-    logger.info('stopping', { signal });
-    await operator.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  stopOnSignals(() => operator.stop(), logger);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));
