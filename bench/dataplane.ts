@@ -1,5 +1,5 @@
 /**
- * Dataplane benchmark (DESIGN.md §7): `npx tsx bench/dataplane.ts [--quick]`.
+ * Dataplane benchmark (DESIGN.md §7): `npx tsx bench/dataplane.ts [--quick | --smoke]`.
  *
  * Everything runs in network namespaces this script creates (see e2e/netns); the
  * machine's own ruleset is never touched. Prints figures; no pass/fail on speed.
@@ -25,11 +25,13 @@ import { nftFullSyncScript, renderIptables, renderNftables } from '../node-agent
 import type { RenderInput } from '../node-agent/src/render/index.js';
 
 const quick = process.argv.includes('--quick');
-const SIZES = quick ? [1000, 5000] : [1000, 10_000, 30_000];
+// --smoke: tiny sizes, so CI proves the benchmark still runs end to end (timings are not judged).
+const smoke = process.argv.includes('--smoke');
+const SIZES = smoke ? [20, 50] : quick ? [1000, 5000] : [1000, 10_000, 30_000];
 const LARGE = SIZES[SIZES.length - 1] ?? 30_000;
 const SMALL = SIZES[0] ?? 1000;
 const ENDPOINTS_PER_SERVICE = 10;
-const CONNECTS = quick ? 100 : 300;
+const CONNECTS = smoke ? 10 : quick ? 100 : 300;
 const CHANGES = 3;
 
 interface BenchCase {
@@ -83,6 +85,12 @@ function benchService(i: number, endpoints: string[]): RenderInput['services'][n
   return { namespace: 'bench', name: `svc-${i}`, spec };
 }
 
+function withFirstEndpoint(service: RenderInput['services'][number], address: string): RenderInput['services'][number] {
+  const [first, ...rest] = service.spec.endpoints ?? [];
+  if (!first) return service;
+  return { ...service, spec: { ...service.spec, endpoints: [{ ...first, address }, ...rest] } };
+}
+
 function benchInput(services: number, probe = false): RenderInput {
   const list = Array.from({ length: services }, (_, i) => {
     const isProbe = probe && i === services - 1;
@@ -126,7 +134,7 @@ async function coldLoads(topology: Topology): Promise<void> {
   for (const bench of CASES) {
     for (const size of bench.sizes) {
       const node = await topology.addHost(`cold-${bench.label}-${size}`);
-      const input = benchInput(size);
+      let input = benchInput(size);
       const renderStart = performance.now();
       renderFor(bench.backend, input);
       const renderMs = performance.now() - renderStart;
@@ -136,10 +144,11 @@ async function coldLoads(topology: Topology): Promise<void> {
       if (size === bench.sizes[bench.sizes.length - 1]) {
         const changes: number[] = [];
         for (let c = 0; c < CHANGES; c += 1) {
-          // One Service's endpoints change (one endpoint replaced), as after a pod restart.
-          const target = input.services[(c * 7919) % size];
-          const endpoint = target?.spec.endpoints?.[0];
-          if (endpoint) endpoint.address = podAddress(40_000 + c);
+          // One Service's endpoints change (one endpoint replaced), as after a pod restart. The
+          // changed plan is a new object, as an informer delivers it: the render memo keys on
+          // object identity, so mutating the old one in place would look like no change.
+          const index = (c * 7919) % size;
+          input = { ...input, services: input.services.map((s, i) => (i === index ? withFirstEndpoint(s, podAddress(40_000 + c)) : s)) };
           const change = await mustApply(applier, input);
           if (change.mode !== 'incremental') throw new Error(`expected an incremental sync, got ${change.mode}`);
           changes.push(change.ms);
@@ -190,7 +199,7 @@ async function main(): Promise<void> {
   const stop = () => { void topology.destroy().then(() => process.exit(130)); };
   process.once('SIGINT', stop);
   try {
-    console.log(`# natplan dataplane benchmark (${new Date().toISOString()}, node ${process.version}${quick ? ', --quick' : ''})`);
+    console.log(`# natplan dataplane benchmark (${new Date().toISOString()}, node ${process.version}${smoke ? ', --smoke' : quick ? ', --quick' : ''})`);
     // Other work on the machine inflates every figure; say how busy it was.
     console.log(`# ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     await coldLoads(topology);

@@ -2,7 +2,7 @@
 // 2 s on one core) and one endpoint change (budget 5 ms), plus the bytes an endpoint
 // change writes next to the bytes of the EndpointSlice change (DESIGN.md §1: within 2x).
 // A script, not a test; it prints figures and asserts nothing:
-//   npx tsx bench/planner.ts [services] [endpointsPerService]
+//   npx tsx bench/planner.ts [services] [endpointsPerService] [--smoke]
 // Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods 10.244.0.0/16,
 // nodes 172.18.0.0/16, external 203.0.113.0/24).
 import { performance } from 'node:perf_hooks';
@@ -12,8 +12,11 @@ import {
   compilePlannerConfig, createSliceMemo, planNode, planService, resolveExposures, specHash, type PlannerConfig,
 } from '../operator/src/planner/index.js';
 
-const services = Number(process.argv[2] ?? 10_000);
-const perService = Number(process.argv[3] ?? 10);
+// --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
+const smoke = process.argv.includes('--smoke');
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const services = smoke ? 200 : Number(args[0] ?? 10_000);
+const perService = Number(args[1] ?? 10);
 const nodeCount = 100;
 
 const compiled = compilePlannerConfig({

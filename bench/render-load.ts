@@ -1,7 +1,7 @@
 // nftables load benchmark (DESIGN.md §7): render time, script size and `nft -f` cold-load
 // time of the full ruleset at 1k and 10k Services x 10 endpoints, and one Service change
 // (incremental sync) with 10k present. A script, not a test; it prints figures only:
-//   npx tsx bench/render-load.ts [sizes, e.g. 1000,10000] [endpointsPerService]
+//   npx tsx bench/render-load.ts [sizes, e.g. 1000,10000] [endpointsPerService] [--smoke]
 // nft runs only inside a private network namespace created here (`ip netns add`), which
 // is deleted at the end. Needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN) and nft.
 // Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods
@@ -12,8 +12,11 @@ import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../crds/generat
 import type { NftRuleset, RenderInput } from '../node-agent/src/render/index.js';
 import { newNftRenderMemo, nftCleanupScript, nftFullSyncScript, nftIncrementalScript, renderNftables } from '../node-agent/src/render/index.js';
 
-const sizes = (process.argv[2] ?? '1000,10000').split(',').map(Number);
-const perService = Number(process.argv[3] ?? 10);
+// --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
+const smoke = process.argv.includes('--smoke');
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const sizes = (smoke ? '50,200' : args[0] ?? '1000,10000').split(',').map(Number);
+const perService = Number(args[1] ?? 10);
 const NODE = 'node-a';
 
 function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
@@ -59,7 +62,12 @@ function run(args: string[], stdin?: string): { ms: number; ok: boolean; stderr:
   const result = spawnSync(args[0] ?? '', args.slice(1), { input: stdin, encoding: 'utf8', maxBuffer: 1 << 30 });
   return { ms: performance.now() - start, ok: result.status === 0, stderr: (result.stderr ?? '').slice(0, 400) };
 }
-const nft = (script: string): { ms: number; ok: boolean; stderr: string } => run(['ip', 'netns', 'exec', netns, 'nft', '-f', '-'], script);
+/** Runs an nft script in the bench namespace; a refused script fails the run (exit 1) after printing. */
+function nft(script: string): { ms: number; ok: boolean; stderr: string } {
+  const result = run(['ip', 'netns', 'exec', netns, 'nft', '-f', '-'], script);
+  if (!result.ok) process.exitCode = 1;
+  return result;
+}
 
 function timed<T>(f: () => T): [T, number] {
   const start = performance.now();
