@@ -33,11 +33,13 @@ beforeAll(async () => {
     await post(admin, '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
     await applyObject(admin, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: node }, spec: { nodeName: node } } as NodeNatPlan, { fieldManager: 'natplan-operator' });
   }
-  // The agent's pod on node-a, as the DaemonSet would create it (no kubelet runs it).
-  await post(admin, `/api/v1/namespaces/${NS}/pods`, {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-node-a' },
-    spec: { serviceAccountName: 'natplan-agent', nodeName: 'node-a', containers: [{ name: 'agent', image: 'natplan:test' }] },
-  });
+  // The agent's pod on each node, as the DaemonSet would create it (no kubelet runs it).
+  for (const node of ['node-a', 'node-b']) {
+    await post(admin, `/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: `agent-${node}` },
+      spec: { serviceAccountName: 'natplan-agent', nodeName: node, containers: [{ name: 'agent', image: 'natplan:test' }] },
+    });
+  }
   // Policies take effect once the API server's admission informer has them: wait until
   // node-a's token is refused on node-b, the finding this policy closes.
   const agentA = await agentClient(await tokenBoundToPod('agent-node-a'));
@@ -56,10 +58,18 @@ describe('the node identity policy, with the tokens Kubernetes issues', () => {
     expect(review.status.userInfo.extra?.['authentication.kubernetes.io/pod-name']).toEqual(['agent-node-a']);
   });
 
-  it('node-a\'s agent writes node-a\'s status (the agent\'s own server-side apply)', async () => {
-    const agentA = await agentClient(await tokenBoundToPod('agent-node-a'));
-    const written = await writeStatus(agentA, 'node-a', 'True');
-    expect(written.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True' });
+  it.each(['node-a', 'node-b'])('%s\'s agent writes its own status (the agent\'s own server-side apply)', async (node) => {
+    const agent = await agentClient(await tokenBoundToPod(`agent-${node}`));
+    for (const ready of ['False', 'True'] as const) {
+      const written = await writeStatus(agent, node, ready);
+      expect(written.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: ready });
+    }
+  });
+
+  it('node-b\'s agent cannot write node-a\'s status either', async () => {
+    const agentB = await agentClient(await tokenBoundToPod('agent-node-b'));
+    const err = await refusal(writeStatus(agentB, 'node-a', 'False'));
+    expect(err.message).toContain('the natplan agent of node node-b may write only the status of NodeNatPlan node-b, not node-a');
   });
 
   it('node-a\'s agent cannot set node-b Ready=False: refused with the policy\'s message, node-b unchanged', async () => {
