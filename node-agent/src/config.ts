@@ -7,7 +7,9 @@ import type { LogLevel } from '../../controller-kit/src/json-logger.js';
 export const AGENT_FLAGS: Record<string, FlagSpec> = {
   'node-name': { type: 'string', help: 'the Node this agent enforces (its NodeNatPlan has this name)', env: 'NODE_NAME', default: '' },
   kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
-  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz', env: 'NATPLAN_METRICS_ADDRESS', default: '0.0.0.0:10261' },
+  // Loopback by default, like kube-proxy's metrics: with host networking 0.0.0.0 would
+  // serve them to every network the node is on. The kubelet probes 127.0.0.1.
+  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz; 0.0.0.0:10261 (or :10261) serves every address of the node', env: 'NATPLAN_METRICS_ADDRESS', default: '127.0.0.1:10261' },
   'min-sync-period': { type: 'duration', help: 'minimum time between syncs; changes inside it are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
   'resync-period': { type: 'duration', help: 'full resync that repairs drift (a flushed or edited table)', env: 'NATPLAN_RESYNC_PERIOD', default: '5m' },
   'status-period': { type: 'duration', help: 'least time between status writes that change no condition', env: 'NATPLAN_STATUS_PERIOD', default: '1m' },

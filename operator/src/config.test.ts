@@ -9,7 +9,7 @@ describe('operator configuration', () => {
     if (!r.ok) return;
     expect(r.config.planner).toMatchObject({ mode: 'replace', proxyName: 'natplan', externalIPAllowList: [], masqueradeAll: false, backend: 'auto' });
     expect(r.config.leaderElection).toEqual({ enabled: true, namespace: 'natplan-system', name: 'natplan-operator', identity: 'host-1', leaseDurationMs: 15_000 });
-    expect(r.config.metrics).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(r.config.metrics).toEqual({ host: '127.0.0.1', port: 9090 });
     expect(r.config.planner.reservedPorts.has(10250)).toBe(true);
     expect(r.config.planner.maxEndpointsPerPart).toBe(100);
   });
@@ -22,6 +22,16 @@ describe('operator configuration', () => {
     expect(r.config.planner.clusterCIDRs).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
     expect(r.config.planner.externalIPAllowList).toHaveLength(1);
     expect(r.config.leaderElection).toMatchObject({ identity: 'op-0', namespace: 'np' });
+  });
+
+  it.each([
+    [['--metrics-address=0.0.0.0:9090'], {}, { host: '0.0.0.0', port: 9090 }],
+    [['--metrics-address=:9091'], {}, { host: '0.0.0.0', port: 9091 }],
+    [[], { NATPLAN_METRICS_ADDRESS: '10.0.0.7:9090' }, { host: '10.0.0.7', port: 9090 }],
+  ])('metrics and health bind where asked: %j %j', (argv, env, expected) => {
+    const r = parseOperatorConfig(argv, env, 'h');
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    expect(r.config.metrics).toEqual(expected);
   });
 
   it.each([

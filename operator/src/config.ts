@@ -18,7 +18,9 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   backend: { type: 'string', help: 'dataplane backend for the agents: auto, nftables or iptables', env: 'NATPLAN_BACKEND', default: 'auto' },
   'reserved-ports': { type: 'list', help: 'ports no NatExposurePolicy may claim', env: 'NATPLAN_RESERVED_PORTS', default: ['22', '2379', '2380', '6443', '10249', '10250', '10256', '10257', '10259'] },
   'max-endpoints-per-part': { type: 'int', help: 'endpoints per ServiceNatPlan object before a Service is split into parts', env: 'NATPLAN_MAX_ENDPOINTS_PER_PART', default: 100 },
-  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz', env: 'NATPLAN_METRICS_ADDRESS', default: '0.0.0.0:9090' },
+  // Loopback unless asked: outside a pod network (a host-network run, a developer's machine)
+  // nothing should be served to the node's networks by default. The chart sets 0.0.0.0.
+  'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz; 0.0.0.0:9090 (or :9090) serves every address', env: 'NATPLAN_METRICS_ADDRESS', default: '127.0.0.1:9090' },
   'leader-elect': { type: 'bool', help: 'run leader election (two replicas: one leads)', env: 'NATPLAN_LEADER_ELECT', default: true },
   'leader-election-namespace': { type: 'string', help: 'namespace of the Lease', env: 'POD_NAMESPACE', default: 'natplan-system' },
   'leader-election-name': { type: 'string', help: 'name of the Lease', env: 'NATPLAN_LEADER_ELECTION_NAME', default: 'natplan-operator' },

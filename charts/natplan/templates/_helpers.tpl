@@ -17,3 +17,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{- define "natplan.csv" -}}{{ join "," . }}{{- end -}}
+
+{{/* host:port for a --metrics-address flag; IPv6 hosts in brackets. Takes (list host port). */}}
+{{- define "natplan.hostPort" -}}
+{{- $host := index . 0 -}}{{- if contains ":" $host -}}[{{ $host }}]{{- else -}}{{ $host }}{{- end -}}:{{ index . 1 }}
+{{- end -}}
+
+{{/* "true" when a bind address is loopback: nothing off the host (or pod) can reach it. */}}
+{{- define "natplan.isLoopback" -}}
+{{- if or (hasPrefix "127." .) (eq . "::1") -}}true{{- end -}}
+{{- end -}}
+
+{{/* Where the kubelet probes a host-network pod: loopback serves a wildcard bind too. */}}
+{{- define "natplan.probeHost" -}}
+{{- if or (eq . "0.0.0.0") (eq . "::") -}}127.0.0.1{{- else -}}{{ . }}{{- end -}}
+{{- end -}}
