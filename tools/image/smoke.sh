@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 image=$(pod load --quiet --input "$archive" | sed -n 's/^Loaded image[^:]*: *//p' | tail -1)
 [ -n "$image" ] || fail "podman load found no image in $archive"
-log "loaded $image"
+log "loaded $image: $(( $(pod image inspect --format '{{.Size}}' "$image") / 1000000 )) MB unpacked"
 # Every container: no network, a time limit, and rlimits it is allowed to have.
 contain() {
   pod run --rm --network none --timeout 60 \
