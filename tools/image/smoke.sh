@@ -15,9 +15,21 @@ fail() { echo "image smoke: FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/natplan-smoke.XXXXXX")
 # shellcheck source=tools/image/storage.sh
 source tools/image/storage.sh
+# Its own engine config too: file locks under the temporary directory instead of the
+# machine-wide shared-memory lock segment, which a podman starting on fresh state would
+# reset under any other podman using it.
+mkdir -p "$work/tmp"
+cat > "$work/containers.conf" <<CONF
+[engine]
+lock_type = "file"
+tmp_dir = "$work/tmp"
+events_logger = "none"
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+CONF
 pod() {
-  podman --root "$work/storage" --runroot "$work/run" --tmpdir "$work/tmp" --storage-driver overlay \
-    --cgroup-manager cgroupfs --events-backend none --runtime runc "$@"
+  CONTAINERS_CONF="$work/containers.conf" podman --root "$work/storage" --runroot "$work/run" \
+    --tmpdir "$work/tmp" --storage-driver overlay --runtime-flag "root=$work/runc" "$@"
 }
 cleanup() { pod rm --all --force >/dev/null 2>&1 || true; storage_remove "$work"; }
 trap cleanup EXIT
