@@ -18,6 +18,11 @@ log() { echo "image: $*" >&2; }
 start=$(date +%s)
 
 bash tools/image/prereqs.sh
+# A fresh clone: the compiler and the chart reader come from the dev dependencies.
+if [ ! -d node_modules ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
 rootfs=$(bash tools/image/rootfs.sh)
 node_dir=$(bash tools/image/node-runtime.sh)
 image_ref=$(bash tools/image/image-ref.sh)
