@@ -1,7 +1,8 @@
 # natplan image: both programs (`natplan operator`, `natplan agent`, `natplan cleanup`).
-# No Docker engine runs on the development machines of this project, so this file is
-# not built by CI; `npm run build` compiles the same sources it copies.
-FROM node:20-bookworm-slim AS build
+# Kept for machines with a Docker engine. CI has none: it builds the same image with
+# tools/image/build.sh (Debian bookworm + the Node.js pinned in tools/image/node-version,
+# whose major this file's base must match; tools/image/runtime.test.ts checks it).
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
@@ -14,7 +15,7 @@ COPY operator operator
 COPY node-agent node-agent
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # The agent's dataplane tools; the operator needs none of them.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nftables iptables conntrack iproute2 \

