@@ -18,8 +18,9 @@ import type { ServiceEntry } from './plans.js';
 //   3. externalTrafficPolicy Local without a local endpoint still short-circuits this
 //      node's pods and processes to the endpoints elsewhere; only external clients drop.
 
-/** Held as a local address by node-a, as a VIP-style load balancer (MetalLB L2, kube-vip) does. */
+/** Held as local addresses by node-a, as a VIP-style load balancer (MetalLB L2, kube-vip) does. */
 const FIREWALLED_LB_IP = '198.51.100.8';
+const LOCAL_POLICY_LB_IP = '198.51.100.13';
 
 const services = (): ServiceEntry[] => [
   // TCP 80 and UDP 53 only.
@@ -36,7 +37,7 @@ const services = (): ServiceEntry[] => [
   service('remote-only', '10.96.0.13', ['b1'], (s) => {
     s.ports = [{ name: 'tcp', protocol: 'TCP', port: 80, nodePort: 30013 }];
     s.externalIPs = ['192.0.2.13'];
-    s.loadBalancerIPs = ['198.51.100.13'];
+    s.loadBalancerIPs = [LOCAL_POLICY_LB_IP];
     s.externalTrafficPolicy = 'Local';
   }),
 ];
@@ -45,7 +46,7 @@ function inputFor(node: 'node-a' | 'node-b'): RenderInput {
   return { node: nodePlan(node), services: services(), identity: { nodeName: node, zone: node === 'node-a' ? 'zone-1' : 'zone-2' } };
 }
 
-type From = 'client' | 'outsider' | 'nodeA' | 'nodeAFromNodeIP' | 'nodeAFromLbIP' | 'podA1' | 'podB1';
+type From = 'client' | 'outsider' | 'nodeA' | 'nodeAFromNodeIP' | 'nodeAFromLbIP' | 'nodeAFromLocalPolicyLbIP' | 'podA1' | 'podB1';
 type Expect =
   /** Answered by these pods; `seen`: the client address every answer reports. */
   | { servers: string[]; seen?: string }
@@ -77,14 +78,16 @@ const rows: Row[] = [
   { name: 'firewalled LB IP: a client outside the ranges is dropped', from: 'outsider', to: FIREWALLED_LB_IP, port: 80, expect: 'dropped' },
   // 3. externalTrafficPolicy Local, no endpoint on node-a.
   { name: 'Local without a local endpoint: an external client to the node port is dropped', from: 'client', to: ADDR.nodeA, port: 30013, expect: 'dropped' },
-  { name: 'Local without a local endpoint: an external client to the LB IP is dropped', from: 'client', to: '198.51.100.13', port: 80, expect: 'dropped' },
+  { name: 'Local without a local endpoint: an external client to the LB IP is dropped', from: 'client', to: LOCAL_POLICY_LB_IP, port: 80, expect: 'dropped' },
   { name: 'Local without a local endpoint: an external client to the external IP is dropped', from: 'client', to: '192.0.2.13', port: 80, expect: 'dropped' },
   { name: 'Local without a local endpoint: a pod of another node counts as external', from: 'podB1', to: ADDR.nodeA, port: 30013, expect: 'dropped' },
   { name: 'Local without a local endpoint: a pod of this node reaches the node port (short-circuit, address kept)', from: 'podA1', to: ADDR.nodeA, port: 30013, expect: { servers: ['pod-b1'], seen: ADDR.podA1 } },
-  { name: 'Local without a local endpoint: a pod of this node reaches the LB IP', from: 'podA1', to: '198.51.100.13', port: 80, expect: { servers: ['pod-b1'], seen: ADDR.podA1 } },
+  { name: 'Local without a local endpoint: a pod of this node reaches the LB IP', from: 'podA1', to: LOCAL_POLICY_LB_IP, port: 80, expect: { servers: ['pod-b1'], seen: ADDR.podA1 } },
   { name: 'Local without a local endpoint: a pod of this node reaches the external IP', from: 'podA1', to: '192.0.2.13', port: 80, expect: { servers: ['pod-b1'], seen: ADDR.podA1 } },
   { name: 'Local without a local endpoint: the node reaches its node port (masqueraded)', from: 'nodeA', to: ADDR.nodeA, port: 30013, expect: { servers: ['pod-b1'], seen: ADDR.nodeA } },
-  { name: 'Local without a local endpoint: the node reaches the LB IP (masqueraded)', from: 'nodeA', to: '198.51.100.13', port: 80, expect: { servers: ['pod-b1'], seen: ADDR.nodeA } },
+  { name: 'Local without a local endpoint: the node reaches the LB IP (masqueraded)', from: 'nodeA', to: LOCAL_POLICY_LB_IP, port: 80, expect: { servers: ['pod-b1'], seen: ADDR.nodeA } },
+  // Sourced from the VIP node-a holds: pod-b1 could not answer that address unmasqueraded.
+  { name: 'Local without a local endpoint: the node connecting from the LB IP it holds is masqueraded', from: 'nodeAFromLocalPolicyLbIP', to: LOCAL_POLICY_LB_IP, port: 80, expect: { servers: ['pod-b1'], seen: ADDR.nodeA } },
   { name: 'Local without a local endpoint: the node reaches the external IP (masqueraded)', from: 'nodeA', to: '192.0.2.13', port: 80, expect: { servers: ['pod-b1'], seen: ADDR.nodeA } },
   { name: 'Local: node-b, which has the endpoint, serves an external client with its address kept', from: 'client', to: ADDR.nodeB, port: 30013, expect: { servers: ['pod-b1'], seen: ADDR.client } },
 ];
@@ -99,6 +102,7 @@ describe.each(BACKENDS)('kube-proxy parity, real packets: $name', (backend: Back
       case 'nodeA': return { host: cluster.nodeA };
       case 'nodeAFromNodeIP': return { host: cluster.nodeA, bind: ADDR.nodeA };
       case 'nodeAFromLbIP': return { host: cluster.nodeA, bind: FIREWALLED_LB_IP };
+      case 'nodeAFromLocalPolicyLbIP': return { host: cluster.nodeA, bind: LOCAL_POLICY_LB_IP };
       case 'podA1': return { host: cluster.pods.a1 };
       case 'podB1': return { host: cluster.pods.b1 };
     }
@@ -106,7 +110,7 @@ describe.each(BACKENDS)('kube-proxy parity, real packets: $name', (backend: Back
 
   beforeAll(async () => {
     cluster = await buildCluster();
-    await cluster.nodeA.ip('addr', 'add', `${FIREWALLED_LB_IP}/32`, 'dev', 'lo');
+    for (const vip of [FIREWALLED_LB_IP, LOCAL_POLICY_LB_IP]) await cluster.nodeA.ip('addr', 'add', `${vip}/32`, 'dev', 'lo');
     // 'untranslated' rows read gw's "network unreachable" answers, which Linux rate-limits
     // per destination (a burst, then one a second): unlimited in gw's namespace only.
     await cluster.gw.sysctl('net.ipv4.icmp_ratelimit', 0);
