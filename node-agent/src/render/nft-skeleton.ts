@@ -132,7 +132,7 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
     // after that, at -90, as for forwarded ones: the node's own connection to an
     // externalTrafficPolicy Local address without a local endpoint is short-circuited to
     // an endpoint elsewhere (DNAT) and must not meet that frontend's drop (kube-proxy's
-    // nftables mode moved these checks after DNAT for the same reason).
+    // nftables mode also checks the node's own packets after DNAT).
     base(CHAIN.filterOutputPostDnat, 'filter', 'output', -90, [`ct state new jump ${CHAIN.endpointsCheck}`, `ct state new jump ${CHAIN.clusterIpsCheck}`]),
     chain(CHAIN.services, [
       `${frontend} vmap @${SET.serviceIps}`,
