@@ -4,8 +4,10 @@
 //   node probe.mjs tcp  --host H --port P --count N [--bind A] [--timeout MS]
 //       N sequential connections; each reads the server's hello line and closes.
 //       -> {"results":[{"ok":true,"server":"pod-a1","seen":"203.0.113.10"} | {"ok":false,"error":"ECONNREFUSED"}]}
-//   node probe.mjs udp  --host H --port P --count N [--bind A] [--sport S] [--gap MS] [--timeout MS]
+//   node probe.mjs udp  --host H --port P --count N [--bind A] [--sport S] [--gap MS] [--timeout MS] [--connect yes]
 //       N datagrams from one socket (a fixed source port with --sport), one at a time.
+//       With --connect the socket is connected, so an ICMP port unreachable answer is
+//       reported as {"ok":false,"error":"ECONNREFUSED"} instead of a timeout.
 //   node probe.mjs hold --host H --port P --connections K --interval MS --duration MS
 //       Keeps K connections open, pings each every interval, and opens one new connection
 //       per interval; prints "established" once all K are up, then a summary at the end.
@@ -65,16 +67,22 @@ async function udpMode() {
   const family = host.includes(':') ? 'udp6' : 'udp4';
   const socket = createSocket(family);
   await new Promise((resolve) => socket.bind({ port: Number(args.sport ?? 0), address: args.bind }, resolve));
+  const connected = args.connect === 'yes';
+  if (connected) await new Promise((resolve) => socket.connect(port, host, resolve));
   const replies = [];
+  let error;
   socket.on('message', (message) => replies.push(message.toString('utf8')));
+  socket.on('error', (e) => { error = e.code ?? e.message; });
   const results = [];
   for (let i = 0; i < count; i += 1) {
     const before = replies.length;
-    socket.send(`seq${i}`, port, host);
+    error = undefined;
+    if (connected) socket.send(`seq${i}`);
+    else socket.send(`seq${i}`, port, host);
     const deadline = Date.now() + timeoutMs;
-    while (replies.length === before && Date.now() < deadline) await sleep(5);
+    while (replies.length === before && error === undefined && Date.now() < deadline) await sleep(5);
     const reply = replies[before];
-    if (reply === undefined) results.push({ ok: false, error: 'timeout' });
+    if (reply === undefined) results.push({ ok: false, error: error ?? 'timeout' });
     else {
       const [server, seen] = reply.split(' ');
       results.push({ ok: true, server, seen });

@@ -36,9 +36,11 @@ export async function tcpProbe(from: Host, address: string, port: number, option
 
 /** `count` UDP datagrams from one socket; `sourcePort` fixes the flow's 5-tuple across calls. */
 export async function udpProbe(
-  from: Host, address: string, port: number, options: ProbeOptions & { sourcePort?: number; gapMs?: number } = {},
+  from: Host, address: string, port: number, options: ProbeOptions & { sourcePort?: number; gapMs?: number; connect?: boolean } = {},
 ): Promise<ProbeResult[]> {
   const extra: string[] = [];
+  // A connected socket reports an ICMP port unreachable answer as ECONNREFUSED.
+  if (options.connect) extra.push('--connect', 'yes');
   if (options.sourcePort !== undefined) extra.push('--sport', String(options.sourcePort));
   if (options.gapMs !== undefined) extra.push('--gap', String(options.gapMs));
   return (await runProbe<{ results: ProbeResult[] }>(from, 'udp', address, port, options, extra)).results;

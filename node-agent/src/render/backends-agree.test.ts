@@ -34,10 +34,13 @@ function packetsFor(input: RenderInput): TracePacket[] {
   // Wrong ports and unallocated Service addresses.
   for (const { spec } of input.services) for (const ip of spec.clusterIPs ?? []) destinations.push({ destination: ip, port: 1, protocol: 'TCP' });
   destinations.push({ destination: '10.96.255.254', port: 80, protocol: 'TCP' }, { destination: 'fd00:10:96::fffe', port: 80, protocol: 'UDP' });
-  return destinations.flatMap((d) => {
+  // A load-balancer IP as its own source (the node holding the VIP, a load balancer's hairpin).
+  const selfSourced = input.services.flatMap(({ spec }) => (spec.loadBalancerIPs ?? []).flatMap((ip) => (spec.ports ?? []).map((port) => (
+    { family: parseAddress(ip)?.family ?? 'ip', destination: ip, port: port.port, protocol: port.protocol, source: ip }))));
+  return [...destinations.flatMap((d) => {
     const family = parseAddress(d.destination)?.family ?? 'ip';
     return SOURCES[family].map((s) => ({ family, ...d, ...s }));
-  });
+  }), ...selfSourced];
 }
 
 describe('nftables and iptables agree', () => {

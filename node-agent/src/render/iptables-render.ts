@@ -12,7 +12,7 @@
  * (`--ctorigdst`), because by then the nat table has rewritten the destination.
  */
 import type { IpFamily } from './addresses.js';
-import { hostPort } from './addresses.js';
+import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';
 import type { Backend, FamilyPlan, RenderInput, ServicePortNat } from './plan.js';
 import { resolvePlan } from './plan.js';
@@ -21,7 +21,7 @@ const P = 'NATPLAN-';
 const C = {
   services: `${P}SERVICES`, nodePorts: `${P}NODEPORTS`, postrouting: `${P}POSTROUTING`, markMasq: `${P}MARK-MASQ`,
   masqOffCluster: `${P}MASQ-OFFCLUSTER`, noEndpoints: `${P}NO-ENDPOINTS`, noEndpointNodePorts: `${P}NO-EP-NODEPORTS`, firewall: `${P}FIREWALL`,
-  clusterIps: `${P}CLUSTER-IPS`, serviceRange: `${P}SERVICE-RANGE`,
+  clusterIps: `${P}CLUSTER-IPS`, serviceRange: `${P}SERVICE-RANGE`, reject: `${P}REJECT`,
 } as const;
 
 export interface IptablesJump { table: 'nat' | 'filter'; chain: string; args: string[] }
@@ -42,6 +42,11 @@ export function iptablesHookJumps(): IptablesJump[] {
   ];
 }
 
+const inCidr = (cidrText: string, address: string): boolean => {
+  const cidr = parseCidr(cidrText);
+  const parsed = parseAddress(address);
+  return cidr !== undefined && parsed !== undefined && cidrContains(cidr, parsed);
+};
 const hostMask = (family: IpFamily, address: string): string => `${address}/${family === 'ip' ? 32 : 128}`;
 const comment = (label: string | undefined): string => (label ? ` -m comment --comment "${label}"` : '');
 const l4 = (protocol: string, port: number): string => `-p ${protocol} -m ${protocol} --dport ${port}`;
@@ -63,12 +68,20 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
   const nat = new TableWriter();
   const filter = new TableWriter();
   for (const name of [C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster]) nat.chain(name);
-  for (const name of [C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange]) filter.chain(name);
-  // Unallocated Service addresses: the per-IP RETURNs are only walked by packets that are
-  // still addressed to the Service range after DNAT (wrong port, no Service).
+  for (const name of [C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject]) filter.chain(name);
+  // Packets still addressed to a cluster IP after DNAT (a port or protocol its Service
+  // does not serve) are refused, as kube-proxy's nftables mode does (its iptables mode let
+  // them through, a known defect); other addresses of the Service range are dropped. The
+  // per-IP rules of cluster IPs inside a Service CIDR are walked only by packets still
+  // addressed to that range.
+  const inServiceRange = (ip: string): boolean => plan.serviceCIDRs.some((cidr) => inCidr(cidr, ip));
   for (const cidr of plan.serviceCIDRs) filter.rule(C.clusterIps, `-d ${cidr} -j ${C.serviceRange}`);
-  for (const ip of plan.clusterIPs) filter.rule(C.serviceRange, `-d ${hostMask(family, ip)} -j RETURN`);
+  for (const ip of plan.clusterIPs) {
+    filter.rule(inServiceRange(ip) ? C.serviceRange : C.clusterIps, `-d ${hostMask(family, ip)} -j ${C.reject}`);
+  }
   filter.rule(C.serviceRange, '-j DROP');
+  filter.rule(C.reject, `-p tcp ${rejectTarget('tcp')}`);
+  filter.rule(C.reject, rejectTarget('any'));
   const epChains = new Set<string>();
   const preserved = new Set(plan.exposures.filter((x) => x.preserveClientAddress && x.target).map((x) => x.target?.id));
   const masqueraded = new Set(plan.exposures.filter((x) => !x.preserveClientAddress && x.target).map((x) => x.target?.id));
@@ -100,13 +113,16 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
     });
     return name;
   };
-  const frontend = (address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, label: string | undefined): void => {
+  // With `dropUntranslated`, what `target` leaves untranslated (external clients of a Local
+  // Service without a local endpoint) is dropped in the filter table, which runs after DNAT.
+  const frontend = (address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, label: string | undefined, dropUntranslated = false): void => {
     const key = `${address}|${p.protocol}|${p.port}`;
     if (claimed.has(key)) return; // same first-wins rule as nft; the conflict is reported there
     claimed.add(key);
     const match = `-d ${hostMask(family, address)} ${l4(p.protocol, p.port)}${comment(label)}`;
     if (target) nat.rule(C.services, `${match} -j ${target}`);
-    else filter.rule(C.noEndpoints, `${match} ${anyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+    if (!target) filter.rule(C.noEndpoints, `${match} ${anyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+    else if (dropUntranslated) filter.rule(C.noEndpoints, `${match} -j DROP`);
   };
   const firewall = (address: string, p: { protocol: string; port: number }, ranges: string[]): void => {
     const name = filter.chain(`${P}FW-${fnv1a64Hex(`${address}|${p.protocol}|${p.port}`)}`);
@@ -137,19 +153,23 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
       external = nat.chain(`${P}EXT-${p.id}`);
       nat.rule(external, `-j ${C.markMasq}`);
       nat.rule(external, `-j ${cl}`);
-    } else if (p.externalLocal && lo) {
+    } else if (p.externalLocal && (lo || cl)) {
+      // Pods and processes of this node use every endpoint (the short-circuit); without a
+      // local endpoint that is all the chain does, and external clients are dropped.
       external = nat.chain(`${P}EXT-${p.id}`);
       if (cl) for (const cidr of plan.podCIDRs) nat.rule(external, `-s ${cidr} -j ${cl}`);
       nat.rule(external, `-m addrtype --src-type LOCAL -j ${C.markMasq}`);
       if (cl) nat.rule(external, `-m addrtype --src-type LOCAL -j ${cl}`);
-      nat.rule(external, `-j ${lo}`);
+      if (lo) nat.rule(external, `-j ${lo}`);
     }
+    const dropUntranslated = p.externalLocal && !lo;
     if (p.nodePort !== undefined) {
       const match = `${l4(p.protocol, p.nodePort)}${comment(p.label)}`;
       if (external) nodePortRules.push(`${match} -j ${external}`);
-      else noEndpointNodePortRules.push(`${match} ${p.hasAnyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+      if (!external) noEndpointNodePortRules.push(`${match} ${p.hasAnyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+      else if (dropUntranslated) noEndpointNodePortRules.push(`${match} -j DROP`);
     }
-    for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) frontend(address, p, external, p.hasAnyEndpoints, p.label);
+    for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) frontend(address, p, external, p.hasAnyEndpoints, p.label, dropUntranslated);
     if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) firewall(address, p, p.loadBalancerSourceRanges);
   }
   for (const x of plan.exposures) {
@@ -187,6 +207,9 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
   return nat.text('nat', stale) + filter.text('filter', stale);
 }
 
+/** Names of natplan's chains in the filter table (the others are in nat). */
+const FILTER_CHAIN = /^NATPLAN-(FW-|NO-|FIREWALL|CLUSTER-IPS|SERVICE-RANGE|REJECT$)/;
+
 function rejectTarget(protocol: string): string {
   return protocol === 'tcp' ? '-j REJECT --reject-with tcp-reset' : '-j REJECT';
 }
@@ -213,8 +236,8 @@ export function renderIptables(input: RenderInput, options: IptablesOptions = {}
 export function iptablesCleanupScripts(existingChains: { ipv4?: string[]; ipv6?: string[] } = {}): { ipv4: string; ipv6: string } {
   const script = (extra: string[]): string => {
     const ours = (names: string[]): string[] => [...new Set(names.filter((c) => /^NATPLAN-[A-Za-z0-9-]{1,20}$/.test(c)))];
-    const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, ...extra.filter((c) => !/^NATPLAN-(FW-|NO-|FIREWALL|CLUSTER-IPS|SERVICE-RANGE)/.test(c))]);
-    const filter = ours([C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, ...extra.filter((c) => /^NATPLAN-(FW-|NO-|FIREWALL|CLUSTER-IPS|SERVICE-RANGE)/.test(c))]);
+    const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, ...extra.filter((c) => !FILTER_CHAIN.test(c))]);
+    const filter = ours([C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject, ...extra.filter((c) => FILTER_CHAIN.test(c))]);
     const table = (name: string, chains: string[]): string[] => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT'];
     return [...table('nat', nat), ...table('filter', filter), ''].join('\n');
   };

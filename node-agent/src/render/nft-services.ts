@@ -130,13 +130,18 @@ class FamilyBuilder {
     return name;
   }
 
-  /** Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is undefined. */
-  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string): void {
+  /**
+   * Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is
+   * undefined. With `dropUntranslated`, what `target` leaves untranslated (external clients
+   * of a Local Service without a local endpoint) is dropped by the endpoints check.
+   */
+  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string, dropUntranslated = false): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
     this.claim('ip', key, owner, () => {
       if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
       if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
-      else this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      if (!target) this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      else if (dropUntranslated) this.element(SET.noEndpointServices, key, 'drop');
       if (p.protocol === 'udp') this.udpFrontend(`${address}|${p.port}`, target !== undefined);
     });
   }
@@ -193,7 +198,8 @@ class FamilyBuilder {
     }
   }
 
-  nodePort(p: ServicePortNat, target: string | undefined, slots: (Balance | undefined)[] = []): void {
+  /** The node-port twin of `frontend`. */
+  nodePort(p: ServicePortNat, target: string | undefined, slots: (Balance | undefined)[] = [], dropUntranslated = false): void {
     if (p.nodePort === undefined || !nodePortMatch(this.plan)) return;
     const nodePort = p.nodePort;
     const key = `${p.protocol} . ${nodePort}`;
@@ -201,7 +207,8 @@ class FamilyBuilder {
     this.claim('nodePort', key, owner, () => {
       if (target) for (const balance of slots) this.slotElements(slotMapName('nodeport', p.protocol), String(nodePort), balance);
       if (target) this.element(SET.serviceNodePorts, key, `goto ${target}${comment(p.label)}`);
-      else this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      if (!target) this.element(SET.noEndpointNodePorts, key, p.hasAnyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      else if (dropUntranslated) this.element(SET.noEndpointNodePorts, key, 'drop');
       if (p.protocol === 'udp' && Array.isArray(this.plan.nodePortAddresses)) {
         for (const address of this.plan.nodePortAddresses) this.udpFrontend(`${address}|${nodePort}`, target !== undefined);
       }
@@ -359,24 +366,30 @@ function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: b
       // Cluster policy: the reply must come back through this node, so masquerade.
       return b.chain(name(kind, [cl]), [`jump ${CHAIN.markForMasquerade}`, `${go(cl)}${note(cl)}`]);
     }
-    if (!p.externalLocal || !lo) return undefined;
-    return b.chain(name(kind, [cl, lo]), [
+    if (!p.externalLocal || (!lo && !cl)) return undefined;
+    const rules = [
       // Pods and processes of this node may use every endpoint (kube-proxy's short-circuit):
       // their traffic never left the node, so there is no client address to preserve.
       ...(cl ? [`${ipx} saddr @${SET.podCidrs} ${go(cl)}`] : []),
       `fib saddr type local jump ${CHAIN.markForMasquerade}`,
       ...(cl ? [`fib saddr type local ${go(cl)}`] : []),
-      `${go(lo)}${note(lo)}`,
-    ]);
+    ];
+    // Without a local endpoint only the short-circuit is left: what it does not take (an
+    // external client) falls through untranslated, and the frontend's drop in the
+    // endpoints check (after DNAT) discards it.
+    if (!lo) return b.chain(name(`${kind}-shortcut`, [cl]), rules);
+    return b.chain(name(kind, [cl, lo]), [...rules, `${go(lo)}${note(lo)}`]);
   };
   const used = p.externalLocal ? [cl, lo] : [cl];
+  // A Local Service without a local endpoint: external clients are dropped.
+  const dropUntranslated = p.externalLocal && !lo;
   const addresses = [...p.externalIPs, ...p.loadBalancerIPs];
   if (p.nodePort !== undefined) {
     const separate = used.some((u) => u?.nodePortRule !== undefined);
-    b.nodePort(p, external(separate ? 'np' : 'ext', (u) => u.nodePortRule?.() ?? u.rule), used);
+    b.nodePort(p, external(separate ? 'np' : 'ext', (u) => u.nodePortRule?.() ?? u.rule), used, dropUntranslated);
   }
   const chain = addresses.length ? external('ext', (u) => u.rule) : undefined;
-  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label);
+  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label, dropUntranslated);
   if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) b.firewall(address, p, p.loadBalancerSourceRanges);
 }
 

@@ -121,14 +121,19 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
       `jump ${CHAIN.masquerading}`,
     ]),
     base(CHAIN.filterPrerouting, 'filter', 'prerouting', -110, [`ct state new jump ${CHAIN.firewallCheck}`]),
-    base(CHAIN.filterOutput, 'filter', 'output', -110, [`ct state new jump ${CHAIN.firewallCheck}`, `ct state new jump ${CHAIN.endpointsCheck}`]),
+    base(CHAIN.filterOutput, 'filter', 'output', -110, [`ct state new jump ${CHAIN.firewallCheck}`]),
     // REJECT is not allowed in prerouting, so "no endpoints" is enforced where the packet
-    // is delivered: input (node ports, local addresses) or forward (cluster IPs).
+    // is delivered: input (node ports, local addresses) or forward (cluster IPs). Both
+    // run after prerouting's DNAT, so a packet the services chain sent to an endpoint no
+    // longer matches a frontend there: only what no rule translated is dropped or rejected.
     base(CHAIN.filterInput, 'filter', 'input', -110, [`ct state new jump ${CHAIN.endpointsCheck}`]),
     base(CHAIN.filterForward, 'filter', 'forward', -110, [`ct state new jump ${CHAIN.endpointsCheck}`, `ct state new jump ${CHAIN.clusterIpsCheck}`]),
-    // Locally generated packets are DNATed in the output hook (-100), so the check for
-    // unallocated Service addresses runs after that, at -90 (forward is after DNAT anyway).
-    base(CHAIN.filterOutputPostDnat, 'filter', 'output', -90, [`ct state new jump ${CHAIN.clusterIpsCheck}`]),
+    // Locally generated packets are DNATed in the output hook (-100), so their checks run
+    // after that, at -90, as for forwarded ones: the node's own connection to an
+    // externalTrafficPolicy Local address without a local endpoint is short-circuited to
+    // an endpoint elsewhere (DNAT) and must not meet that frontend's drop (kube-proxy's
+    // nftables mode also checks the node's own packets after DNAT).
+    base(CHAIN.filterOutputPostDnat, 'filter', 'output', -90, [`ct state new jump ${CHAIN.endpointsCheck}`, `ct state new jump ${CHAIN.clusterIpsCheck}`]),
     chain(CHAIN.services, [
       `${frontend} vmap @${SET.serviceIps}`,
       ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.serviceNodePorts}`] : []),
@@ -137,8 +142,14 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
       `${frontend} vmap @${SET.noEndpointServices}`,
       ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.noEndpointNodePorts}`] : []),
     ]),
-    // Still addressed to the Service range after DNAT: no Service holds that address.
-    chain(CHAIN.clusterIpsCheck, [`${ipx} daddr @${SET.serviceCidrs} ${ipx} daddr != @${SET.clusterIps} drop`]),
+    // Still addressed to a cluster IP after DNAT: a port or protocol its Service does not
+    // serve, refused as kube-proxy's nftables mode does (its iptables mode let such packets
+    // through untranslated, a known defect). Still addressed to the Service range: no
+    // Service holds that address, dropped.
+    chain(CHAIN.clusterIpsCheck, [
+      `${ipx} daddr @${SET.clusterIps} goto ${CHAIN.rejectPacket}`,
+      `${ipx} daddr @${SET.serviceCidrs} drop`,
+    ]),
     chain(CHAIN.firewallCheck, [`${frontend} @${SET.firewallIps} ${frontend} . ${ipx} saddr != @${SET.firewallAllow} drop`]),
     chain(CHAIN.markForMasquerade, [`meta mark set meta mark or ${mark}`]),
     chain(CHAIN.masquerading, [

@@ -43,7 +43,10 @@ export interface ServicePortNat {
   externalIPs: string[];
   loadBalancerIPs: string[];
   affinityTimeoutSeconds: number | undefined;
-  /** undefined: no firewall. An array (possibly empty): only these sources may reach the LB IPs. */
+  /**
+   * undefined: no firewall. An array: only these sources may reach the LB IPs — the
+   * Service's ranges of this family plus its own LB IPs (see withOwnAddresses).
+   */
   loadBalancerSourceRanges: string[] | undefined;
   internalLocal: boolean;
   externalLocal: boolean;
@@ -122,6 +125,25 @@ export function disjointCidrs(cidrs: readonly string[]): string[] {
   const kept = parsed.filter((c, i) => !parsed.some((other, j) => j !== i && other.prefix <= c.prefix
     && cidrContains(other, c) && (other.prefix < c.prefix || j < i)));
   return [...new Set(kept.map((c) => c.cidr))].sort(byText);
+}
+
+/**
+ * The sources allowed to reach a firewalled load-balancer IP: the Service's ranges plus its
+ * own load-balancer IPs, as host prefixes. A connection whose source IS the LB IP comes
+ * from the holder of that address, never from a client the ranges filter: the node itself
+ * when the VIP is a local address (the kernel picks it as the source), or the load balancer
+ * SNATing a hairpin to its own address. kube-proxy's proxier allows it only when a range
+ * covers the node IP; an agent with `all-local` node ports does not know its node IP, so
+ * natplan always allows it (README, "Differences from kube-proxy").
+ *
+ * Why here and not in the planner: the ServiceNatPlan states each fact once (the user's
+ * ranges verbatim, the ingress IPs in loadBalancerIPs), and this function is where both
+ * renderers get their allowed sources, so the rule has one place and one source of truth;
+ * a planner copy of the LB IPs into the ranges would store them twice and make the plan's
+ * ranges differ from the Service's.
+ */
+function withOwnAddresses(ranges: string[], lbIPs: string[]): string[] {
+  return disjointCidrs([...ranges, ...lbIPs.map((ip) => `${ip}/${ip.includes(':') ? 128 : 32}`)]);
 }
 
 function uniqueBackends(backends: Backend[]): Backend[] {
@@ -241,7 +263,7 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
         externalIPs: externalIPs[family],
         loadBalancerIPs: lbIPs[family],
         affinityTimeoutSeconds: affinityTimeout,
-        loadBalancerSourceRanges: hasSourceRanges ? sourceRanges[family] : undefined,
+        loadBalancerSourceRanges: hasSourceRanges ? withOwnAddresses(sourceRanges[family], lbIPs[family]) : undefined,
         internalLocal: spec.internalTrafficPolicy === 'Local',
         externalLocal: spec.externalTrafficPolicy === 'Local',
         clusterEndpoints,

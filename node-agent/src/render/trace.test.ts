@@ -25,7 +25,18 @@ const TRACE_ROWS: Row[] = [
   { name: 'cluster IP from outside the cluster: both endpoints, masqueraded', packet: tcp(CLIENT, '10.96.0.10', 80), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
   { name: 'cluster IP from a pod: not masqueraded', packet: tcp(LOCAL_POD, '10.96.0.10', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: WEB, masquerade: false } },
   { name: 'hairpin: an endpoint reaching itself is masqueraded', packet: tcp('10.244.1.5', '10.96.0.10', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
-  { name: 'cluster IP, wrong port: untouched', packet: tcp(LOCAL_POD, '10.96.0.10', 81), want: { verdict: 'ACCEPT', masquerade: false } },
+  // A cluster IP answers only on the ports and protocols its Service serves (kube-proxy's
+  // nftables mode; its iptables mode let these through untranslated, a known defect).
+  { name: 'cluster IP, wrong port: REJECT', packet: tcp(LOCAL_POD, '10.96.0.10', 81), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'cluster IP, wrong port from the node: REJECT', packet: tcp(NODE, '10.96.0.10', 81, { fromNode: true }), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'cluster IP, wrong port from outside the cluster: REJECT', packet: tcp(CLIENT, '10.96.0.10', 81), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'cluster IP, wrong protocol (UDP to a TCP-only port): REJECT', packet: { source: LOCAL_POD, destination: '10.96.0.10', port: 80, protocol: 'udp' }, want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'cluster IP of a Service without endpoints, wrong port: REJECT', packet: tcp(LOCAL_POD, '10.96.0.13', 81), want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'IPv6 cluster IP, wrong port: REJECT', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 81) }, want: { verdict: 'REJECT', masquerade: false } },
+  // External and load-balancer IPs are not the cluster's to refuse: kube-proxy passes a
+  // wrong port through untranslated (the address may be used for something else).
+  { name: 'external IP, wrong port: untouched', packet: tcp(CLIENT, '192.0.2.10', 81), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'load-balancer IP, wrong port: untouched', packet: tcp(CLIENT, '198.51.100.7', 81), want: { verdict: 'ACCEPT', masquerade: false } },
   { name: 'unallocated address in the Service CIDR: DROP', packet: tcp(LOCAL_POD, '10.96.0.99', 80), want: { verdict: 'DROP', masquerade: false } },
   { name: 'unallocated Service address from the node: DROP', packet: tcp(NODE, '10.96.0.99', 80, { fromNode: true }), want: { verdict: 'DROP', masquerade: false } },
   { name: 'unallocated IPv6 Service address: DROP', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::99', 80) }, want: { verdict: 'DROP', masquerade: false } },
@@ -39,7 +50,18 @@ const TRACE_ROWS: Row[] = [
   { name: 'Local LB IP from a pod of this node: every endpoint (short-circuit)', packet: tcp(LOCAL_POD, '198.51.100.8', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: false } },
   { name: 'Local node port from the node itself: every endpoint, masqueraded', packet: tcp(NODE, NODE, 30081, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: true } },
   { name: 'Local cluster IP uses the Cluster endpoints (internal policy Cluster)', packet: tcp(LOCAL_POD, '10.96.0.11', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.6:8080', '10.244.2.6:8080'], masquerade: false } },
+  // externalTrafficPolicy Local without a local endpoint: external clients are dropped, this
+  // node's pods and processes are still short-circuited to the endpoints elsewhere.
   { name: 'Local node port without a local endpoint: DROP', packet: tcp(CLIENT, NODE, 30082), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'Local LB IP without a local endpoint: DROP', packet: tcp(CLIENT, '198.51.100.11', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'Local external IP without a local endpoint: DROP', packet: tcp(CLIENT, '192.0.2.11', 80), want: { verdict: 'DROP', masquerade: false } },
+  { name: 'Local node port without a local endpoint, from a pod of this node: short-circuit', packet: tcp(LOCAL_POD, NODE, 30082, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
+  { name: 'Local LB IP without a local endpoint, from a pod of this node: short-circuit', packet: tcp(LOCAL_POD, '198.51.100.11', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
+  { name: 'Local external IP without a local endpoint, from a pod of this node: short-circuit', packet: tcp(LOCAL_POD, '192.0.2.11', 80, { fromLocalPod: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
+  { name: 'Local node port without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, NODE, 30082, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
+  { name: 'Local LB IP without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, '198.51.100.11', 80, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
+  { name: 'Local external IP without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, '192.0.2.11', 80, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
+  { name: 'Local node port without a local endpoint, from a pod of another node: DROP', packet: tcp('10.244.2.30', NODE, 30082), want: { verdict: 'DROP', masquerade: false } },
   { name: 'its cluster IP still works', packet: tcp(LOCAL_POD, '10.96.0.12', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
   { name: 'no endpoints: cluster IP REJECT', packet: tcp(LOCAL_POD, '10.96.0.13', 80), want: { verdict: 'REJECT', masquerade: false } },
   { name: 'no endpoints: cluster IP REJECT from the node', packet: tcp(NODE, '10.96.0.13', 80, { fromNode: true }), want: { verdict: 'REJECT', masquerade: false } },
@@ -49,9 +71,13 @@ const TRACE_ROWS: Row[] = [
   { name: 'topology: only the endpoint hinted for this zone', packet: tcp(LOCAL_POD, '10.96.0.15', 80), want: { verdict: 'DNAT', endpoints: ['10.244.1.8:8080'], masquerade: false } },
   { name: 'LB source ranges: allowed client', packet: tcp(CLIENT, '198.51.100.9', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
   { name: 'LB source ranges: outsider dropped', packet: tcp(OUTSIDER, '198.51.100.9', 80), want: { verdict: 'DROP', masquerade: false } },
+  // The LB IP itself as the source: the node holding the VIP, or the load balancer's hairpin SNAT.
+  { name: 'LB source ranges: the LB IP itself as source is allowed (hairpin)', packet: tcp('198.51.100.9', '198.51.100.9', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
+  { name: 'LB source ranges: the node connecting from the LB IP it holds is allowed', packet: tcp('198.51.100.9', '198.51.100.9', 80, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
+  { name: 'LB source ranges: another Service\'s LB IP as source is dropped', packet: tcp('198.51.100.7', '198.51.100.9', 80), want: { verdict: 'DROP', masquerade: false } },
   { name: 'LB source ranges do not apply to the cluster IP', packet: tcp(OUTSIDER, '10.96.0.16', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.16:8080'], masquerade: true } },
   { name: 'UDP', packet: { source: LOCAL_POD, destination: '10.96.0.17', port: 53, protocol: 'udp' }, want: { verdict: 'DNAT', endpoints: ['10.244.2.10:5353'], masquerade: false } },
-  { name: 'UDP port does not match TCP', packet: tcp(LOCAL_POD, '10.96.0.17', 53), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'UDP port does not match TCP: REJECT', packet: tcp(LOCAL_POD, '10.96.0.17', 53), want: { verdict: 'REJECT', masquerade: false } },
   { name: 'SCTP', packet: { source: LOCAL_POD, destination: '10.96.0.18', port: 3868, protocol: 'SCTP' }, want: { verdict: 'DNAT', endpoints: ['10.244.2.18:8080'], masquerade: false } },
   { name: 'dual-stack, IPv4 side', packet: tcp(LOCAL_POD, '10.96.0.19', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.19:8080'], masquerade: false } },
   { name: 'dual-stack, IPv6 side', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: false } },

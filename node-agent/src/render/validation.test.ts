@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAddress, parseCidr } from './addresses.js';
 import { nftFullSyncScript } from './nft-sync.js';
 import { renderNftables } from './nft-render.js';
-import { disjointCidrs } from './plan.js';
+import { disjointCidrs, resolvePlan } from './plan.js';
 import { makeEndpoint, makeExposure, makeInput, makeServicePlan } from './testing/builders.js';
 import { NftTransaction } from './transaction.js';
 
@@ -34,6 +34,24 @@ describe('parseCidr', () => {
   it('drops CIDRs covered by others, so interval sets never overlap', () => {
     expect(disjointCidrs(['10.244.1.0/24', '10.244.0.0/16', '10.244.0.0/16', '203.0.113.0/24'])).toEqual(['10.244.0.0/16', '203.0.113.0/24']);
   });
+});
+
+describe('load-balancer source ranges', () => {
+  // The Service's own LB IPs are allowed sources too (plan.ts, withOwnAddresses).
+  const allowed = (ranges: string[], lbIPs: string[]): Record<string, string[] | undefined> => {
+    const plan = resolvePlan(makeInput([makeServicePlan('ns1', 'lb', (s) => {
+      s.ipFamilies = ['IPv4', 'IPv6'];
+      s.loadBalancerIPs = lbIPs;
+      s.loadBalancerSourceRanges = ranges;
+    })]));
+    return { ip: plan.families.ip.services[0]?.loadBalancerSourceRanges, ip6: plan.families.ip6.services[0]?.loadBalancerSourceRanges };
+  };
+  it.each([
+    ['an LB IP outside the ranges is added as a host prefix', ['203.0.113.0/24'], ['198.51.100.9'], { ip: ['198.51.100.9/32', '203.0.113.0/24'], ip6: [] }],
+    ['an LB IP inside a range adds nothing (no overlapping intervals)', ['198.51.100.0/24'], ['198.51.100.9'], { ip: ['198.51.100.0/24'], ip6: [] }],
+    ['a family without ranges allows only its LB IPs', ['203.0.113.0/24'], ['198.51.100.9', '2001:db8::9'], { ip: ['198.51.100.9/32', '203.0.113.0/24'], ip6: ['2001:db8::9/128'] }],
+    ['no ranges: no firewall at all', [], ['198.51.100.9'], { ip: undefined, ip6: undefined }],
+  ])('%s', (_, ranges, lbIPs, want) => { expect(allowed(ranges, lbIPs)).toEqual(want); });
 });
 
 describe('NftTransaction', () => {

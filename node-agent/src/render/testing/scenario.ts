@@ -31,6 +31,8 @@ function scenarioServices(editNode: NonNullable<Parameters<typeof makeInput>[1]>
     makeServicePlan('ns1', 'remote-only', (s) => {
       s.clusterIPs = ['10.96.0.12'];
       s.ports = [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30082 }];
+      s.externalIPs = ['192.0.2.11'];
+      s.loadBalancerIPs = ['198.51.100.11'];
       s.externalTrafficPolicy = 'Local';
       s.endpoints = [there('10.244.2.7')];
     }),
