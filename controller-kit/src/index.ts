@@ -6,6 +6,7 @@
 export { systemClock, sleep, type Clock } from './clock.js';
 export { backoffDelay, KeyedBackoff, type BackoffOptions } from './backoff.js';
 export { TemporaryError, PermanentError, classifyError, type ErrorKind } from './errors.js';
+export { apiErrorClass, typedApiError, type ApiErrorClass, type CallSemantics } from './kube/api-errors.js';
 export { WorkQueue, DEFAULT_RETRY_BACKOFF, type WorkQueueOptions } from './workqueue.js';
 export { controller, silentLogger, type Controller, type ControllerOptions, type Result, type Logger } from './controller.js';
 export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
