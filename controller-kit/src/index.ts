@@ -22,6 +22,7 @@ export { canonicalJson, contentHash, WrittenHashes } from './hash.js';
 export { applyObject, applyStatus, deleteObject, type ApplyOptions, type ApplyResult } from './apply.js';
 export { ownerReference, hasFinalizer, isBeingDeleted, addFinalizer, removeFinalizer } from './owners.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+export { LeaderTerms, NotLeadingError, type LeaderTermsOptions, type TermParts } from './leader-terms.js';
 export { EventRecorder, EVENT, type EventInput, type EventRecorderOptions } from './events.js';
 export { Metrics, controllerMetrics, writeMetrics, type ControllerMetrics, type WriteMetrics } from './metrics.js';
 export { startHttpServer, type Check, type HttpServerOptions, type RunningHttpServer } from './http-server.js';

@@ -15,7 +15,10 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** Pause between acquire or renew attempts; 2 s unless given. */
   retryPeriodMs?: number;
-  /** Called once leadership is won; `signal` aborts when it is lost or the elector stops. */
+  /**
+   * Called once leadership is won; `signal` aborts when it is lost or the elector stops
+   * (it may already be aborted when a term ended at once). `LeaderTerms.begin` fits here.
+   */
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
   /** Called when leadership ends (lost, or released by stop). Many programs exit here. */
   onStoppedLeading?: () => void;
@@ -93,10 +96,13 @@ export class LeaderElector {
         await sleep(this.clock, this.retryPeriodMs * (1 + 0.2 * Math.random()), this.stopSignal.signal);
         continue;
       }
-      this.leading = new AbortController();
+      // This term's own controller: if the term ends before the callback runs, the callback
+      // gets an already-aborted signal (never the next term's, never undefined).
+      const term = new AbortController();
+      this.leading = term;
       this.logger.info('became leader', { lease: this.options.lease.description, identity: this.options.identity });
       void Promise.resolve()
-        .then(() => this.options.onStartedLeading(this.leading!.signal))
+        .then(() => this.options.onStartedLeading(term.signal))
         .catch((err: unknown) => this.logger.error('onStartedLeading failed', { error: String(err) }));
       await this.renewLoop();
       if (this.stopped) return; // stop() releases and steps down
