@@ -197,13 +197,25 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
-    const current = this.observed;
-    if (!current || current.record.holderIdentity !== this.options.identity) return;
-    const nowText = formatMicroTime(this.clock.now());
-    const released: LeaseRecord = { leaseDurationSeconds: 1, acquireTime: nowText, renewTime: nowText, leaseTransitions: current.record.leaseTransitions };
+    const { lease, identity } = this.options;
+    const observed = this.observed;
+    if (!observed || observed.record.holderIdentity !== identity) return;
+    const released = (record: LeaseRecord): LeaseRecord => {
+      const nowText = formatMicroTime(this.clock.now());
+      return { leaseDurationSeconds: 1, acquireTime: nowText, renewTime: nowText, leaseTransitions: record.leaseTransitions };
+    };
     try {
-      await this.options.lease.update(released, current.resourceVersion);
-      this.logger.info('released lease', { lease: this.options.lease.description, identity: this.options.identity });
+      try {
+        await lease.update(released(observed.record), observed.resourceVersion);
+      } catch (err) {
+        // A renewal that stop() cut short may still have landed and moved the
+        // resourceVersion on: re-read once, and release what is there if it is still ours.
+        if (!isConflict(err)) throw err;
+        const current = await lease.get();
+        if (current?.record.holderIdentity !== identity) return;
+        await lease.update(released(current.record), current.resourceVersion);
+      }
+      this.logger.info('released lease', { lease: lease.description, identity });
     } catch (err) {
       this.logger.error('lease release failed; successor waits for expiry', { error: String(err) });
     }
