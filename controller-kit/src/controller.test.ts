@@ -124,6 +124,28 @@ describe('controller', () => {
     await c.stop();
   });
 
+  it('reports each temporary failure with the count in a row, which a success resets', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock, backoff: { baseMs: 100, maxMs: 1000 } });
+    const seen: string[] = [];
+    const outcomes = [403, 403, 403, 0, 403];
+    const c = controller({
+      name: 'things', queue, clock,
+      reconcile: async () => {
+        const status = outcomes.shift();
+        if (status) throw new ApiError(status, 'Forbidden', 'forbidden', {});
+      },
+      onTemporaryError: (key, err, failures) => void seen.push(`${key}:${(err as TemporaryError).reason}:${failures}`),
+    });
+    c.start();
+    queue.add('k');
+    await clock.advance(1000);
+    queue.add('k');
+    await clock.advance(1000);
+    expect(seen).toEqual(['k:Forbidden:1', 'k:Forbidden:2', 'k:Forbidden:3', 'k:Forbidden:1']);
+    await c.stop();
+  });
+
   it('a 429 waits for its Retry-After, and the backoff keeps growing underneath', async () => {
     const { clock, queue, calls, c } = setup([apiError(429, 'TooManyRequests', 2), apiError(429, 'TooManyRequests', 0), ok]);
     c.start();

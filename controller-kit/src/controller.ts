@@ -39,6 +39,12 @@ export interface ControllerOptions {
    * until something adds it again: a change of the object or of its inputs.
    */
   onPermanentError?: (key: string, err: PermanentError) => void | Promise<void>;
+  /**
+   * Called after a temporary (or unknown) error was scheduled for retry, with the number
+   * of failures in a row for the key: a caller can report a failure that keeps coming back
+   * (a 403 until RBAC is fixed) without reporting every blip.
+   */
+  onTemporaryError?: (key: string, err: unknown, failures: number) => void | Promise<void>;
   metrics?: ControllerMetrics;
   logger?: Logger;
   clock?: Clock;
@@ -116,6 +122,11 @@ export function controller(options: ControllerOptions): Controller {
     const reason = err instanceof TemporaryError ? err.reason : undefined;
     logger.error('reconcile failed, will retry', { controller: name, key, kind, reason, retries, error: message });
     queue.addRateLimited(key, err instanceof TemporaryError ? err.delayMs : 0);
+    try {
+      await options.onTemporaryError?.(key, err, retries + 1);
+    } catch (reportErr) {
+      logger.error('reporting a temporary error failed', { controller: name, key, error: String(reportErr) });
+    }
   }
 
   async function worker(): Promise<void> {

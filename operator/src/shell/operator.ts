@@ -65,11 +65,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       reconcile: async (key) => { await reconcileService(key); await rejections.accepted(service(key), key, 'ServiceNatPlan'); },
       // Refused by the API server: not retried until the Service or its slices change.
       onPermanentError: async (key, err) => { const s = service(key); if (s) await rejections.rejected(s, key, 'ServiceNatPlan', err); },
+      onTemporaryError: (key, err, failures) => rejections.failed(service(key), key, 'ServiceNatPlan', err, failures),
     });
     const nodes: Controller = controller({
       name: 'nodes', metrics: cm, logger,
       reconcile: async (name) => { await reconcileNode(name); await rejections.accepted(node(name), name, 'NodeNatPlan'); },
       onPermanentError: async (name, err) => { const n = node(name); if (n) await rejections.rejected(n, name, 'NodeNatPlan', err); },
+      onTemporaryError: (name, err, failures) => rejections.failed(node(name), name, 'NodeNatPlan', err, failures),
     });
     const exposures = controller({
       name: 'exposures',

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../../controller-kit/src/errors.js';
+import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
 import { EventRecorder } from '../../../controller-kit/src/events.js';
 import { clientFromRequester } from '../../../controller-kit/src/kube/client.js';
 import { Metrics } from '../../../controller-kit/src/metrics.js';
 import { FakeClock } from '../../../controller-kit/src/testing/fake-clock.js';
 import { recordingRequester } from '../../../controller-kit/src/testing/recording-requester.js';
-import { Rejections } from './rejections.js';
+import { FAILING_AFTER, Rejections } from './rejections.js';
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', uid: 'n-1' } };
 const service = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'shop', name: 'big', uid: 's-1' } };
@@ -57,5 +57,18 @@ describe('Rejections', () => {
     await rejections.accepted(undefined, 'shop/big', 'ServiceNatPlan');
     expect(posted()).toHaveLength(1);
     expect(await metrics.text()).toContain('natplan_plans_rejected{kind="ServiceNatPlan"} 0');
+  });
+
+  it('a temporary failure is reported only once it keeps coming back, and its end is reported too', async () => {
+    const { rejections, metrics, posted } = setup();
+    const forbidden = new TemporaryError('servicenatplans is forbidden: User "natplan-operator" cannot patch', { reason: 'Forbidden' });
+    for (let failures = 1; failures < FAILING_AFTER; failures++) await rejections.failed(service, 'shop/big', 'ServiceNatPlan', forbidden, failures);
+    expect(posted()).toEqual([]);
+    await rejections.failed(service, 'shop/big', 'ServiceNatPlan', forbidden, FAILING_AFTER);
+    await rejections.failed(service, 'shop/big', 'ServiceNatPlan', forbidden, FAILING_AFTER + 1);
+    await rejections.accepted(service, 'shop/big', 'ServiceNatPlan');
+    expect(posted().map((e) => [e.type, e.reason])).toEqual([['Warning', 'PlanWriteFailing'], ['Normal', 'PlanAccepted']]);
+    expect(posted()[0]!.note).toContain('(Forbidden)');
+    expect(await metrics.text()).toContain('natplan_plans_rejected{kind="ServiceNatPlan"} 0'); // temporary: not a refusal
   });
 });
