@@ -36,7 +36,7 @@ export interface OperatorOptions {
   kubeConfig: KubeConfig;
   config: OperatorConfig;
   logger: JsonLogger;
-  /** Called when leadership is lost; main exits so a fresh process rejoins the election. */
+  /** Called once a term ended because leadership was lost (not on stop()); the operator itself stays a candidate. */
   onLostLeadership?: () => void;
 }
 
