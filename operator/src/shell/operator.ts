@@ -13,6 +13,7 @@ import { startHttpServer, type RunningHttpServer } from '../../../controller-kit
 import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
 import { clientFromRequester, kubeClient, objectKey } from '../../../controller-kit/src/kube/client.js';
 import { kubeLeaseStore } from '../../../controller-kit/src/kube/lease-store.js';
+import type { Requester } from '../../../controller-kit/src/kube/request.js';
 import { LeaderElector } from '../../../controller-kit/src/leader-election.js';
 import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-terms.js';
 import { Metrics, controllerMetrics } from '../../../controller-kit/src/metrics.js';
@@ -38,11 +39,14 @@ export interface OperatorOptions {
   logger: JsonLogger;
   /** Called once a term ended because leadership was lost (not on stop()); the operator itself stays a candidate. */
   onLostLeadership?: () => void;
+  /** Wraps every API request (the Lease's too): tests inject delays here, as a loaded machine would. */
+  wrapRequester?: (requester: Requester) => Requester;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { kubeConfig, config, logger } = options;
-  const direct = kubeClient(kubeConfig);
+  const plain = kubeClient(kubeConfig);
+  const direct = options.wrapRequester ? clientFromRequester(options.wrapRequester(plain.requester)) : plain;
   const metrics = new Metrics({ prefix: 'natplan_', defaultMetrics: true });
   const cm = controllerMetrics(metrics);
   const terms = new LeaderTerms({ build: buildTerm, logger });
