@@ -14,6 +14,7 @@ import { createSliceMemo, planService, servicePlanName, type PlannerConfig } fro
 import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
 import type { ExposureState } from './exposure-reconciler.js';
 import type { PlanWriter } from './plan-writer.js';
+import { warningEvents } from './warning-events.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'natplan-operator' };
 
@@ -42,7 +43,7 @@ export interface ServiceReconcilerDeps {
   planner: PlannerConfig;
   exposures: ExposureState;
   logger: Logger;
-  /** Receives planner warnings as Events on the Service (deduplicated by the recorder). */
+  /** Receives planner warnings as Events on the Service, one per reason (deduplicated by the recorder). */
   events?: EventRecorder;
 }
 
@@ -66,10 +67,8 @@ export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) =>
       }, deps.planner);
       if (result.kind === 'plan') {
         desired = result.parts.map((p) => servicePlanObject(service, p));
-        for (const w of result.warnings) {
-          deps.logger.info('plan warning', { service: key, reason: w.reason, message: w.message });
-          await deps.events?.record(asService(service), { type: 'Warning', reason: w.reason, action: 'Plan', note: w.message });
-        }
+        for (const w of result.warnings) deps.logger.info('plan warning', { service: key, reason: w.reason, message: w.message });
+        for (const event of warningEvents(result.warnings)) await deps.events?.record(asService(service), event);
       }
     }
     const live = new Map(existing.map((p) => [p.metadata?.name ?? '', p]));
