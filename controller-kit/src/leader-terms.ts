@@ -127,9 +127,14 @@ export class LeaderTerms {
     // Controllers first: their queues shut down now (synchronously), in-flight reconciles drain.
     term.stopping = (async () => {
       if (!parts) return;
-      await Promise.all(parts.controllers.map((c) => c.stop()));
-      await Promise.all(parts.informers.map((i) => i.stop()));
-      this.logger.info('term stopped', { term: term.id });
+      try {
+        await Promise.all(parts.controllers.map((c) => c.stop()));
+        await Promise.all(parts.informers.map((i) => i.stop()));
+        this.logger.info('term stopped', { term: term.id });
+      } catch (err) {
+        // A failed stop must not keep every later term from beginning.
+        this.logger.error('stopping a term failed', { term: term.id, error: String(err) });
+      }
     })();
     const before = this.previousStopped;
     this.previousStopped = Promise.all([before, term.stopping]).then(() => {});
