@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { controller, type Result } from './controller.js';
 import { PermanentError, TemporaryError } from './errors.js';
+import { ApiError } from './kube/request.js';
 import { Metrics, controllerMetrics, writeMetrics } from './metrics.js';
 import { FakeClock, flushMicrotasks } from './testing/fake-clock.js';
 import { WorkQueue } from './workqueue.js';
@@ -49,7 +50,7 @@ describe('controller', () => {
     await c.stop();
   });
 
-  it('honours the delay of a TemporaryError instead of backoff', async () => {
+  it('waits at least the delay of a TemporaryError (Retry-After) when it exceeds the backoff', async () => {
     const { clock, queue, calls, c } = setup([() => Promise.reject(new TemporaryError('later', { delayMs: 700 })), ok]);
     c.start();
     queue.add('k');
@@ -69,6 +70,108 @@ describe('controller', () => {
     expect(permanent).toEqual(['k:InvalidSpec']);
     expect(queue.delayed()).toBe(0);
     await c.stop();
+  });
+
+  // API errors thrown as they are: the runner types them by status code (kube/api-errors.ts).
+  const apiError = (status: number, reason: string, retryAfterSeconds?: number) =>
+    () => Promise.reject(new ApiError(status, reason, `PATCH /x: ${status} ${reason}`, {}, retryAfterSeconds));
+
+  it.each([
+    [422, 'Invalid'],
+    [400, 'BadRequest'],
+    [413, 'RequestEntityTooLarge'],
+  ])('an API refusal %i is permanent: one attempt, reported, no retry, no timer', async (status, reason) => {
+    const { clock, queue, calls, permanent, c, metrics } = setup([apiError(status, reason)]);
+    c.start();
+    queue.add('ns/big');
+    await clock.advance(60 * 60_000);
+    expect(calls).toHaveLength(1);
+    expect(permanent).toEqual([`ns/big:${reason}`]);
+    expect(queue.delayed()).toBe(0);
+    expect(queue.numRequeues('ns/big')).toBe(0);
+    expect(await metrics.text()).toContain('test_controller_reconcile_errors_total{controller="things",kind="permanent"} 1');
+    await c.stop();
+  });
+
+  it('a refused key runs again when its inputs change (something adds it), and is not retried after', async () => {
+    const { clock, queue, calls, permanent, c } = setup([apiError(422, 'Invalid'), apiError(422, 'Invalid'), ok]);
+    c.start();
+    queue.add('ns/big');
+    await clock.advance(10_000);
+    queue.add('ns/big'); // e.g. an EndpointSlice of the Service changed
+    await clock.advance(10_000);
+    expect(calls).toHaveLength(2);
+    expect(permanent).toEqual(['ns/big:Invalid', 'ns/big:Invalid']);
+    queue.add('ns/big'); // the Service was fixed
+    await clock.advance(10_000);
+    expect(calls).toHaveLength(3);
+    await c.stop();
+  });
+
+  it.each([
+    [503, 'ServiceUnavailable'],
+    [500, 'InternalError'],
+    [403, 'Forbidden'],
+    [404, 'NotFound'],
+    [409, 'Conflict'],
+  ])('an API error %i is temporary: retried with the growing backoff', async (status, reason) => {
+    const { clock, queue, calls, permanent, c } = setup([apiError(status, reason), apiError(status, reason), ok]);
+    c.start();
+    queue.add('k');
+    await clock.advance(1000);
+    expect(calls.map((call) => call.at - calls[0]!.at)).toEqual([0, 100, 300]);
+    expect(permanent).toEqual([]);
+    await c.stop();
+  });
+
+  it('reports each temporary failure with the count in a row, which a success resets', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock, backoff: { baseMs: 100, maxMs: 1000 } });
+    const seen: string[] = [];
+    const outcomes = [403, 403, 403, 0, 403];
+    const c = controller({
+      name: 'things', queue, clock,
+      reconcile: async () => {
+        const status = outcomes.shift();
+        if (status) throw new ApiError(status, 'Forbidden', 'forbidden', {});
+      },
+      onTemporaryError: (key, err, failures) => void seen.push(`${key}:${(err as TemporaryError).reason}:${failures}`),
+    });
+    c.start();
+    queue.add('k');
+    await clock.advance(1000);
+    queue.add('k');
+    await clock.advance(1000);
+    expect(seen).toEqual(['k:Forbidden:1', 'k:Forbidden:2', 'k:Forbidden:3', 'k:Forbidden:1']);
+    await c.stop();
+  });
+
+  it('a 429 waits for its Retry-After, and the backoff keeps growing underneath', async () => {
+    const { clock, queue, calls, c } = setup([apiError(429, 'TooManyRequests', 2), apiError(429, 'TooManyRequests', 0), ok]);
+    c.start();
+    queue.add('k');
+    await clock.advance(1999);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    await clock.advance(199); // second failure: backoff 200 ms beats Retry-After 0
+    expect(calls).toHaveLength(2);
+    await clock.advance(1);
+    expect(calls).toHaveLength(3);
+    await c.stop();
+  });
+
+  it('a reconcile that fails because the controller is stopping is not retried or counted', async () => {
+    let release!: () => void;
+    const { queue, c, metrics } = setup([() => new Promise<void>((_resolve, reject) => (release = () => reject(new Error('fenced'))))]);
+    c.start();
+    queue.add('k');
+    await flushMicrotasks();
+    const stopping = c.stop();
+    release();
+    await stopping;
+    expect(queue.delayed()).toBe(0);
+    expect(await metrics.text()).not.toContain('test_controller_reconcile_errors_total{');
   });
 
   it('requeues after requeueAfterMs', async () => {

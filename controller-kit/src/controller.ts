@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './clock.js';
 import { PermanentError, TemporaryError, classifyError } from './errors.js';
+import { typedApiError } from './kube/api-errors.js';
 import type { ControllerMetrics } from './metrics.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -24,15 +25,26 @@ export interface ControllerOptions {
   name: string;
   /**
    * Level-based: given only the key, recompute and write the whole desired state.
-   * Throw `TemporaryError` to retry, `PermanentError` to stop retrying.
+   * Throw `TemporaryError` to retry, `PermanentError` to stop retrying; an `ApiError`
+   * thrown as it is gets classified by status code (`typedApiError`).
    */
   reconcile: (key: string) => Promise<Result | void>;
   /** A queue shared with other code; one is made (with wait and retry metrics) unless given. */
   queue?: WorkQueue;
   /** Workers run in parallel on distinct keys; 1 unless given. */
   concurrency?: number;
-  /** Called when reconcile throws `PermanentError`, so the caller can report it in status. */
+  /**
+   * Called when reconcile throws `PermanentError` (or an API refusal typed as one), so the
+   * caller can report it where users look (status, an Event). The key is not retried
+   * until something adds it again: a change of the object or of its inputs.
+   */
   onPermanentError?: (key: string, err: PermanentError) => void | Promise<void>;
+  /**
+   * Called after a temporary (or unknown) error was scheduled for retry, with the number
+   * of failures in a row for the key: a caller can report a failure that keeps coming back
+   * (a 403 until RBAC is fixed) without reporting every blip.
+   */
+  onTemporaryError?: (key: string, err: unknown, failures: number) => void | Promise<void>;
   metrics?: ControllerMetrics;
   logger?: Logger;
   clock?: Clock;
@@ -83,13 +95,20 @@ export function controller(options: ControllerOptions): Controller {
     }
   }
 
-  async function handleError(key: string, err: unknown): Promise<void> {
+  async function handleError(key: string, thrown: unknown): Promise<void> {
+    // API and network failures are typed here, once, by status code (kube/api-errors.ts).
+    const err = typedApiError(thrown);
+    const message = err instanceof Error ? err.message : String(err);
+    if (queue.isShuttingDown()) {
+      // Stopped mid-reconcile (leadership ended): nothing is retried in this term.
+      logger.info('reconcile ended by stop', { controller: name, key, error: message });
+      return;
+    }
     const kind = classifyError(err);
     metrics?.countError(name, kind);
-    const message = err instanceof Error ? err.message : String(err);
     if (err instanceof PermanentError) {
       queue.forget(key);
-      logger.error('reconcile failed permanently', { controller: name, key, reason: err.reason, error: message });
+      logger.error('reconcile failed permanently; retried when its inputs change', { controller: name, key, reason: err.reason, error: message });
       try {
         await options.onPermanentError?.(key, err);
       } catch (reportErr) {
@@ -100,9 +119,14 @@ export function controller(options: ControllerOptions): Controller {
       return;
     }
     const retries = queue.numRequeues(key);
-    logger.error('reconcile failed, will retry', { controller: name, key, kind, retries, error: message });
-    if (err instanceof TemporaryError && err.delayMs !== undefined) queue.addAfter(key, err.delayMs);
-    else queue.addRateLimited(key);
+    const reason = err instanceof TemporaryError ? err.reason : undefined;
+    logger.error('reconcile failed, will retry', { controller: name, key, kind, reason, retries, error: message });
+    queue.addRateLimited(key, err instanceof TemporaryError ? err.delayMs : 0);
+    try {
+      await options.onTemporaryError?.(key, err, retries + 1);
+    } catch (reportErr) {
+      logger.error('reporting a temporary error failed', { controller: name, key, error: String(reportErr) });
+    }
   }
 
   async function worker(): Promise<void> {

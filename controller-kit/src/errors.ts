@@ -9,12 +9,15 @@
  */
 export class TemporaryError extends Error {
   override readonly name = 'TemporaryError';
-  /** Retry after this delay instead of the key's exponential backoff. */
+  /** Retry no sooner than this (a server's Retry-After); the key's backoff still grows underneath. */
   readonly delayMs: number | undefined;
+  /** A CamelCase reason for metrics and logs (an API Status reason such as `TooManyRequests`). */
+  readonly reason: string;
 
-  constructor(message: string, options: { delayMs?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { delayMs?: number; reason?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.delayMs = options.delayMs;
+    this.reason = options.reason ?? 'TemporaryError';
   }
 }
 

@@ -6,6 +6,7 @@
 export { systemClock, sleep, type Clock } from './clock.js';
 export { backoffDelay, KeyedBackoff, type BackoffOptions } from './backoff.js';
 export { TemporaryError, PermanentError, classifyError, type ErrorKind } from './errors.js';
+export { apiErrorClass, typedApiError, type ApiErrorClass, type CallSemantics } from './kube/api-errors.js';
 export { WorkQueue, DEFAULT_RETRY_BACKOFF, type WorkQueueOptions } from './workqueue.js';
 export { controller, silentLogger, type Controller, type ControllerOptions, type Result, type Logger } from './controller.js';
 export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
@@ -21,6 +22,7 @@ export { canonicalJson, contentHash, WrittenHashes } from './hash.js';
 export { applyObject, applyStatus, deleteObject, type ApplyOptions, type ApplyResult } from './apply.js';
 export { ownerReference, hasFinalizer, isBeingDeleted, addFinalizer, removeFinalizer } from './owners.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+export { LeaderTerms, NotLeadingError, type LeaderTermsOptions, type TermParts } from './leader-terms.js';
 export { EventRecorder, EVENT, type EventInput, type EventRecorderOptions } from './events.js';
 export { Metrics, controllerMetrics, writeMetrics, type ControllerMetrics, type WriteMetrics } from './metrics.js';
 export { startHttpServer, type Check, type HttpServerOptions, type RunningHttpServer } from './http-server.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LeaseRecord } from './kube/lease-store.js';
 import { LeaderElector } from './leader-election.js';
 import { FakeClock } from './testing/fake-clock.js';
 import { MemoryLease } from './testing/memory-lease-store.js';
@@ -107,6 +108,35 @@ describe('LeaderElector', () => {
     await clock.advance(TIMING.renewDeadlineMs + TIMING.retryPeriodMs);
     expect(electors[0]!.elector.isLeader()).toBe(false);
     await electors[0]!.elector.stop({ release: false });
+  });
+
+  it('releases on stop even when a renewal that stop cut short lands meanwhile', async () => {
+    const clock = new FakeClock();
+    const lease = new MemoryLease();
+    const store = lease.view();
+    let slowWrite: Promise<void> | undefined;
+    // The renewal's write is slow: it reaches the store only after stop() gave up on it.
+    const slow = {
+      description: store.description,
+      get: () => store.get(),
+      create: (record: LeaseRecord) => store.create(record),
+      update: async (record: LeaseRecord, resourceVersion: string) => {
+        const gate = slowWrite;
+        slowWrite = undefined;
+        if (gate) await gate;
+        return store.update(record, resourceVersion);
+      },
+    };
+    const elector = new LeaderElector({ lease: slow, identity: 'a', clock, ...TIMING, onStartedLeading: () => {} });
+    elector.start();
+    await clock.advance(0);
+    let land!: () => void;
+    slowWrite = new Promise<void>((r) => (land = r));
+    await clock.advance(TIMING.retryPeriodMs); // the renewal is now waiting at its write
+    const stopping = elector.stop();
+    land();
+    await stopping;
+    expect(lease.record?.holderIdentity).toBeUndefined();
   });
 
   it('refuses a renew deadline not shorter than the lease duration', () => {

@@ -15,7 +15,10 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** Pause between acquire or renew attempts; 2 s unless given. */
   retryPeriodMs?: number;
-  /** Called once leadership is won; `signal` aborts when it is lost or the elector stops. */
+  /**
+   * Called once leadership is won; `signal` aborts when it is lost or the elector stops
+   * (it may already be aborted when a term ended at once). `LeaderTerms.begin` fits here.
+   */
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
   /** Called when leadership ends (lost, or released by stop). Many programs exit here. */
   onStoppedLeading?: () => void;
@@ -93,10 +96,13 @@ export class LeaderElector {
         await sleep(this.clock, this.retryPeriodMs * (1 + 0.2 * Math.random()), this.stopSignal.signal);
         continue;
       }
-      this.leading = new AbortController();
+      // This term's own controller: if the term ends before the callback runs, the callback
+      // gets an already-aborted signal (never the next term's, never undefined).
+      const term = new AbortController();
+      this.leading = term;
       this.logger.info('became leader', { lease: this.options.lease.description, identity: this.options.identity });
       void Promise.resolve()
-        .then(() => this.options.onStartedLeading(this.leading!.signal))
+        .then(() => this.options.onStartedLeading(term.signal))
         .catch((err: unknown) => this.logger.error('onStartedLeading failed', { error: String(err) }));
       await this.renewLoop();
       if (this.stopped) return; // stop() releases and steps down
@@ -191,13 +197,25 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
-    const current = this.observed;
-    if (!current || current.record.holderIdentity !== this.options.identity) return;
-    const nowText = formatMicroTime(this.clock.now());
-    const released: LeaseRecord = { leaseDurationSeconds: 1, acquireTime: nowText, renewTime: nowText, leaseTransitions: current.record.leaseTransitions };
+    const { lease, identity } = this.options;
+    const observed = this.observed;
+    if (!observed || observed.record.holderIdentity !== identity) return;
+    const released = (record: LeaseRecord): LeaseRecord => {
+      const nowText = formatMicroTime(this.clock.now());
+      return { leaseDurationSeconds: 1, acquireTime: nowText, renewTime: nowText, leaseTransitions: record.leaseTransitions };
+    };
     try {
-      await this.options.lease.update(released, current.resourceVersion);
-      this.logger.info('released lease', { lease: this.options.lease.description, identity: this.options.identity });
+      try {
+        await lease.update(released(observed.record), observed.resourceVersion);
+      } catch (err) {
+        // A renewal that stop() cut short may still have landed and moved the
+        // resourceVersion on: re-read once, and release what is there if it is still ours.
+        if (!isConflict(err)) throw err;
+        const current = await lease.get();
+        if (current?.record.holderIdentity !== identity) return;
+        await lease.update(released(current.record), current.resourceVersion);
+      }
+      this.logger.info('released lease', { lease: lease.description, identity });
     } catch (err) {
       this.logger.error('lease release failed; successor waits for expiry', { error: String(err) });
     }

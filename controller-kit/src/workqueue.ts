@@ -65,10 +65,13 @@ export class WorkQueue {
     this.waiting.set(key, { at, cancel });
   }
 
-  /** Queues `key` after its exponential backoff and counts one more failure for it. */
-  addRateLimited(key: string): void {
+  /**
+   * Queues `key` after its exponential backoff, or after `atLeastMs` when that is longer
+   * (a server's Retry-After), and counts one more failure for it.
+   */
+  addRateLimited(key: string, atLeastMs = 0): void {
     this.options.onRetry?.(key);
-    this.addAfter(key, this.backoff.next(key));
+    this.addAfter(key, Math.max(atLeastMs, this.backoff.next(key)));
   }
 
   /** Resets the failure count of `key` (call when it was processed successfully). */

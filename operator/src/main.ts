@@ -23,7 +23,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const { config } = parsed;
   const logger = jsonLogger({ component: 'operator', level: config.logLevel });
   const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const operator = await startOperator({ kubeConfig, config, logger, onLostLeadership: () => process.exit(1) });
+  // A lost lease ends the term (controllers, caches, writes) and the process stays a
+  // candidate: a new term starts cleanly, without a pod restart and its crash-loop backoff.
+  const operator = await startOperator({ kubeConfig, config, logger });
   logger.info('started', { metrics: operator.http.url, mode: config.planner.mode, leaderElection: config.leaderElection.enabled });
   stopOnSignals(() => operator.stop(), logger);
 }

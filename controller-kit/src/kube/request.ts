@@ -22,6 +22,8 @@ export interface ApiResponse {
   statusCode: number;
   /** Parsed JSON, or the text when the body is not JSON. */
   body: unknown;
+  /** The Retry-After header in seconds, when the server sent one (429, some 5xx). */
+  retryAfterSeconds?: number;
 }
 
 export type Requester = (request: ApiRequest) => Promise<ApiResponse>;
@@ -35,6 +37,8 @@ export class ApiError extends Error {
     readonly reason: string,
     message: string,
     readonly body: unknown,
+    /** When the server asked to wait: the Retry-After header, or the Status' details.retryAfterSeconds. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -49,12 +53,14 @@ export const isAlreadyExists = (err: unknown): boolean => err instanceof ApiErro
 export async function call<T>(requester: Requester, request: ApiRequest): Promise<T> {
   const response = await requester(request);
   if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
-  const status = (response.body ?? {}) as { reason?: string; message?: string };
+  // A plain-text body (the API server's own 429 from priority and fairness) has no Status fields.
+  const status = (typeof response.body === 'object' && response.body !== null ? response.body : {}) as { reason?: string; message?: string; details?: { retryAfterSeconds?: number } };
   throw new ApiError(
     response.statusCode,
     status.reason ?? String(response.statusCode),
     `${request.method} ${request.path}: ${response.statusCode} ${status.message ?? JSON.stringify(response.body)}`,
     response.body,
+    response.retryAfterSeconds ?? status.details?.retryAfterSeconds,
   );
 }
 
@@ -102,10 +108,12 @@ export function kubeRequester(kubeConfig: KubeConfig, options: { timeoutMs?: num
           } catch {
             // not JSON (e.g. a proxy's error page): keep the text
           }
-          resolve({ statusCode: res.statusCode ?? 0, body });
+          const retryAfter = Number(res.headers['retry-after']); // delay-seconds form; an HTTP date gives NaN and is ignored
+          resolve({ statusCode: res.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfterSeconds: retryAfter } : {}) });
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`${request.method} ${request.path}: timed out after ${timeoutMs} ms`)));
+      // ETIMEDOUT, like a connect timeout, so the error taxonomy sees a network failure.
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`${request.method} ${request.path}: timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       if (request.body !== undefined) req.write(request.body);
       req.end();

@@ -1,5 +1,5 @@
 // Input the planner could not use is reported, never silently dropped (DESIGN.md §1):
-// the shell turns these into Kubernetes Events on the Service or policy.
+// the shell turns each into a Warning Event on the Service (shell/service-reconciler.ts).
 
 /** Why part of a Service's input was left out of its plan. */
 export type PlanWarningReason =

@@ -2,23 +2,29 @@
  * Wires the operator: informer caches, three level-based controllers (Services, Nodes,
  * exposure policies), the sources that feed their queues, metrics and health endpoints,
  * and leader election. Only the leader runs controllers; a standby keeps /healthz green.
+ * Each leadership term builds its own caches and controllers (LeaderTerms): controllers
+ * start only once that term's caches synced, and after the term ends its writes are
+ * refused and everything it started is stopped before another term begins.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { controller, type Controller } from '../../../controller-kit/src/controller.js';
 import { EventRecorder } from '../../../controller-kit/src/events.js';
 import { startHttpServer, type RunningHttpServer } from '../../../controller-kit/src/http-server.js';
 import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
-import { kubeClient, objectKey } from '../../../controller-kit/src/kube/client.js';
+import { clientFromRequester, kubeClient, objectKey } from '../../../controller-kit/src/kube/client.js';
 import { kubeLeaseStore } from '../../../controller-kit/src/kube/lease-store.js';
+import type { Requester } from '../../../controller-kit/src/kube/request.js';
 import { LeaderElector } from '../../../controller-kit/src/leader-election.js';
+import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-terms.js';
 import { Metrics, controllerMetrics } from '../../../controller-kit/src/metrics.js';
 import { enqueueOnChange, labelKey } from '../../../controller-kit/src/sources.js';
 import type { OperatorConfig } from '../config.js';
-import { allInformers, createCaches, serviceKeyByLabel, SERVICE_NAME_LABEL, SLICE_SERVICE_LABEL, type OperatorCaches } from './caches.js';
+import { allInformers, createCaches, serviceKeyByLabel, SERVICE_NAME_LABEL, SLICE_SERVICE_LABEL } from './caches.js';
 import { EXPOSURES_KEY, exposureReconciler, refreshExposures, type ExposureState } from './exposure-reconciler.js';
 import { nodeReconciler } from './node-reconciler.js';
 import { PlanWriter } from './plan-writer.js';
-import { serviceReconciler } from './service-reconciler.js';
+import { Rejections } from './rejections.js';
+import { asService, serviceReconciler } from './service-reconciler.js';
 
 export interface RunningOperator {
   metrics: Metrics;
@@ -31,27 +37,46 @@ export interface OperatorOptions {
   kubeConfig: KubeConfig;
   config: OperatorConfig;
   logger: JsonLogger;
-  /** Called when leadership is lost; main exits so a fresh process rejoins the election. */
+  /** Called once a term ended because leadership was lost (not on stop()); the operator itself stays a candidate. */
   onLostLeadership?: () => void;
+  /** Wraps every API request (the Lease's too): tests inject delays here, as a loaded machine would. */
+  wrapRequester?: (requester: Requester) => Requester;
 }
-
-interface Running { caches: OperatorCaches; controllers: Controller[] }
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { kubeConfig, config, logger } = options;
-  const client = kubeClient(kubeConfig);
+  const plain = kubeClient(kubeConfig);
+  const direct = options.wrapRequester ? clientFromRequester(options.wrapRequester(plain.requester)) : plain;
   const metrics = new Metrics({ prefix: 'natplan_', defaultMetrics: true });
   const cm = controllerMetrics(metrics);
+  const terms = new LeaderTerms({ build: buildTerm, logger });
+  // Every write but the Lease's goes through the term fence: none leaves after leadership ended.
+  const client = clientFromRequester(terms.fence(direct.requester));
   const writer = new PlanWriter(client, metrics, logger);
   const events = new EventRecorder({ client, reportingController: 'natplan.io/operator', reportingInstance: config.leaderElection.identity, logger });
-  let running: Running | undefined;
-  let synced = false;
+  const rejections = new Rejections(events, metrics);
 
-  async function run(): Promise<void> {
+  function buildTerm(): TermParts {
     const caches = createCaches(kubeConfig, client, logger);
     const state: ExposureState = { current: undefined };
-    const services = controller({ name: 'services', concurrency: 2, reconcile: serviceReconciler({ caches, writer, planner: config.planner, exposures: state, logger }), metrics: cm, logger });
-    const nodes = controller({ name: 'nodes', reconcile: nodeReconciler({ caches, writer, planner: config.planner, exposures: state }), metrics: cm, logger });
+    rejections.reset();
+    const reconcileService = serviceReconciler({ caches, writer, planner: config.planner, exposures: state, logger, events });
+    const reconcileNode = nodeReconciler({ caches, writer, planner: config.planner, exposures: state });
+    const node = (name: string) => { const n = caches.nodes.get(name); return n && { ...n, apiVersion: 'v1', kind: 'Node' }; };
+    const service = (key: string) => { const s = caches.services.get(key); return s && asService(s); };
+    const services: Controller = controller({
+      name: 'services', concurrency: 2, metrics: cm, logger,
+      reconcile: async (key) => { await reconcileService(key); await rejections.accepted(service(key), key, 'ServiceNatPlan'); },
+      // Refused by the API server: not retried until the Service or its slices change.
+      onPermanentError: async (key, err) => { const s = service(key); if (s) await rejections.rejected(s, key, 'ServiceNatPlan', err); },
+      onTemporaryError: (key, err, failures) => rejections.failed(service(key), key, 'ServiceNatPlan', err, failures),
+    });
+    const nodes: Controller = controller({
+      name: 'nodes', metrics: cm, logger,
+      reconcile: async (name) => { await reconcileNode(name); await rejections.accepted(node(name), name, 'NodeNatPlan'); },
+      onPermanentError: async (name, err) => { const n = node(name); if (n) await rejections.rejected(n, name, 'NodeNatPlan', err); },
+      onTemporaryError: (name, err, failures) => rejections.failed(node(name), name, 'NodeNatPlan', err, failures),
+    });
     const exposures = controller({
       name: 'exposures',
       reconcile: exposureReconciler({ caches, planner: config.planner, writer, state, events, logger, now: () => Date.now(), enqueueNode: (n) => nodes.queue.add(n), enqueueService: (k) => services.queue.add(k) }),
@@ -73,43 +98,36 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     enqueueOnChange(caches.nodePlans, nodes.queue, (p) => [objectKey(p)]);
     enqueueOnChange(caches.nodePlans, exposures.queue, toExposures);
     enqueueOnChange(caches.policies, exposures.queue, toExposures);
-    running = { caches, controllers: [exposures, services, nodes] };
-
-    for (const informer of allInformers(caches)) informer.start();
-    for (const informer of allInformers(caches)) await informer.waitForSync();
-    // Exposures first: a node planned before them would be written without its exposures
-    // and rewritten a moment later — two writes where nothing changed.
-    refreshExposures({ caches, planner: config.planner, state, enqueueNode: () => {}, enqueueService: () => {} });
-    synced = true;
-    logger.info('caches synced; starting controllers', { services: caches.services.list().length, nodes: caches.nodes.list().length });
-    for (const c of running.controllers) c.start();
+    return {
+      informers: allInformers(caches),
+      controllers: [exposures, services, nodes],
+      onSynced: () => {
+        // Exposures first: a node planned before them would be written without its exposures
+        // and rewritten a moment later — two writes where nothing changed.
+        refreshExposures({ caches, planner: config.planner, state, enqueueNode: () => {}, enqueueService: () => {} });
+        logger.info('caches synced; starting controllers', { services: caches.services.list().length, nodes: caches.nodes.list().length });
+      },
+    };
   }
 
-  async function halt(): Promise<void> {
-    const r = running;
-    running = undefined;
-    synced = false;
-    if (!r) return;
-    for (const c of r.controllers) await c.stop();
-    for (const informer of allInformers(r.caches)) await informer.stop();
-  }
-
+  let stopping = false;
   let elector: LeaderElector | undefined;
   if (config.leaderElection.enabled) {
     const { namespace, name, identity, leaseDurationMs } = config.leaderElection;
     elector = new LeaderElector({
-      lease: kubeLeaseStore(client, namespace, name),
+      lease: kubeLeaseStore(direct, namespace, name),
       identity,
       leaseDurationMs,
       renewDeadlineMs: Math.round(leaseDurationMs * 2 / 3),
       retryPeriodMs: Math.max(200, Math.round(leaseDurationMs / 7)),
       logger,
-      onStartedLeading: () => { logger.info('became leader', { identity }); void run().catch((err) => logger.error('operator failed', { err })); },
-      onStoppedLeading: () => { logger.info('lost leadership', { identity }); void halt().then(() => options.onLostLeadership?.()); },
+      onStartedLeading: (signal) => void terms.begin(signal).catch((err: unknown) => logger.error('operator term failed', { error: String(err) })),
+      // The term ends by itself (the signal); a lost lease, not our own stop, is what main exits on.
+      onStoppedLeading: () => { if (!stopping) void terms.end().then(() => options.onLostLeadership?.()); },
     });
     elector.start();
   } else {
-    await run();
+    await terms.begin(new AbortController().signal);
   }
 
   const http = await startHttpServer({
@@ -117,7 +135,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     port: config.metrics.port,
     metrics,
     // A standby is ready (it has nothing to do); a leader is ready once its caches synced.
-    readiness: { caches: () => synced || (elector !== undefined && !elector.isLeader()) },
+    readiness: { caches: () => terms.isRunning() || (elector !== undefined && !elector.isLeader()) },
   });
 
   return {
@@ -125,7 +143,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     http,
     isLeader: () => elector?.isLeader() ?? true,
     async stop() {
-      await halt();
+      stopping = true;
+      await terms.close();
       await elector?.stop({ release: true });
       await http.close();
     },

@@ -3,11 +3,16 @@
  * what the operator owns differs from the live object: a restart with nothing changed
  * writes nothing, and a hand edit of an owned field is repaired on the next reconcile.
  * Counts writes and bytes per kind (the API write budget of DESIGN.md §1 is measured here).
+ * A failed write is thrown typed (controller-kit/src/kube/api-errors.ts: a 422 is a
+ * PermanentError, a 503 a TemporaryError) and counted in `natplan_plan_errors_total`
+ * by kind, class and the API's reason, so every refused attempt is visible.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyObject, applyStatus, deleteObject } from '../../../controller-kit/src/apply.js';
 import type { Logger } from '../../../controller-kit/src/controller.js';
+import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
 import { canonicalJson } from '../../../controller-kit/src/hash.js';
+import { typedApiError } from '../../../controller-kit/src/kube/api-errors.js';
 import type { KubeClient } from '../../../controller-kit/src/kube/client.js';
 import type { Metrics } from '../../../controller-kit/src/metrics.js';
 
@@ -30,16 +35,18 @@ function ownedView(obj: Owned, like: Owned, part: 'spec' | 'status'): string {
 export class PlanWriter {
   private readonly writes;
   private readonly bytes;
+  private readonly errors;
 
   constructor(private readonly client: KubeClient, metrics: Metrics, private readonly logger: Logger) {
     this.writes = metrics.counter('operator_writes_total', 'API writes by the operator, by kind and operation.', ['kind', 'op']);
     this.bytes = metrics.counter('operator_bytes_written_total', 'Request bytes the operator wrote, by kind.', ['kind']);
+    this.errors = metrics.counter('plan_errors_total', 'Failed plan and status writes, by kind, class (permanent: refused, not retried; temporary: retried) and API reason.', ['kind', 'class', 'reason']);
   }
 
   /** Applies `desired` unless `live` already has the same owned content. */
   async apply(desired: Owned, live: Owned | undefined): Promise<boolean> {
     if (live && ownedView(live, desired, 'spec') === ownedView(desired, desired, 'spec')) return false;
-    const { bytesWritten } = await applyObject(this.client, desired, { fieldManager: FIELD_MANAGER });
+    const { bytesWritten } = await this.typed(desired, applyObject(this.client, desired, { fieldManager: FIELD_MANAGER }));
     this.count(desired, 'apply', bytesWritten);
     return true;
   }
@@ -47,13 +54,26 @@ export class PlanWriter {
   /** Applies status (conditions etc.) unless `liveStatus` is the same. */
   async applyStatus(desired: Owned, liveStatus: unknown): Promise<boolean> {
     if (canonicalJson(liveStatus ?? null) === canonicalJson(desired.status ?? null)) return false;
-    const { bytesWritten } = await applyStatus(this.client, desired, { fieldManager: FIELD_MANAGER });
+    const { bytesWritten } = await this.typed(desired, applyStatus(this.client, desired, { fieldManager: FIELD_MANAGER }));
     this.count(desired, 'status', bytesWritten);
     return true;
   }
 
   async delete(obj: Owned): Promise<void> {
-    if (await deleteObject(this.client, obj)) this.count(obj, 'delete', 0);
+    if (await this.typed(obj, deleteObject(this.client, obj))) this.count(obj, 'delete', 0);
+  }
+
+  /** Awaits a write; its failure is rethrown typed and counted (a fenced write after leadership ended is neither). */
+  private async typed<T>(obj: Owned, write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (thrown) {
+      const err = typedApiError(thrown);
+      if (err instanceof PermanentError || err instanceof TemporaryError) {
+        this.errors.inc({ kind: obj.kind ?? 'unknown', class: err instanceof PermanentError ? 'permanent' : 'temporary', reason: err.reason });
+      }
+      throw err;
+    }
   }
 
   private count(obj: Owned, op: string, bytes: number): void {

@@ -1,10 +1,12 @@
 /**
  * Reconciles one Service key (`namespace/name`) into its ServiceNatPlan parts: recompute
  * from the caches, apply what changed, delete parts that are no longer planned. A missing
- * or skipped Service leaves no plans behind.
+ * or skipped Service leaves no plans behind. Planner warnings (input left out of the plan)
+ * become Warning Events on the Service; a refused write is thrown typed by the writer.
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { Logger } from '../../../controller-kit/src/controller.js';
+import type { EventRecorder } from '../../../controller-kit/src/events.js';
 import { parseKey } from '../../../controller-kit/src/kube/client.js';
 import { ownerReference } from '../../../controller-kit/src/owners.js';
 import type { ServiceNatPlan, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
@@ -12,6 +14,7 @@ import { createSliceMemo, planService, servicePlanName, type PlannerConfig } fro
 import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
 import type { ExposureState } from './exposure-reconciler.js';
 import type { PlanWriter } from './plan-writer.js';
+import { warningEvents } from './warning-events.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'natplan-operator' };
 
@@ -31,12 +34,17 @@ export function servicePlanObject(service: V1Service, spec: ServiceNatPlanSpec):
   };
 }
 
+/** The Service as an Event's `regarding` object (informer items carry no apiVersion/kind). */
+export const asService = (service: V1Service): V1Service => ({ ...service, apiVersion: 'v1', kind: 'Service' });
+
 export interface ServiceReconcilerDeps {
   caches: OperatorCaches;
   writer: PlanWriter;
   planner: PlannerConfig;
   exposures: ExposureState;
   logger: Logger;
+  /** Receives planner warnings as Events on the Service, one per reason (deduplicated by the recorder). */
+  events?: EventRecorder;
 }
 
 export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) => Promise<void> {
@@ -60,6 +68,7 @@ export function serviceReconciler(deps: ServiceReconcilerDeps): (key: string) =>
       if (result.kind === 'plan') {
         desired = result.parts.map((p) => servicePlanObject(service, p));
         for (const w of result.warnings) deps.logger.info('plan warning', { service: key, reason: w.reason, message: w.message });
+        for (const event of warningEvents(result.warnings)) await deps.events?.record(asService(service), event);
       }
     }
     const live = new Map(existing.map((p) => [p.metadata?.name ?? '', p]));

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../controller-kit/src/controller.js';
+import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
+import { clientFromRequester } from '../../../controller-kit/src/kube/client.js';
+import type { ApiResponse } from '../../../controller-kit/src/kube/request.js';
+import { NotLeadingError } from '../../../controller-kit/src/leader-terms.js';
+import { Metrics } from '../../../controller-kit/src/metrics.js';
+import { recordingRequester } from '../../../controller-kit/src/testing/recording-requester.js';
+import { PlanWriter } from './plan-writer.js';
+
+const plan = { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan', metadata: { namespace: 'shop', name: 'big' }, spec: { part: 0 } };
+const discovery: ApiResponse = { statusCode: 200, body: { resources: [{ name: 'servicenatplans', kind: 'ServiceNatPlan', namespaced: true }] } };
+
+function writerAnswering(answer: () => ApiResponse | Promise<ApiResponse>) {
+  const requester = recordingRequester((r) => (r.method === 'GET' ? discovery : answer()));
+  const metrics = new Metrics({ prefix: 'natplan_' });
+  return { writer: new PlanWriter(clientFromRequester(requester), metrics, silentLogger), metrics };
+}
+
+describe('PlanWriter', () => {
+  it.each([
+    [422, 'Invalid', PermanentError, 'permanent'],
+    [503, 'ServiceUnavailable', TemporaryError, 'temporary'],
+  ] as const)('a %i is thrown typed and counted by kind, class and reason', async (statusCode, reason, type, kind) => {
+    const { writer, metrics } = writerAnswering(() => ({ statusCode, body: { kind: 'Status', reason, message: 'no' } }));
+    await expect(writer.apply(plan, undefined)).rejects.toBeInstanceOf(type);
+    expect(await metrics.text()).toContain(`natplan_plan_errors_total{kind="ServiceNatPlan",class="${kind}",reason="${reason}"} 1`);
+  });
+
+  it('a write fenced after leadership ended is rethrown as it is and not counted', async () => {
+    const { writer, metrics } = writerAnswering(() => Promise.reject(new NotLeadingError('not leading')));
+    await expect(writer.apply(plan, undefined)).rejects.toBeInstanceOf(NotLeadingError);
+    expect(await metrics.text()).not.toContain('natplan_plan_errors_total{');
+  });
+});
