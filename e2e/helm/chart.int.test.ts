@@ -59,7 +59,7 @@ describe('charts/natplan', () => {
     const r = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', 'natplan-system', '--create-namespace', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);
     const get = async (...args: string[]) => (await kubectl(cp.kubeconfigPath, ['get', ...args, '-o', 'name'])).stdout.split('\n').filter(Boolean).sort();
-    expect(await get('crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io')).toHaveLength(3);
+    expect(await get('crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io', 'natexposuregrants.natplan.io')).toHaveLength(4);
     expect(await get('-n', 'natplan-system', 'deployment,daemonset,serviceaccount,service,role,rolebinding', '-l', 'app.kubernetes.io/instance=natplan')).toEqual([
       'daemonset.apps/natplan-agent',
       'deployment.apps/natplan-operator',
@@ -94,6 +94,10 @@ describe('charts/natplan', () => {
     ['operator', 'delete', 'nodenatplans.natplan.io', 'yes'],
     ['operator', 'patch', 'natexposurepolicies.natplan.io/status', 'yes'],
     ['operator', 'patch', 'natexposurepolicies.natplan.io', 'no'],
+    ['operator', 'watch', 'natexposuregrants.natplan.io', 'yes'],
+    ['operator', 'create', 'natexposuregrants.natplan.io', 'no'],
+    ['operator', 'watch', 'namespaces', 'yes'],
+    ['agent', 'list', 'natexposuregrants.natplan.io', 'no'],
     ['operator', 'get', 'secrets', 'no'],
   ])('RBAC: the %s may %s %s: %s', async (who, verb, resource, expected) => {
     const [res, sub] = resource.split('/');
