@@ -10,7 +10,8 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { NatExposurePolicy } from '../../../crds/generated/types.js';
 import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { anyCIDRContains, canonicalIP, parseCIDR, parseIP, type ParsedCIDR, type ParsedIP } from './ip.js';
+import { IPV4_BITS, IPV6_BITS, isSpecialAddress as isSpecialValue } from '../../../netaddr/ip.js';
+import { anyCIDRContains, canonicalIP, parseIP, type ParsedCIDR, type ParsedIP } from './ip.js';
 
 /** Why a policy is refused before any grant is consulted. */
 export type NeverClaimableReason = 'ReservedPort' | 'NodePortRange' | 'SpecialAddress' | 'ServiceCIDR';
@@ -29,14 +30,9 @@ export function refusedPorts(policy: NatExposurePolicy, config: Pick<ExposureCon
   return undefined;
 }
 
-// Addresses that are not one host's unicast address: the unspecified address would match
-// any, loopback would capture the node's own local connections, link-local and multicast
-// are not addresses a client reaches a Service on.
-const SPECIAL = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32', '::/128', '::1/128', 'fe80::/10', 'ff00::/8']
-  .map((text) => parseCIDR(text) as ParsedCIDR);
-
+/** Unspecified, loopback, link-local, multicast: see netaddr's isSpecialAddress. */
 export function isSpecialAddress(ip: ParsedIP): boolean {
-  return anyCIDRContains(SPECIAL, ip);
+  return isSpecialValue(ip.value, ip.family === 'IPv4' ? IPV4_BITS : IPV6_BITS);
 }
 
 /** canonical cluster IP -> "namespace/name" of the Service holding it (first by name when two claim one). */
