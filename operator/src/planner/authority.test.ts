@@ -137,7 +137,8 @@ describe('never claimable, whatever a grant says', () => {
     expect(r.byNode.size).toBe(0);
     expect(conditionOf(r, p, 'Conflict')).toMatchObject({ status: 'True', reason: 'ClusterIPInUse' });
     expect(conditionOf(r, p, 'Conflict')?.message).toBe('10.96.0.53:53/UDP: 10.96.0.53 is the cluster IP of Service kube-system/kube-dns; cluster IPs are never claimable');
-    expect(conditionOf(r, p, 'Programmed')).toMatchObject({ status: 'False' });
+    expect(conditionOf(r, p, 'Programmed')).toMatchObject({ status: 'False', reason: 'NoExposureAssigned' });
+    expect(conditionOf(r, p, 'Accepted')?.message).toBe('0 of 2 exposures assigned to nodes');
   });
 
   it('a cluster IP next to a granted address: the rest is exposed, the cluster IP is the conflict', () => {

@@ -125,11 +125,11 @@ interface Authority {
 }
 
 /**
- * Steps 1 and 3 of the file comment around claimsOf: the policy's claims, or its refusal,
- * and the claims that name a cluster IP (lost whatever else happens).
+ * Steps 1 to 3 of the file comment: the policy's claims (`expanded`, or its refusal), those
+ * that name a cluster IP (lost whatever else happens) and the rest, which step 4 decides.
  */
-function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Service[], nodes: readonly V1Node[], authority: Authority, config: ExposureConfig): { expanded: PolicyClaims; onClusterIPs: LostClaim[] } {
-  const none = { onClusterIPs: [] };
+function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Service[], nodes: readonly V1Node[], authority: Authority, config: ExposureConfig): { expanded: PolicyClaims; onClusterIPs: LostClaim[]; contested: ExposureClaim[] } {
+  const none = { onClusterIPs: [], contested: [] };
   const ports = refusedPorts(policy, config);
   if (ports) return { ...none, expanded: reject(ports.reason, ports.message) };
   const addresses = refusedAddresses(policy, authority.serviceCIDRs, authority.clusterIPs);
@@ -147,9 +147,9 @@ function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Servic
   const missing = ungrantedClaims(policy, authority.grantsOf(policy.metadata?.namespace ?? ''), clusterIPTexts);
   if (missing.length > 0) {
     const message = `no NatExposureGrant allows namespace ${policy.metadata?.namespace ?? ''} to claim ${missing.join(', ')}`;
-    return { onClusterIPs, expanded: reject('NotGranted', message, expanded.notes) };
+    return { onClusterIPs, contested: [], expanded: reject('NotGranted', message, expanded.notes) };
   }
-  return { onClusterIPs, expanded: { ...expanded, claims } };
+  return { onClusterIPs, contested: claims, expanded };
 }
 
 /** Resolves every exposure in the cluster. Pure; O(claims) after sorting. */
@@ -177,10 +177,10 @@ export function resolveExposures(input: ExposureInput, config: ExposureConfig): 
 
   for (const policy of policies) {
     const namespace = policy.metadata?.namespace ?? '';
-    const { expanded, onClusterIPs } = authorisedClaims(policy, byNamespace.get(namespace) ?? [], input.nodes, authority, config);
+    const { expanded, onClusterIPs, contested } = authorisedClaims(policy, byNamespace.get(namespace) ?? [], input.nodes, authority, config);
     const won: ExposureClaim[] = [];
     const lost: LostClaim[] = [...onClusterIPs];
-    for (const claim of expanded.claims) {
+    for (const claim of contested) {
       const { node, exposure } = claim;
       const portKey = `${exposure.protocol}/${exposure.port}`;
       const holder = apiServer.get(`${exposure.address}|${exposure.port}`)
