@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseAgentConfig } from '../../node-agent/src/config.js';
 import { parseOperatorConfig } from '../../operator/src/config.js';
+import { DEFAULT_RESERVED_PORTS } from '../../operator/src/planner/index.js';
 import { crdsDir, helm, kubectl, startControlPlane, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');
@@ -38,7 +39,7 @@ describe('charts/natplan', () => {
   });
 
   it('passes the programs flags they accept, with the values given', async () => {
-    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s']);
+    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s', '--set', 'operator.apiServerEndpoints={172.18.0.1:6443}']);
     expect(r.code, r.stderr).toBe(0);
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
     const argsOf = (kind: string) => docs.find((d) => d.kind === kind).spec.template.spec.containers[0].args as string[];
@@ -48,6 +49,10 @@ describe('charts/natplan', () => {
     if (!operator.ok) throw new Error(operator.errors.join('; '));
     expect(operator.config.planner.mode).toBe('complement');
     expect(operator.config.planner.clusterCIDRs).toEqual(['10.244.0.0/16']);
+    // What no policy may claim: the chart's defaults match the operator's.
+    expect(operator.config.planner.nodePortRange).toEqual({ from: 30000, to: 32767 });
+    expect([...operator.config.planner.reservedPorts]).toEqual(DEFAULT_RESERVED_PORTS);
+    expect(operator.config.planner.apiServerEndpoints).toEqual([{ address: '172.18.0.1', port: 6443 }]);
     const [agentCommand, ...agentArgs] = argsOf('DaemonSet');
     expect(agentCommand).toBe('agent');
     const agent = parseAgentConfig(agentArgs, { NODE_NAME: 'node-a' });
