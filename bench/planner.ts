@@ -7,7 +7,7 @@
 // nodes 172.18.0.0/16, external 203.0.113.0/24).
 import { performance } from 'node:perf_hooks';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy, ServiceNatPlanSpec } from '../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy, ServiceNatPlanSpec } from '../crds/generated/types.js';
 import {
   compilePlannerConfig, createSliceMemo, planNode, planService, resolveExposures, specHash, type PlannerConfig,
 } from '../operator/src/planner/index.js';
@@ -157,7 +157,12 @@ const policies: NatExposurePolicy[] = Array.from({ length: 100 }, (_, p) => ({
     nodes: { selector: { matchLabels: { edge: 'true' } } }, addresses: { fromNode: 'ExternalIP' }, sourceNAT: 'Masquerade',
   },
 }));
+// One grant per namespace, as an admin delegating a port range to each team would write them.
+const grants: NatExposureGrant[] = Array.from({ length: 50 }, (_, n) => ({
+  apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposureGrant', metadata: { name: `team-${n}` },
+  spec: { namespaces: { names: [`ns-${n}`] }, addresses: { fromNode: ['ExternalIP'] }, ports: [{ protocol: 'TCP', from: 8000, to: 8099 }] },
+}));
 start = performance.now();
-const resolution = resolveExposures({ policies, services: inputs.map((i) => i.service), nodes }, config);
+const resolution = resolveExposures({ policies, grants, services: inputs.map((i) => i.service), nodes }, config);
 const nodeSpecs = nodes.map((node) => planNode({ node, exposures: resolution.byNode.get(node.metadata?.name ?? '') ?? [] }, config));
 console.log(`exposures: ${policies.length} policies over ${nodes.length} nodes and ${services} Services -> ${nodeSpecs.reduce((n, s) => n + (s.exposures?.length ?? 0), 0)} exposures, ${(performance.now() - start).toFixed(0)} ms`);

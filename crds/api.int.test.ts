@@ -30,11 +30,11 @@ describe('the CRDs', () => {
     const established = await run(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', '!none', '--all']);
     expect(established.code, established.stderr).toBe(0);
     const resources = await run(['api-resources', '--api-group=natplan.io', '-o', 'name']);
-    expect(resources.stdout.split('\n').filter(Boolean).sort()).toEqual(['natexposurepolicies.natplan.io', 'nodenatplans.natplan.io', 'servicenatplans.natplan.io']);
+    expect(resources.stdout.split('\n').filter(Boolean).sort()).toEqual(['natexposuregrants.natplan.io', 'natexposurepolicies.natplan.io', 'nodenatplans.natplan.io', 'servicenatplans.natplan.io']);
   });
 
   it('answer to their short names and to the natplan category', async () => {
-    for (const name of ['snp', 'nnp', 'nep', 'natplan']) {
+    for (const name of ['snp', 'nnp', 'nep', 'neg', 'natplan']) {
       const r = await run(['get', name, '-A']);
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
     }

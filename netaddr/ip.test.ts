@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIPv4Value, formatIPv6Value, networkOf, parseIPv4Value, parseIPv6Value } from './ip.js';
+import { formatIPv4Value, formatIPv6Value, isSpecialAddress, networkOf, parseIPv4Value, parseIPv6Value } from './ip.js';
 
 describe('shared IP arithmetic', () => {
   it.each([
@@ -29,5 +29,19 @@ describe('shared IP arithmetic', () => {
 
   it('prints IPv4 and clears host bits', () => {
     expect(formatIPv4Value(networkOf(parseIPv4Value('10.244.1.7')!, 32, 24))).toBe('10.244.1.0');
+  });
+
+  it.each([
+    ['0.0.0.0', true], ['127.0.0.1', true], ['127.255.0.9', true], ['169.254.169.254', true], ['224.0.0.251', true], ['239.1.1.1', true], ['255.255.255.255', true],
+    ['1.0.0.0', false], ['126.255.255.255', false], ['128.0.0.1', false], ['169.253.1.1', false], ['192.0.2.10', false], ['223.255.255.255', false], ['240.0.0.1', false],
+  ])('IPv4 special %s: %s', (text, special) => {
+    expect(isSpecialAddress(parseIPv4Value(text) as bigint, 32)).toBe(special);
+  });
+
+  it.each([
+    ['::', true], ['::1', true], ['fe80::1', true], ['febf::1', true], ['ff02::1', true],
+    ['::2', false], ['fec0::1', false], ['2001:db8::1', false], ['fd00:10:96::a', false],
+  ])('IPv6 special %s: %s', (text, special) => {
+    expect(isSpecialAddress(parseIPv6Value(text) as bigint, 128)).toBe(special);
   });
 });

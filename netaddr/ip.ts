@@ -96,3 +96,21 @@ export function networkOf(value: bigint, bits: number, prefix: number): bigint {
   const hostMask = (1n << BigInt(bits - prefix)) - 1n;
   return value & ~hostMask;
 }
+
+/** [network, prefix] of the blocks that are not one host's unicast address, per width. */
+const SPECIAL_BLOCKS: Record<number, readonly (readonly [bigint, number])[]> = {
+  // 0.0.0.0/8 (this network), 127.0.0.0/8 (loopback), 169.254.0.0/16 (link-local),
+  // 224.0.0.0/4 (multicast), 255.255.255.255/32 (broadcast).
+  [IPV4_BITS]: [[0n, 8], [0x7f000000n, 8], [0xa9fe0000n, 16], [0xe0000000n, 4], [0xffffffffn, 32]],
+  // ::/128 (unspecified), ::1/128 (loopback), fe80::/10 (link-local), ff00::/8 (multicast).
+  [IPV6_BITS]: [[0n, 128], [1n, 128], [0xfe80n << 112n, 10], [0xffn << 120n, 8]],
+};
+
+/**
+ * Whether an address (`bits` wide) is unspecified, loopback, link-local, multicast or the
+ * IPv4 broadcast address: never an address a client reaches a node's Service on, and one
+ * that would capture the node's own local traffic (loopback) or any traffic (unspecified).
+ */
+export function isSpecialAddress(value: bigint, bits: number): boolean {
+  return (SPECIAL_BLOCKS[bits] ?? []).some(([network, prefix]) => networkOf(value, bits, prefix) === network);
+}

@@ -4,6 +4,88 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 /**
+ * NatExposureGrant lets the NatExposurePolicies of the selected namespaces claim the listed addresses and ports. A policy is accepted only when, for each of its addresses and external ports, some grant selecting its namespace covers both.
+ */
+export interface NatExposureGrant {
+  apiVersion: 'natplan.io/v1alpha1';
+  kind: 'NatExposureGrant';
+  metadata?: V1ObjectMeta;
+  spec: NatExposureGrantSpec;
+}
+export interface NatExposureGrantSpec {
+  namespaces: NatExposureGrantNamespaces;
+  addresses: NatExposureGrantAddresses;
+  /**
+   * The external ports that may be claimed, as inclusive ranges per protocol.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  ports: NatExposureGrantPort[];
+}
+/**
+ * The namespaces whose policies may use this grant; a namespace listed by name or matching the selector (an empty selector matches every namespace).
+ */
+export interface NatExposureGrantNamespaces {
+  /**
+   * @minItems 1
+   * @maxItems 256
+   */
+  names?: string[];
+  selector?: LabelSelector;
+}
+export interface LabelSelector {
+  matchLabels?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * @maxItems 32
+   */
+  matchExpressions?: LabelSelectorMatchExpression[];
+}
+export interface LabelSelectorMatchExpression {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /**
+   * @maxItems 64
+   */
+  values?: string[];
+}
+/**
+ * The addresses that may be claimed: explicit IPs inside cidrs (policy addresses.ips), each node's ExternalIP or InternalIP (policy addresses.fromNode), or the public address a node annotation names (policy fromNode Annotation with one of these annotation keys; the rules match on the node's InternalIP).
+ */
+export interface NatExposureGrantAddresses {
+  /**
+   * IP addresses or CIDRs a policy may name in addresses.ips.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  cidrs?: string[];
+  /**
+   * @minItems 1
+   * @maxItems 2
+   */
+  fromNode?: ('ExternalIP' | 'InternalIP')[];
+  /**
+   * @minItems 1
+   * @maxItems 16
+   */
+  annotations?: string[];
+}
+export interface NatExposureGrantPort {
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  /**
+   * First port of the range.
+   */
+  from: number;
+  /**
+   * Last port of the range; absent means the single port `from`.
+   */
+  to?: number;
+}
+
+/**
  * NatExposurePolicy exposes Services of its namespace through NAT on chosen nodes.
  */
 export interface NatExposurePolicy {

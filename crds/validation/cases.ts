@@ -42,6 +42,7 @@ function broken(file: string, mutate: (o: ApiObject & { spec: any }) => void): A
 const SNP = 'servicenatplan-web.yaml';
 const NNP = 'nodenatplan-node-a.yaml';
 const NEP = 'natexposurepolicy-web-public.yaml';
+const NEG = 'natexposuregrant-edge-web.yaml';
 
 export const invalidCases: InvalidCase[] = [
   { name: 'plan: cluster IP that is no IP', object: broken(SNP, (o) => { o.spec.clusterIPs[0] = '10.96.0.300'; }), field: 'spec.clusterIPs[0]', serverSays: 'must be a valid IP address' },
@@ -76,4 +77,11 @@ export const invalidCases: InvalidCase[] = [
   { name: 'policy: allow-list entry that is no CIDR', object: broken(NEP, (o) => { o.spec.sourceRanges = ['everyone']; }), field: 'spec.sourceRanges[0]', serverSays: 'must be a valid CIDR' },
   { name: 'policy: unknown field in a port', object: broken(NEP, (o) => { o.spec.ports[0].targetPort = 8080; }), field: 'spec.ports[0].targetPort', serverSays: 'unknown field "spec.ports[0].targetPort"' },
   { name: 'policy: unknown source NAT mode', object: broken(NEP, (o) => { o.spec.sourceNAT = 'Both'; }), field: 'spec.sourceNAT', serverSays: 'Unsupported value: "Both"' },
+  { name: 'grant: no namespaces named or selected', object: broken(NEG, (o) => { o.spec.namespaces = {}; }), field: 'spec.namespaces', serverSays: 'names or selector must be set' },
+  { name: 'grant: no addresses', object: broken(NEG, (o) => { o.spec.addresses = {}; }), field: 'spec.addresses', serverSays: 'at least one of cidrs, fromNode or annotations must be set' },
+  { name: 'grant: a CIDR that is no CIDR', object: broken(NEG, (o) => { o.spec.addresses.cidrs = ['198.51.100.0/33']; }), field: 'spec.addresses.cidrs[0]', serverSays: 'must be a valid IP address or CIDR' },
+  { name: 'grant: a port range that runs backwards', object: broken(NEG, (o) => { o.spec.ports[0].to = 80; }), field: 'spec.ports[0]', serverSays: 'to must not be below from' },
+  { name: 'grant: port 0', object: broken(NEG, (o) => { o.spec.ports[0].from = 0; }), field: 'spec.ports[0].from', serverSays: 'greater than or equal to 1' },
+  { name: 'grant: unknown node address type', object: broken(NEG, (o) => { o.spec.addresses.fromNode = ['Hostname']; }), field: 'spec.addresses.fromNode[0]', serverSays: 'Unsupported value: "Hostname"' },
+  { name: 'grant: no ports', object: broken(NEG, (o) => { o.spec.ports = []; }), field: 'spec.ports', serverSays: 'should have at least 1 items' },
 ];

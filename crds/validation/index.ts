@@ -1,2 +1,2 @@
-export { validateServiceNatPlan, validateNodeNatPlan, validateNatExposurePolicy, validateObject, validatorFor, type FieldError, type ValidationResult } from './validator.js';
+export { validateServiceNatPlan, validateNodeNatPlan, validateNatExposurePolicy, validateNatExposureGrant, validateObject, validatorFor, type FieldError, type ValidationResult } from './validator.js';
 export { isKubernetesIP, isKubernetesCIDR } from './kube-cel.js';

@@ -119,6 +119,7 @@ export function validatorFor(kind: NatplanKind): (obj: unknown) => ValidationRes
 export const validateServiceNatPlan = validatorFor('ServiceNatPlan');
 export const validateNodeNatPlan = validatorFor('NodeNatPlan');
 export const validateNatExposurePolicy = validatorFor('NatExposurePolicy');
+export const validateNatExposureGrant = validatorFor('NatExposureGrant');
 
 /** Validates any natplan object by its kind; unknown kinds are an error, not a pass. */
 export function validateObject(obj: { kind?: unknown }): ValidationResult {

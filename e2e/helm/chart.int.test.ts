@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseAgentConfig } from '../../node-agent/src/config.js';
 import { parseOperatorConfig } from '../../operator/src/config.js';
+import { DEFAULT_RESERVED_PORTS } from '../../operator/src/planner/index.js';
 import { crdsDir, helm, kubectl, startControlPlane, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');
@@ -115,7 +116,7 @@ describe('charts/natplan', () => {
   });
 
   it('passes the programs flags they accept, with the values given', async () => {
-    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s']);
+    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s', '--set', 'operator.apiServerEndpoints={172.18.0.1:6443}']);
     expect(r.code, r.stderr).toBe(0);
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
     const argsOf = (kind: string) => docs.find((d) => d.kind === kind).spec.template.spec.containers[0].args as string[];
@@ -125,6 +126,10 @@ describe('charts/natplan', () => {
     if (!operator.ok) throw new Error(operator.errors.join('; '));
     expect(operator.config.planner.mode).toBe('complement');
     expect(operator.config.planner.clusterCIDRs).toEqual(['10.244.0.0/16']);
+    // What no policy may claim: the chart's defaults match the operator's.
+    expect(operator.config.planner.nodePortRange).toEqual({ from: 30000, to: 32767 });
+    expect([...operator.config.planner.reservedPorts]).toEqual(DEFAULT_RESERVED_PORTS);
+    expect(operator.config.planner.apiServerEndpoints).toEqual([{ address: '172.18.0.1', port: 6443 }]);
     const [agentCommand, ...agentArgs] = argsOf('DaemonSet');
     expect(agentCommand).toBe('agent');
     const agent = parseAgentConfig(agentArgs, { NODE_NAME: 'node-a' });
@@ -136,7 +141,7 @@ describe('charts/natplan', () => {
     const r = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', 'natplan-system', '--create-namespace', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);
     const get = async (...args: string[]) => (await kubectl(cp.kubeconfigPath, ['get', ...args, '-o', 'name'])).stdout.split('\n').filter(Boolean).sort();
-    expect(await get('crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io')).toHaveLength(3);
+    expect(await get('crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io', 'natexposuregrants.natplan.io')).toHaveLength(4);
     expect(await get('-n', 'natplan-system', 'deployment,daemonset,serviceaccount,service,role,rolebinding', '-l', 'app.kubernetes.io/instance=natplan')).toEqual([
       'daemonset.apps/natplan-agent',
       'deployment.apps/natplan-operator',
@@ -174,6 +179,10 @@ describe('charts/natplan', () => {
     ['operator', 'delete', 'nodenatplans.natplan.io', 'yes'],
     ['operator', 'patch', 'natexposurepolicies.natplan.io/status', 'yes'],
     ['operator', 'patch', 'natexposurepolicies.natplan.io', 'no'],
+    ['operator', 'watch', 'natexposuregrants.natplan.io', 'yes'],
+    ['operator', 'create', 'natexposuregrants.natplan.io', 'no'],
+    ['operator', 'watch', 'namespaces', 'yes'],
+    ['agent', 'list', 'natexposuregrants.natplan.io', 'no'],
     ['operator', 'get', 'secrets', 'no'],
   ])('RBAC: the %s may %s %s: %s', async (who, verb, resource, expected) => {
     const [res, sub] = resource.split('/');

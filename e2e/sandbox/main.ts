@@ -29,7 +29,7 @@ async function show(): Promise<{ cluster: Cluster; report: string }> {
     // Let the agents' rate-limited status catch up so the counts shown are current.
     await new Promise((r) => setTimeout(r, 5500));
     const lines: string[] = [];
-    for (const what of [['nodenatplans'], ['servicenatplans', '-A'], ['natexposurepolicies', '-A'], ['natexposurepolicy', 'web-public', '-n', 'demo', '-o', 'jsonpath={.status.publicEndpoints}']]) {
+    for (const what of [['nodenatplans'], ['servicenatplans', '-A'], ['natexposuregrants'], ['natexposurepolicies', '-A'], ['natexposurepolicy', 'web-public', '-n', 'demo', '-o', 'jsonpath={.status.publicEndpoints}']]) {
       lines.push(`$ kubectl get ${what.join(' ')}`, (await cluster.kubectl('get', ...what)).stdout.trimEnd(), '');
     }
     lines.push('Requests (10 each), answered by:');

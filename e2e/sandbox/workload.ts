@@ -30,7 +30,14 @@ export async function deployWorkload(cluster: Cluster): Promise<Workload> {
   // node-b sits behind the NAT gateway: the admin forwards the public port to it, and a
   // policy exposes the Service there to one allowed internet client.
   await forwardPort(cluster.net.wan!.gateway, PUBLIC_PORT, A.nodeAddress(1), PUBLIC_PORT);
-  await KubernetesObjectApi.makeApiClient(cluster.cp.kubeConfig).create({
+  const objects = KubernetesObjectApi.makeApiClient(cluster.cp.kubeConfig);
+  // Addresses and ports are granted, not taken: the admin lets namespace demo claim the
+  // public port on the address each node's annotation names (README "Who may expose what").
+  await objects.create({
+    apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposureGrant', metadata: { name: 'demo-public-web' },
+    spec: { namespaces: { names: [NAMESPACE] }, addresses: { annotations: ['natplan.io/public-address'] }, ports: [{ protocol: 'TCP', from: PUBLIC_PORT }] },
+  } as KubernetesObject);
+  await objects.create({
     apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy', metadata: { name: 'web-public', namespace: NAMESPACE },
     spec: {
       service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: PUBLIC_PORT, protocol: 'TCP' }],

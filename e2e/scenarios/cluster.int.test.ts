@@ -139,7 +139,13 @@ describe('a node behind a NAT gateway', () => {
     // The admin forwards the gateway's public port 8080 to node-b, as on any NAT router.
     await forwardPort(wan.gateway, 8080, A.nodeAddress(1), 8080);
     await createService('public-web', (s) => { s.spec!.selector = { app: 'web' }; });
-    await KubernetesObjectApi.makeApiClient(cluster.cp.kubeConfig).create({
+    const objects = KubernetesObjectApi.makeApiClient(cluster.cp.kubeConfig);
+    // Without a grant nothing is exposed: the admin grants the public port on annotated addresses.
+    await objects.create({
+      apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposureGrant', metadata: { name: 'public-web' },
+      spec: { namespaces: { names: [NS] }, addresses: { annotations: ['natplan.io/public-address'] }, ports: [{ protocol: 'TCP', from: 8080 }] },
+    } as KubernetesObject);
+    await objects.create({
       apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy', metadata: { name: 'public-web', namespace: NS },
       spec: {
         service: { name: 'public-web' }, ports: [{ servicePort: 80, externalPort: 8080, protocol: 'TCP' }],

@@ -11,6 +11,8 @@ describe('operator configuration', () => {
     expect(r.config.leaderElection).toEqual({ enabled: true, namespace: 'natplan-system', name: 'natplan-operator', identity: 'host-1', leaseDurationMs: 15_000 });
     expect(r.config.metrics).toEqual({ host: '127.0.0.1', port: 9090 });
     expect(r.config.planner.reservedPorts.has(10250)).toBe(true);
+    expect(r.config.planner.reservedPorts.has(10261)).toBe(true);
+    expect(r.config.planner.nodePortRange).toEqual({ from: 30000, to: 32767 });
     expect(r.config.planner.maxEndpointsPerPart).toBe(100);
   });
 
@@ -45,6 +47,8 @@ describe('operator configuration', () => {
     [['--lease-duration=forever'], '--lease-duration: "forever" is not a duration'],
     [['--no-such-flag'], 'unknown flag --no-such-flag'],
     [['--max-endpoints-per-part=5000'], '--max-endpoints-per-part: must be an integer from 1 to 1000'],
+    [['--service-node-port-range=all'], '--service-node-port-range: "all" is not a port range like 30000-32767'],
+    [['--api-server-endpoints=10.0.0.1'], '--api-server-endpoints: "10.0.0.1" is not ip:port'],
   ])('refuses %j with a clear error', (argv, message) => {
     const r = parseOperatorConfig(argv, {}, 'h');
     expect(r.ok).toBe(false);

@@ -4,7 +4,7 @@
  */
 import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
 import type { LogLevel } from '../../controller-kit/src/json-logger.js';
-import { compilePlannerConfig, type PlannerConfig } from './planner/index.js';
+import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, type PlannerConfig } from './planner/index.js';
 
 export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
@@ -16,7 +16,9 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   'service-cidrs': { type: 'list', help: 'the cluster\'s Service CIDRs (kube-apiserver --service-cluster-ip-range); packets to unallocated addresses in them are dropped', env: 'NATPLAN_SERVICE_CIDRS', default: [] },
   'masquerade-all': { type: 'bool', help: 'masquerade all Service traffic', env: 'NATPLAN_MASQUERADE_ALL', default: false },
   backend: { type: 'string', help: 'dataplane backend for the agents: auto, nftables or iptables', env: 'NATPLAN_BACKEND', default: 'auto' },
-  'reserved-ports': { type: 'list', help: 'ports no NatExposurePolicy may claim', env: 'NATPLAN_RESERVED_PORTS', default: ['22', '2379', '2380', '6443', '10249', '10250', '10256', '10257', '10259'] },
+  'reserved-ports': { type: 'list', help: 'ports no NatExposurePolicy may claim, whatever a NatExposureGrant says', env: 'NATPLAN_RESERVED_PORTS', default: DEFAULT_RESERVED_PORTS.map(String) },
+  'service-node-port-range': { type: 'string', help: 'the node-port range (kube-apiserver --service-node-port-range); never claimable by a NatExposurePolicy', env: 'NATPLAN_SERVICE_NODE_PORT_RANGE', default: DEFAULT_NODE_PORT_RANGE },
+  'api-server-endpoints': { type: 'list', help: 'ip:port where the API server listens, besides the endpoints of Service default/kubernetes; never claimable', env: 'NATPLAN_API_SERVER_ENDPOINTS', default: [] },
   'max-endpoints-per-part': { type: 'int', help: 'endpoints per ServiceNatPlan object before a Service is split into parts', env: 'NATPLAN_MAX_ENDPOINTS_PER_PART', default: 100 },
   // Loopback unless asked: outside a pod network (a host-network run, a developer's machine)
   // nothing should be served to the node's networks by default. The chart sets 0.0.0.0.
@@ -42,7 +44,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 /** The planner names its settings; a user typed flags, so errors name the flag. */
 const FLAG_OF_SETTING: Record<string, string> = {
   proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', clusterCIDRs: 'cluster-cidrs', serviceCIDRs: 'service-cidrs',
-  maxEndpointsPerPart: 'max-endpoints-per-part', reservedPorts: 'reserved-ports',
+  maxEndpointsPerPart: 'max-endpoints-per-part', reservedPorts: 'reserved-ports', nodePortRange: 'service-node-port-range', apiServerEndpoints: 'api-server-endpoints',
 };
 
 function asFlagError(error: string): string {
@@ -77,6 +79,8 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
     masqueradeAll: f.bool('masquerade-all'),
     backend: backend as 'auto',
     reservedPorts,
+    nodePortRange: f.string('service-node-port-range'),
+    apiServerEndpoints: f.list('api-server-endpoints'),
     maxEndpointsPerPart: f.number('max-endpoints-per-part'),
   });
   if (!planner.ok) errors.push(...planner.errors.map(asFlagError));

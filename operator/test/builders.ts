@@ -5,7 +5,7 @@
  * load-balancer and client addresses from 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy } from '../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '../../crds/generated/types.js';
 
 export function makeNode(name: string, address: string, mutate: (n: V1Node) => void = () => {}): V1Node {
   const node: V1Node = {
@@ -52,4 +52,8 @@ export function makeSlice(namespace: string, service: string, name: string, endp
 
 export function makePolicy(namespace: string, name: string, spec: NatExposurePolicy['spec']): NatExposurePolicy {
   return { apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy', metadata: { name, namespace }, spec };
+}
+
+export function makeGrant(name: string, spec: NatExposureGrant['spec']): NatExposureGrant {
+  return { apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposureGrant', metadata: { name }, spec };
 }

@@ -10,7 +10,7 @@ import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
 import { countWrites, testApi } from './api.js';
-import { makeNode, makePolicy, makeService, makeSlice } from './builders.js';
+import { makeGrant, makeNode, makePolicy, makeService, makeSlice } from './builders.js';
 
 const NODES = 50;
 const NS = 'shop';
@@ -52,6 +52,8 @@ beforeAll(async () => {
   }
   await api.create(makeService(NS, 'web', (s) => { s.spec!.type = 'NodePort'; s.spec!.externalIPs = ['192.0.2.10', '198.51.100.99']; }));
   await api.create(makeSlice(NS, 'web', 'web-abc', [{ ip: '10.244.1.5', node: 'node-1' }, { ip: '10.244.2.5', node: 'node-2' }]));
+  // The admin lets the shop expose TCP 8080 on the nodes' InternalIPs (DESIGN.md §8).
+  await api.create(makeGrant('shop-web', { namespaces: { names: [NS] }, addresses: { fromNode: ['InternalIP'] }, ports: [{ protocol: 'TCP', from: 8080 }] }));
   operator = await runOperator();
 }, 180_000);
 
@@ -193,15 +195,15 @@ describe('NatExposurePolicy', () => {
     expect((await policy('web-edge')).status.publicEndpointCount).toBe(2);
   });
 
-  it('a policy on a node port loses to the Service that holds it', async () => {
+  it('a policy on a Service\'s node port is refused: the node-port range is never claimable', async () => {
     const service = await api.core.readNamespacedService({ name: 'web', namespace: NS });
     const nodePort = service.spec!.ports![0]!.nodePort!;
     await api.create(makePolicy(NS, 'on-node-port', {
       service: { name: 'web' }, ports: [{ servicePort: 80, externalPort: nodePort, protocol: 'TCP' }], addresses: { fromNode: 'InternalIP' },
     }));
-    const p = await waitFor('node port conflict', async () => { const x = await policy('on-node-port'); return condition(x, 'Conflict') ? x : undefined; }, 20_000);
-    expect(condition(p, 'Conflict')).toMatchObject({ status: 'True' });
-    expect(condition(p, 'Conflict')?.message).toContain('node port of Service shop/web');
+    const p = await waitFor('node-port range refused', async () => { const x = await policy('on-node-port'); return condition(x, 'Accepted') ? x : undefined; }, 20_000);
+    expect(condition(p, 'Accepted')).toMatchObject({ status: 'False', reason: 'NodePortRange' });
+    expect(condition(p, 'Accepted')?.message).toContain(`${nodePort}/TCP are in the node-port range 30000-32767`);
   });
 
   it('a reserved port is refused with a clear condition', async () => {
@@ -232,5 +234,98 @@ describe('NatExposurePolicy', () => {
     expect(metrics).toContain('# TYPE natplan_operator_writes_total counter');
     expect(metrics).not.toMatch(/natplan_operator_writes_total\{/);
     expect(metrics).toContain('natplan_controller_reconcile_duration_seconds_bucket');
+  });
+});
+
+describe('who may expose what (NatExposureGrant)', () => {
+  const TEAM = 'team-b';
+  const EVIL = 'evil';
+  type Cond = { type: string; status: string; reason: string; message: string };
+  const policyIn = async (namespace: string, name: string) => (await api.plans('natexposurepolicies', namespace)).find((p) => p.metadata.name === name);
+  const condition = (p: { status?: { conditions?: Cond[] } } | undefined, type: string) => p?.status?.conditions?.find((c) => c.type === type);
+  /** Waits until the policy's condition `type` has `reason`. */
+  const reasonOf = (namespace: string, name: string, type: string, reason: string) =>
+    waitFor(`${namespace}/${name} ${type} ${reason}`, async () => { const p = await policyIn(namespace, name); return condition(p, type)?.reason === reason ? p : undefined; }, 20_000);
+  const exposuresOf = async (namespace: string) => (await api.plans('nodenatplans'))
+    .flatMap((n) => (n.spec.exposures ?? []) as { policy: { namespace: string } }[]).filter((x) => x.policy.namespace === namespace);
+  const setLabels = async (name: string, labels: Record<string, string>) => {
+    const ns = await api.core.readNamespace({ name });
+    ns.metadata!.labels = { ...labels, 'kubernetes.io/metadata.name': name };
+    await api.core.replaceNamespace({ name, body: ns });
+  };
+
+  beforeAll(async () => {
+    for (const name of [TEAM, EVIL]) await api.core.createNamespace({ body: { metadata: { name } } });
+    await api.create(makeService(TEAM, 'api', (s) => { s.spec!.type = 'ClusterIP'; }));
+    await api.create(makeSlice(TEAM, 'api', 'api-1', [{ ip: '10.244.3.7', node: 'node-3' }]));
+    await api.create(makeService(EVIL, 'dns', (s) => { s.spec!.ports = [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }, { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }]; }));
+    await api.create(makeSlice(EVIL, 'dns', 'dns-1', [{ ip: '10.244.4.9', node: 'node-4' }]));
+  });
+
+  it('without a grant for its namespace nothing is exposed, and the policy says why', async () => {
+    await api.create(makePolicy(TEAM, 'api-edge', {
+      service: { name: 'api' }, ports: [{ servicePort: 80, externalPort: 8085, protocol: 'TCP' }],
+      nodes: { selector: { matchLabels: { 'natplan.io/edge': 'true' } } }, addresses: { fromNode: 'InternalIP' },
+    }));
+    const p = await reasonOf(TEAM, 'api-edge', 'Accepted', 'NotGranted');
+    expect(condition(p, 'Accepted')).toMatchObject({ status: 'False' });
+    expect(condition(p, 'Accepted')?.message).toContain('no NatExposureGrant allows namespace team-b to claim node InternalIP 8085/TCP');
+    expect(condition(p, 'Programmed')?.status).toBe('False');
+    expect(await exposuresOf(TEAM)).toEqual([]);
+  });
+
+  it('a grant selecting the namespace by label exposes it; removing the label withdraws it', async () => {
+    await api.create(makeGrant('teams', {
+      namespaces: { selector: { matchLabels: { 'natplan.io/expose': 'yes' } } }, addresses: { fromNode: ['InternalIP'] }, ports: [{ protocol: 'TCP', from: 8081, to: 8089 }],
+    }));
+    await setLabels(TEAM, { 'natplan.io/expose': 'yes' });
+    const p = await reasonOf(TEAM, 'api-edge', 'Accepted', 'Accepted');
+    expect(p.status.publicEndpoints.map((e: { node: string; address: string; port: number }) => `${e.node} ${e.address}:${e.port}`)).toEqual(['node-1 172.18.0.2:8085', 'node-2 172.18.0.3:8085']);
+    await waitFor('exposures of team-b on the node plans', async () => ((await exposuresOf(TEAM)).length === 2 ? true : undefined), 20_000);
+    await setLabels(TEAM, {});
+    await reasonOf(TEAM, 'api-edge', 'Accepted', 'NotGranted');
+    await waitFor('exposures of team-b withdrawn', async () => ((await exposuresOf(TEAM)).length === 0 ? true : undefined), 20_000);
+    await setLabels(TEAM, { 'natplan.io/expose': 'yes' });
+    await reasonOf(TEAM, 'api-edge', 'Accepted', 'Accepted');
+  });
+
+  it('a port outside the grant is refused even in a granted namespace', async () => {
+    await api.create(makePolicy(TEAM, 'api-wide', {
+      service: { name: 'api' }, ports: [{ servicePort: 80, externalPort: 8090, protocol: 'TCP' }], addresses: { fromNode: 'InternalIP' },
+    }));
+    const p = await reasonOf(TEAM, 'api-wide', 'Accepted', 'NotGranted');
+    expect(condition(p, 'Accepted')?.message).toContain('node InternalIP 8090/TCP');
+  });
+
+  it('finding 1: a namespace cannot claim an outside host\'s address', async () => {
+    await api.create(makePolicy(EVIL, 'hijack', {
+      service: { name: 'dns' }, addresses: { ips: ['192.0.2.200'] },
+      ports: [{ servicePort: 53, externalPort: 9953, protocol: 'UDP' }, { servicePort: 80, externalPort: 9980, protocol: 'TCP' }],
+    }));
+    const p = await reasonOf(EVIL, 'hijack', 'Accepted', 'NotGranted');
+    expect(condition(p, 'Programmed')?.status).toBe('False');
+    expect(await exposuresOf(EVIL)).toEqual([]);
+  });
+
+  it('finding 5: a claim on another Service\'s cluster IP is a Conflict naming that Service', async () => {
+    const web = await api.core.readNamespacedService({ name: 'web', namespace: NS });
+    const clusterIP = web.spec!.clusterIP!;
+    await api.create(makePolicy(EVIL, 'steal-web-ip', {
+      service: { name: 'dns' }, addresses: { ips: [clusterIP] }, ports: [{ servicePort: 53, externalPort: 53, protocol: 'UDP' }],
+    }));
+    const p = await reasonOf(EVIL, 'steal-web-ip', 'Conflict', 'ClusterIPInUse');
+    expect(condition(p, 'Conflict')).toMatchObject({ status: 'True' });
+    expect(condition(p, 'Conflict')?.message).toContain(`${clusterIP} is the cluster IP of Service shop/web`);
+    expect(condition(p, 'Programmed')?.status).toBe('False');
+    expect(await exposuresOf(EVIL)).toEqual([]);
+  });
+
+  it('the API server\'s address and port, from the endpoints of default/kubernetes, are never claimed', async () => {
+    // The test API server runs with --endpoint-reconciler-type=none; this slice is what a
+    // real one writes for itself.
+    await api.create(makeSlice('default', 'kubernetes', 'kubernetes', [{ ip: '172.18.0.2', node: 'node-1' }], 8085));
+    const p = await reasonOf(TEAM, 'api-edge', 'Conflict', 'AddressPortInUse');
+    expect(condition(p, 'Conflict')?.message).toContain('172.18.0.2:8085/TCP on node node-1 is held by the API server (172.18.0.2:8085)');
+    expect(p.status.publicEndpoints.map((e: { node: string }) => e.node)).toEqual(['node-2']);
   });
 });

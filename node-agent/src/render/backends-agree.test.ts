@@ -48,12 +48,15 @@ describe('nftables and iptables agree', () => {
     fc.assert(fc.property(renderInput(4), (input) => {
       const nft = renderNftables(input);
       const ipt = renderIptables(input);
-      const host = { localAddresses: Object.values(NODE) };
-      for (const packet of packetsFor(input)) {
-        const a = traceNft(nft, packet, host);
-        const b = traceIptables(ipt, packet, host);
-        const summary = (r: typeof a) => ({ verdict: r.verdict, endpoints: r.endpoints, masquerade: r.masquerade });
-        expect({ packet, ...summary(b) }).toEqual({ packet, ...summary(a) });
+      // Exposure addresses held by the node, and the same addresses as other hosts.
+      const exposureAddresses = (input.node.exposures ?? []).map((x) => x.address);
+      for (const host of [{ localAddresses: [...Object.values(NODE), ...exposureAddresses] }, { localAddresses: Object.values(NODE) }]) {
+        for (const packet of packetsFor(input)) {
+          const a = traceNft(nft, packet, host);
+          const b = traceIptables(ipt, packet, host);
+          const summary = (r: typeof a) => ({ verdict: r.verdict, endpoints: r.endpoints, masquerade: r.masquerade });
+          expect({ packet, host, ...summary(b) }).toEqual({ packet, host, ...summary(a) });
+        }
       }
     }), { numRuns: 60 });
   }, 60_000);

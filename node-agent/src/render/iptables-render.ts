@@ -10,6 +10,13 @@
  *
  * Source ranges are checked in the filter table against the conntrack ORIGINAL destination
  * (`--ctorigdst`), because by then the nat table has rewritten the destination.
+ *
+ * Exposures match only packets addressed to this node (`-m addrtype --dst-type LOCAL`, the
+ * twin of nft's `fib daddr type local`): their frontends live in NATPLAN-EXPOSURES and
+ * NATPLAN-NO-EP-EXPOSURES, entered only for local destinations, so a pod's or the node's
+ * own connection to another host is never captured, whatever address a policy names. Their
+ * source ranges apply to connections the exposure DNATed (`--ctstate DNAT`) or that are
+ * still addressed to a local address (no endpoints): never to traffic passing through.
  */
 import type { IpFamily } from './addresses.js';
 import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
@@ -22,6 +29,7 @@ const C = {
   services: `${P}SERVICES`, nodePorts: `${P}NODEPORTS`, postrouting: `${P}POSTROUTING`, markMasq: `${P}MARK-MASQ`,
   masqOffCluster: `${P}MASQ-OFFCLUSTER`, noEndpoints: `${P}NO-ENDPOINTS`, noEndpointNodePorts: `${P}NO-EP-NODEPORTS`, firewall: `${P}FIREWALL`,
   clusterIps: `${P}CLUSTER-IPS`, serviceRange: `${P}SERVICE-RANGE`, reject: `${P}REJECT`,
+  exposures: `${P}EXPOSURES`, noEndpointExposures: `${P}NO-EP-EXPOSURES`,
 } as const;
 
 export interface IptablesJump { table: 'nat' | 'filter'; chain: string; args: string[] }
@@ -67,8 +75,8 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
   const { family } = plan;
   const nat = new TableWriter();
   const filter = new TableWriter();
-  for (const name of [C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster]) nat.chain(name);
-  for (const name of [C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject]) filter.chain(name);
+  for (const name of [C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, C.exposures]) nat.chain(name);
+  for (const name of [C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject, C.noEndpointExposures]) filter.chain(name);
   // Packets still addressed to a cluster IP after DNAT (a port or protocol its Service
   // does not serve) are refused, as kube-proxy's nftables mode does (its iptables mode let
   // them through, a known defect); other addresses of the Service range are dropped. The
@@ -113,20 +121,29 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
     });
     return name;
   };
-  // With `dropUntranslated`, what `target` leaves untranslated (external clients of a Local
+  // Exposure frontends go to their own chains, entered only for local destinations. With
+  // `dropUntranslated`, what `target` leaves untranslated (external clients of a Local
   // Service without a local endpoint) is dropped in the filter table, which runs after DNAT.
-  const frontend = (address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, label: string | undefined, dropUntranslated = false): void => {
+  const frontend = (address: string, p: { protocol: string; port: number }, target: string | undefined, anyEndpoints: boolean, label: string | undefined, kind: 'service' | 'exposure' = 'service', dropUntranslated = false): void => {
     const key = `${address}|${p.protocol}|${p.port}`;
     if (claimed.has(key)) return; // same first-wins rule as nft; the conflict is reported there
     claimed.add(key);
     const match = `-d ${hostMask(family, address)} ${l4(p.protocol, p.port)}${comment(label)}`;
-    if (target) nat.rule(C.services, `${match} -j ${target}`);
-    if (!target) filter.rule(C.noEndpoints, `${match} ${anyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
+    const exposure = kind === 'exposure';
+    if (target) nat.rule(exposure ? C.exposures : C.services, `${match} -j ${target}`);
+    if (!target) filter.rule(exposure ? C.noEndpointExposures : C.noEndpoints, `${match} ${anyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
     else if (dropUntranslated) filter.rule(C.noEndpoints, `${match} -j DROP`);
   };
-  const firewall = (address: string, p: { protocol: string; port: number }, ranges: string[]): void => {
+  const firewall = (address: string, p: { protocol: string; port: number }, ranges: string[], exposure = false): void => {
     const name = filter.chain(`${P}FW-${fnv1a64Hex(`${address}|${p.protocol}|${p.port}`)}`);
-    filter.rule(C.firewall, `-p ${p.protocol} -m conntrack --ctorigdst ${hostMask(family, address)} --ctorigdstport ${p.port} -j ${name}`);
+    const original = `-m conntrack --ctorigdst ${hostMask(family, address)} --ctorigdstport ${p.port}`;
+    if (!exposure) filter.rule(C.firewall, `-p ${p.protocol} ${original} -j ${name}`);
+    else {
+      // DNATed by the exposure (which only matched a local address), or still addressed to
+      // a local address (no endpoints): never a connection to another host.
+      filter.rule(C.firewall, `-p ${p.protocol} -m conntrack --ctstate DNAT ${original} -j ${name}`);
+      filter.rule(C.firewall, `-p ${p.protocol} -m addrtype --dst-type LOCAL ${original} -j ${name}`);
+    }
     for (const range of ranges) filter.rule(name, `-s ${range} -j RETURN`);
     filter.rule(name, '-j DROP');
   };
@@ -169,7 +186,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
       if (!external) noEndpointNodePortRules.push(`${match} ${p.hasAnyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
       else if (dropUntranslated) noEndpointNodePortRules.push(`${match} -j DROP`);
     }
-    for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) frontend(address, p, external, p.hasAnyEndpoints, p.label, dropUntranslated);
+    for (const address of [...p.externalIPs, ...p.loadBalancerIPs]) frontend(address, p, external, p.hasAnyEndpoints, p.label, 'service', dropUntranslated);
     if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) firewall(address, p, p.loadBalancerSourceRanges);
   }
   for (const x of plan.exposures) {
@@ -183,9 +200,12 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
         nat.rule(target, `-j ${P}CL-${p.id}`);
       }
     }
-    frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, p?.label);
-    if (x.sourceRanges) firewall(x.address, x, x.sourceRanges);
+    frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, p?.label, 'exposure');
+    if (x.sourceRanges) firewall(x.address, x, x.sourceRanges, true);
   }
+  // After every Service address, before node ports: the order of nft's services chain.
+  nat.rule(C.services, `-m addrtype --dst-type LOCAL -j ${C.exposures}`);
+  filter.rule(C.noEndpoints, `-m addrtype --dst-type LOCAL -j ${C.noEndpointExposures}`);
 
   // Node ports come after every explicit address, as in kube-proxy.
   const nodePortDestinations = plan.nodePortAddresses === 'all-local'
@@ -236,8 +256,8 @@ export function renderIptables(input: RenderInput, options: IptablesOptions = {}
 export function iptablesCleanupScripts(existingChains: { ipv4?: string[]; ipv6?: string[] } = {}): { ipv4: string; ipv6: string } {
   const script = (extra: string[]): string => {
     const ours = (names: string[]): string[] => [...new Set(names.filter((c) => /^NATPLAN-[A-Za-z0-9-]{1,20}$/.test(c)))];
-    const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, ...extra.filter((c) => !FILTER_CHAIN.test(c))]);
-    const filter = ours([C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject, ...extra.filter((c) => FILTER_CHAIN.test(c))]);
+    const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, C.exposures, ...extra.filter((c) => !FILTER_CHAIN.test(c))]);
+    const filter = ours([C.noEndpoints, C.noEndpointNodePorts, C.firewall, C.clusterIps, C.serviceRange, C.reject, C.noEndpointExposures, ...extra.filter((c) => FILTER_CHAIN.test(c))]);
     const table = (name: string, chains: string[]): string[] => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT'];
     return [...table('nat', nat), ...table('filter', filter), ''].join('\n');
   };

@@ -82,7 +82,8 @@ class Run {
         case '--comment': i++; continue;
         case '--dst-type': i++; if (!test(this.isLocal(s.daddr))) return undefined; continue;
         case '--src-type': i++; if (!test(this.fromNode || this.isLocal(s.saddr))) return undefined; continue;
-        case '--ctstate': i++; continue; // every traced packet is the first of its connection
+        // Every traced packet is the first of its connection (NEW); DNAT: our rules rewrote it.
+        case '--ctstate': i++; if (!test(next.split(',').some((v) => v === 'NEW' || (v === 'DNAT' && s.endpoint !== undefined)))) return undefined; continue;
         case '--ctorigdst': i++; if (!test(inCidr(next, s.origDaddr))) return undefined; continue;
         case '--ctorigdstport': i++; if (!test(Number(next) === s.origDport)) return undefined; continue;
         case '--mode': i++; continue;

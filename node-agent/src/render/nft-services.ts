@@ -70,6 +70,13 @@ export interface FamilyObjects {
   partial?: boolean;
 }
 
+/** Who a frontend belongs to: a Service (any destination) or an exposure (local destinations only). */
+type FrontendKind = 'service' | 'exposure';
+const FRONTEND_MAPS: Record<FrontendKind, { verdicts: string; noEndpoints: string; firewall: string; firewallAllow: string }> = {
+  service: { verdicts: SET.serviceIps, noEndpoints: SET.noEndpointServices, firewall: SET.firewallIps, firewallAllow: SET.firewallAllow },
+  exposure: { verdicts: SET.exposureIps, noEndpoints: SET.noEndpointExposures, firewall: SET.exposureFirewallIps, firewallAllow: SET.exposureFirewallAllow },
+};
+
 /** nft refuses comments over 128 characters; a longer label (DNS labels allow 143) is left out. */
 const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
@@ -132,16 +139,19 @@ class FamilyBuilder {
 
   /**
    * Route a frontend `address . proto . port` to a chain, or to drop/reject when `target` is
-   * undefined. With `dropUntranslated`, what `target` leaves untranslated (external clients
-   * of a Local Service without a local endpoint) is dropped by the endpoints check.
+   * undefined. Service and exposure frontends share one key space (and the slot maps);
+   * their verdicts go to different maps (FRONTEND_MAPS). With `dropUntranslated`, what
+   * `target` leaves untranslated (external clients of a Local Service without a local
+   * endpoint) is dropped by the endpoints check.
    */
-  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string, dropUntranslated = false): void {
+  frontend(address: string, p: { protocol: L4Protocol; port: number }, target: string | undefined, anyEndpoints: boolean, owner: string, slots: (Balance | undefined)[] = [], label?: string, kind: FrontendKind = 'service', dropUntranslated = false): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
+    const maps = FRONTEND_MAPS[kind];
     this.claim('ip', key, owner, () => {
       if (target) for (const balance of slots) this.slotElements(slotMapName('frontend', p.protocol), `${address} . ${p.port}`, balance);
-      if (target) this.element(SET.serviceIps, key, `goto ${target}${comment(label)}`);
-      if (!target) this.element(SET.noEndpointServices, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
-      else if (dropUntranslated) this.element(SET.noEndpointServices, key, 'drop');
+      if (target) this.element(maps.verdicts, key, `goto ${target}${comment(label)}`);
+      if (!target) this.element(maps.noEndpoints, key, anyEndpoints ? 'drop' : `goto ${CHAIN.rejectPacket}`);
+      else if (dropUntranslated) this.element(maps.noEndpoints, key, 'drop');
       if (p.protocol === 'udp') this.udpFrontend(`${address}|${p.port}`, target !== undefined);
     });
   }
@@ -215,10 +225,11 @@ class FamilyBuilder {
     });
   }
 
-  firewall(address: string, p: { protocol: string; port: number }, ranges: string[]): void {
+  firewall(address: string, p: { protocol: string; port: number }, ranges: string[], kind: FrontendKind = 'service'): void {
     const key = `${address} . ${p.protocol} . ${p.port}`;
-    this.element(SET.firewallIps, key);
-    for (const range of ranges) this.element(SET.firewallAllow, `${key} . ${range}`);
+    const maps = FRONTEND_MAPS[kind];
+    this.element(maps.firewall, key);
+    for (const range of ranges) this.element(maps.firewallAllow, `${key} . ${range}`);
   }
 
   /** Records a programmed endpoint: hairpin set element, UDP facts. */
@@ -389,7 +400,7 @@ function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: b
     b.nodePort(p, external(separate ? 'np' : 'ext', (u) => u.nodePortRule?.() ?? u.rule), used, dropUntranslated);
   }
   const chain = addresses.length ? external('ext', (u) => u.rule) : undefined;
-  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label, dropUntranslated);
+  for (const address of addresses) b.frontend(address, p, chain, p.hasAnyEndpoints, owner, used, p.label, 'service', dropUntranslated);
   if (p.loadBalancerSourceRanges) for (const address of p.loadBalancerIPs) b.firewall(address, p, p.loadBalancerSourceRanges);
 }
 
@@ -403,8 +414,8 @@ function renderExposure(b: FamilyBuilder, x: ExposureNat): void {
     const name = `${x.preserveClientAddress ? 'xl' : 'xm'}-${balance.shared ?? p.id}`;
     target = b.chain(name, [...(x.preserveClientAddress ? [] : [`jump ${CHAIN.markForMasquerade}`]), `${balance.rule}${note}`]);
   }
-  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner, [balance], p?.label);
-  if (x.sourceRanges) b.firewall(x.address, x, x.sourceRanges);
+  b.frontend(x.address, x, target, p?.hasAnyEndpoints ?? false, owner, [balance], p?.label, 'exposure');
+  if (x.sourceRanges) b.firewall(x.address, x, x.sourceRanges, 'exposure');
 }
 
 /**

@@ -7,6 +7,12 @@
  * dstnat hooks (-100), so source ranges are checked against the address the client used
  * (the load-balancer IP, not the endpoint) and a host firewall at `filter` (0) sees our
  * rejects first.
+ *
+ * Exposures (NatExposurePolicy) have their own maps, consulted only for packets whose
+ * destination is an address of this node (`fib daddr type local`): an exposure is traffic
+ * arriving at the node, never a pod's or the node's own connection to some other host,
+ * even if a policy names that host's address (the Service maps match any destination,
+ * because cluster IPs and load-balancer IPs are not local addresses).
  */
 import type { FamilyPlan } from './plan.js';
 import type { ChainState, IpFamily, SetState } from './model.js';
@@ -25,6 +31,8 @@ export const SET = {
   serviceCidrs: 'service-cidrs', clusterIps: 'cluster-ips',
   serviceIps: 'service-ips', serviceNodePorts: 'service-nodeports',
   noEndpointServices: 'no-endpoint-services', noEndpointNodePorts: 'no-endpoint-nodeports',
+  exposureIps: 'exposure-ips', noEndpointExposures: 'no-endpoint-exposures',
+  exposureFirewallIps: 'exposure-firewall-ips', exposureFirewallAllow: 'exposure-firewall-allow',
   /** Per protocol, see slotMapName. */
   frontendSlots: 'frontend-slots', nodePortSlots: 'nodeport-slots',
 } as const;
@@ -91,6 +99,10 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
     emptySet(family, 'map', SET.serviceNodePorts, 'inet_proto . inet_service : verdict'),
     emptySet(family, 'map', SET.noEndpointServices, `${service} : verdict`),
     emptySet(family, 'map', SET.noEndpointNodePorts, 'inet_proto . inet_service : verdict'),
+    emptySet(family, 'map', SET.exposureIps, `${service} : verdict`),
+    emptySet(family, 'map', SET.noEndpointExposures, `${service} : verdict`),
+    emptySet(family, 'set', SET.exposureFirewallIps, service),
+    emptySet(family, 'set', SET.exposureFirewallAllow, `${service} . ${addr}`, ['interval']),
     ...slotMaps(family),
   ];
   const fill = (name: string, values: readonly string[]): void => {
@@ -110,6 +122,7 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
   const mark = markHex(masqueradeMark);
   const nodePorts = nodePortMatch(plan);
   const frontend = `${ipx} daddr . meta l4proto . th dport`;
+  const local = 'fib daddr type local';
   const base = (name: string, type: 'nat' | 'filter', hook: NonNullable<ChainState['base']>['hook'], priority: number, rules: string[]): ChainState =>
     ({ name, base: { type, hook, priority }, rules });
   const chain = (name: string, rules: string[]): ChainState => ({ name, rules });
@@ -136,10 +149,12 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
     base(CHAIN.filterOutputPostDnat, 'filter', 'output', -90, [`ct state new jump ${CHAIN.endpointsCheck}`, `ct state new jump ${CHAIN.clusterIpsCheck}`]),
     chain(CHAIN.services, [
       `${frontend} vmap @${SET.serviceIps}`,
+      `${local} ${frontend} vmap @${SET.exposureIps}`,
       ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.serviceNodePorts}`] : []),
     ]),
     chain(CHAIN.endpointsCheck, [
       `${frontend} vmap @${SET.noEndpointServices}`,
+      `${local} ${frontend} vmap @${SET.noEndpointExposures}`,
       ...(nodePorts ? [`${nodePorts} meta l4proto . th dport vmap @${SET.noEndpointNodePorts}`] : []),
     ]),
     // Still addressed to a cluster IP after DNAT: a port or protocol its Service does not
@@ -150,7 +165,10 @@ export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainS
       `${ipx} daddr @${SET.clusterIps} goto ${CHAIN.rejectPacket}`,
       `${ipx} daddr @${SET.serviceCidrs} drop`,
     ]),
-    chain(CHAIN.firewallCheck, [`${frontend} @${SET.firewallIps} ${frontend} . ${ipx} saddr != @${SET.firewallAllow} drop`]),
+    chain(CHAIN.firewallCheck, [
+      `${frontend} @${SET.firewallIps} ${frontend} . ${ipx} saddr != @${SET.firewallAllow} drop`,
+      `${local} ${frontend} @${SET.exposureFirewallIps} ${frontend} . ${ipx} saddr != @${SET.exposureFirewallAllow} drop`,
+    ]),
     chain(CHAIN.markForMasquerade, [`meta mark set meta mark or ${mark}`]),
     chain(CHAIN.masquerading, [
       `meta mark & ${mark} == 0x00000000 return`,

@@ -27,7 +27,7 @@ function addElements(tx: NftTransaction, family: IpFamily, set: SetState, keys?:
 
 /** Elements of sets that gate others go last, so a half-written state never drops traffic. */
 function elementOrder(sets: Iterable<SetState>): SetState[] {
-  const last = ['firewall-ips', 'service-ips', 'service-nodeports'];
+  const last = ['firewall-ips', 'exposure-firewall-ips', 'service-ips', 'exposure-ips', 'service-nodeports'];
   return [...sets].sort((a, b) => last.indexOf(a.definition.name) - last.indexOf(b.definition.name));
 }
 

@@ -8,6 +8,7 @@ import type { NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from
 import type { IpFamily, ParsedCidr } from './addresses.js';
 import { cidrContains, parseAddress, parseCidr } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';
+import { IPV4_BITS, IPV6_BITS, isSpecialAddress } from '../../../netaddr/ip.js';
 
 export interface NodeIdentity { nodeName: string; zone?: string }
 
@@ -443,6 +444,9 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     const protocol = PROTOCOLS[exposure.protocol];
     const where = `exposure ${JSON.stringify(exposure.address)}:${JSON.stringify(exposure.port)}`;
     if (!address || !protocol || !isPort(exposure.port) || !isPort(exposure.servicePort)) { problems.push(`${where}: invalid; skipped`); continue; }
+    // The operator never plans these (loopback would capture the node's own local traffic);
+    // a plan written by something else is not trusted to either.
+    if (isSpecialAddress(address.value, address.family === 'ip' ? IPV4_BITS : IPV6_BITS)) { problems.push(`${where}: not a unicast address; skipped`); continue; }
     const ranges = (exposure.sourceRanges ?? []).length ? cidrsByFamily(exposure.sourceRanges, where, problems)[address.family] : undefined;
     const target = servicePorts.find((p) => p.family === address.family && p.protocol === protocol && p.port === exposure.servicePort
       && p.owner.namespace === exposure.policy.namespace && p.owner.name === exposure.service);

@@ -20,6 +20,9 @@ const tcp = (source: string, destination: string, port: number, extra: Partial<T
   ({ source, destination, port, protocol: 'tcp', ...extra });
 
 const WEB = ['10.244.1.5:8080', '10.244.2.9:8080'];
+// The scenario's explicit exposure addresses are floating IPs held by this node.
+const EXPOSURE_IPS = ['198.51.100.50', '198.51.100.51', '198.51.100.52'];
+const THIS_NODE: TraceHost = { localAddresses: [NODE, ...EXPOSURE_IPS] };
 
 const TRACE_ROWS: Row[] = [
   { name: 'cluster IP from outside the cluster: both endpoints, masqueraded', packet: tcp(CLIENT, '10.96.0.10', 80), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
@@ -104,8 +107,34 @@ it('the scenario renders without problems', () => {
 describe.each(BACKENDS)('%s: packet traces over the rendered scenario', (_, tracer) => {
   const trace = tracer(scenarioInput());
   it.each(TRACE_ROWS)('$name', ({ packet, want }) => {
-    const got = trace({ family: 'ip', ...packet });
+    const got = trace({ family: 'ip', ...packet }, THIS_NODE);
     expect({ verdict: got.verdict, endpoints: got.endpoints, masquerade: got.masquerade }).toEqual({ endpoints: undefined, ...want });
+  });
+});
+
+// Finding 1 (traffic hijack): a policy named an outside host's address; pods and the node
+// itself talking to that host were answered by the policy's Service. An exposure is traffic
+// arriving at this node: where its address is not local, nothing is captured, not even by
+// the exposure's source ranges.
+const OUTSIDE_HOST: TraceHost = { localAddresses: [NODE] };
+const OUTSIDE_ROWS: Row[] = [
+  { name: 'a local pod to the outside host an exposure names (UDP): untouched', packet: { source: LOCAL_POD, destination: '198.51.100.50', port: 27015, protocol: 'udp', fromLocalPod: true }, want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'the node itself to that outside host: untouched', packet: { source: NODE, destination: '198.51.100.50', port: 27015, protocol: 'udp', fromNode: true }, want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'a pod to an outside host named by an exposure without endpoints: not rejected', packet: tcp(LOCAL_POD, '198.51.100.51', 9999, { fromLocalPod: true }), want: { verdict: 'ACCEPT', masquerade: false } },
+  { name: 'traffic routed through the node to that host: untouched', packet: { source: OUTSIDER, destination: '198.51.100.52', port: 80, protocol: 'tcp' }, want: { verdict: 'ACCEPT', masquerade: false } },
+];
+describe.each(BACKENDS)('%s: an exposure never captures connections to another host', (_, tracer) => {
+  const trace = tracer(scenarioInput((n) => {
+    // Source ranges too: they must not filter traffic to the outside host either.
+    for (const x of n.exposures ?? []) x.sourceRanges = ['203.0.113.0/24'];
+  }));
+  it.each(OUTSIDE_ROWS)('$name', ({ packet, want }) => {
+    const got = trace({ family: 'ip', ...packet }, OUTSIDE_HOST);
+    expect({ verdict: got.verdict, endpoints: got.endpoints, masquerade: got.masquerade }).toEqual({ endpoints: undefined, ...want });
+  });
+  it('the same exposure still works where its address is local', () => {
+    const got = trace({ family: 'ip', source: CLIENT, destination: '198.51.100.50', port: 27015, protocol: 'udp' }, THIS_NODE);
+    expect(got.endpoints).toEqual(['10.244.1.22:5353']);
   });
 });
 

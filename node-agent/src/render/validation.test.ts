@@ -81,6 +81,8 @@ describe('invalid or conflicting input is reported and left out', () => {
     { name: 'a later part without part 0', input: makeInput([makeServicePlan('ns1', 'web', () => {}, 1)]), problem: /no part 0/ },
     { name: 'bad pod CIDR', input: makeInput([], (n) => { n.podCIDRs = ['10.244.1.0/40']; }), problem: /invalid CIDR/ },
     { name: 'exposure on a Service LB IP', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.loadBalancerIPs = ['198.51.100.7']; })], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '198.51.100.7'; x.port = 80; })]; }), problem: /claimed by Service port ns1\/web:http; exposure/ },
+    { name: 'exposure on loopback', input: makeInput([makeServicePlan('ns1', 'web')], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '127.0.0.1'; })]; }), problem: /exposure "127.0.0.1":8080: not a unicast address; skipped/ },
+    { name: 'exposure on the unspecified IPv6 address', input: makeInput([makeServicePlan('ns1', 'web')], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '::'; })]; }), problem: /exposure "::":8080: not a unicast address; skipped/ },
     { name: 'two Services on one node port', input: makeInput(['a', 'b'].map((name, i) => makeServicePlan('ns1', name, (s) => { s.clusterIPs = [`10.96.0.${i + 1}`]; s.ports = [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }]; }))), problem: /node port tcp . 30080: claimed by Service port ns1\/a:http; Service port ns1\/b:http skipped/ },
   ])('$name', ({ input, problem }) => {
     const ruleset = renderNftables(input);

@@ -12,6 +12,19 @@ describe('compilePlannerConfig', () => {
     expect(compiled.ok && compiled.config.nodePortAddressCIDRs).toHaveLength(1);
     expect(compiled.ok && compiled.config.maxEndpointsPerPart).toBe(100);
     expect(compiled.ok && [...compiled.config.reservedPorts]).toContain(10250);
+    expect(compiled.ok && compiled.config.nodePortRange).toEqual({ from: 30000, to: 32767 });
+    expect(compiled.ok && compiled.config.apiServerEndpoints).toEqual([]);
+  });
+
+  it('reserves natplan\'s own metrics and health ports and kube-proxy\'s healthz by default', () => {
+    const compiled = compilePlannerConfig(valid);
+    for (const port of [9090, 10261, 10256, 6443, 10250]) expect(compiled.ok && compiled.config.reservedPorts.has(port), String(port)).toBe(true);
+  });
+
+  it('parses the node-port range and API server endpoints', () => {
+    const compiled = compilePlannerConfig({ ...valid, nodePortRange: '20000-22767', apiServerEndpoints: ['172.18.0.2:6443', '[FD00:172:18::2]:443'] });
+    expect(compiled.ok && compiled.config.nodePortRange).toEqual({ from: 20000, to: 22767 });
+    expect(compiled.ok && compiled.config.apiServerEndpoints).toEqual([{ address: '172.18.0.2', port: 6443 }, { address: 'fd00:172:18::2', port: 443 }]);
   });
 
   it.each<[string, Partial<PlannerSettings>, string]>([
@@ -21,6 +34,8 @@ describe('compilePlannerConfig', () => {
     ['an empty proxy name', { proxyName: ' ' }, 'proxyName: must not be empty'],
     ['a part size over the schema limit', { maxEndpointsPerPart: 1001 }, 'maxEndpointsPerPart: must be an integer from 1 to 1000'],
     ['a reserved port that is not a port', { reservedPorts: [22, 70000] }, 'reservedPorts: 70000 is not a port'],
+    ['a node-port range that runs backwards', { nodePortRange: '32767-30000' }, 'nodePortRange: "32767-30000" is not a port range like 30000-32767'],
+    ['an API server endpoint with a host name', { apiServerEndpoints: ['kubernetes:443'] }, 'apiServerEndpoints: "kubernetes:443" is not ip:port'],
   ])('refuses %s instead of dropping it', (_name, override, error) => {
     expect(compilePlannerConfig({ ...valid, ...override })).toEqual({ ok: false, errors: [error] });
   });

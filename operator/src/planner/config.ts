@@ -1,7 +1,7 @@
 // Operator-wide settings the planner needs, parsed once so that planning 10k Services does
 // not re-parse the same CIDR lists 10k times, and so that a wrong setting stops the
 // operator at start-up instead of being dropped silently.
-import { canonicalCIDR, parseCIDR, type ParsedCIDR } from './ip.js';
+import { canonicalCIDR, canonicalIP, parseCIDR, type ParsedCIDR } from './ip.js';
 
 /** Which Services natplan programs (DESIGN.md §2, coexistence with kube-proxy). */
 export type ProxyMode = 'replace' | 'complement';
@@ -11,10 +11,20 @@ export const DEFAULT_MAX_ENDPOINTS_PER_PART = 100;
 /** The ServiceNatPlan schema's maxItems for endpoints. */
 export const SCHEMA_MAX_ENDPOINTS_PER_PART = 1000;
 /**
- * Ports no exposure may take on a node: SSH, etcd, the API server, and the kubelet,
- * kube-proxy and controller ports. Capturing them would cut the node off the cluster.
+ * Ports no exposure may take on a node, whatever a grant says: SSH, etcd, the API server,
+ * the operator's metrics/health port (9090), the kubelet, kube-proxy's metrics and healthz
+ * (10249, 10256; natplan's kube-proxy-compatible healthz uses 10256 too), the controller
+ * ports and the agent's metrics/health port (10261). Capturing them would cut the node
+ * off the cluster or blind its monitoring.
  */
-export const DEFAULT_RESERVED_PORTS: readonly number[] = [22, 2379, 2380, 6443, 10249, 10250, 10256, 10257, 10259];
+export const DEFAULT_RESERVED_PORTS: readonly number[] = [22, 2379, 2380, 6443, 9090, 10249, 10250, 10256, 10257, 10259, 10261];
+/** kube-apiserver's default --service-node-port-range. */
+export const DEFAULT_NODE_PORT_RANGE = '30000-32767';
+
+/** An inclusive port range. */
+export interface PortRange { readonly from: number; readonly to: number }
+/** An address and port, e.g. where the API server listens. */
+export interface AddressPort { readonly address: string; readonly port: number }
 
 /** Settings as the operator's flags or Helm values give them. */
 export interface PlannerSettings {
@@ -44,6 +54,13 @@ export interface PlannerSettings {
   backend: 'auto' | 'nftables' | 'iptables';
   /** Ports exposures may not use; default {@link DEFAULT_RESERVED_PORTS}. */
   reservedPorts?: readonly number[];
+  /** The node-port range ("from-to", kube-apiserver's --service-node-port-range); never claimable. Default {@link DEFAULT_NODE_PORT_RANGE}. */
+  nodePortRange?: string;
+  /**
+   * Where the API server listens ("host:port", "[v6]:port"), besides what the `kubernetes`
+   * Service's EndpointSlices in `default` say (the shell adds those); never claimable.
+   */
+  apiServerEndpoints?: readonly string[];
 }
 
 /** Settings with their CIDRs parsed; build with {@link compilePlannerConfig}. */
@@ -58,12 +75,14 @@ export interface PlannerConfig {
   readonly masqueradeAll: boolean;
   readonly backend: 'auto' | 'nftables' | 'iptables';
   readonly reservedPorts: ReadonlySet<number>;
+  readonly nodePortRange: PortRange;
+  readonly apiServerEndpoints: readonly AddressPort[];
 }
 
 /** What planNode needs. */
 export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'clusterCIDRs' | 'serviceCIDRs' | 'masqueradeAll' | 'backend'>;
 /** What resolveExposures needs. */
-export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'reservedPorts'>;
+export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'reservedPorts' | 'nodePortRange' | 'serviceCIDRs' | 'apiServerEndpoints'>;
 
 /** Either a usable config or the list of settings that are wrong; the shell refuses to start on errors. */
 export type CompiledConfig =
@@ -78,6 +97,23 @@ function parseList(name: string, texts: readonly string[], errors: string[]): Pa
     else errors.push(`${name}: ${JSON.stringify(text)} is not a CIDR`);
   }
   return out;
+}
+
+/** "30000-32767" (or one port) as a range; undefined when it is not one. */
+export function parsePortRange(text: string): PortRange | undefined {
+  const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(text);
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  return from >= 1 && to <= 65_535 && from <= to ? { from, to } : undefined;
+}
+
+/** "host:port" or "[v6]:port" with an IP host, canonicalised; undefined otherwise. */
+export function parseAddressPort(text: string): AddressPort | undefined {
+  const m = /^\s*(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})\s*$/.exec(text);
+  const address = canonicalIP(m?.[1] ?? m?.[2] ?? '');
+  const port = Number(m?.[3]);
+  return address !== undefined && port >= 1 && port <= 65_535 ? { address, port } : undefined;
 }
 
 /** Parses and checks the settings; invalid values are errors, not silently dropped. */
@@ -107,7 +143,15 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
   const reservedPorts = settings.reservedPorts ?? DEFAULT_RESERVED_PORTS;
   const badPort = reservedPorts.find((p) => !Number.isInteger(p) || p < 1 || p > 65_535);
   if (badPort !== undefined) errors.push(`reservedPorts: ${badPort} is not a port`);
-  if (errors.length > 0) return { ok: false, errors };
+  const nodePortRange = parsePortRange(settings.nodePortRange ?? DEFAULT_NODE_PORT_RANGE);
+  if (!nodePortRange) errors.push(`nodePortRange: ${JSON.stringify(settings.nodePortRange)} is not a port range like 30000-32767`);
+  const apiServerEndpoints: AddressPort[] = [];
+  for (const text of settings.apiServerEndpoints ?? []) {
+    const parsed = parseAddressPort(text);
+    if (parsed) apiServerEndpoints.push(parsed);
+    else errors.push(`apiServerEndpoints: ${JSON.stringify(text)} is not ip:port`);
+  }
+  if (errors.length > 0 || !nodePortRange) return { ok: false, errors };
   return {
     ok: true,
     config: {
@@ -121,6 +165,8 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
       masqueradeAll: settings.masqueradeAll,
       backend: settings.backend,
       reservedPorts: new Set(reservedPorts),
+      nodePortRange,
+      apiServerEndpoints,
     },
   };
 }

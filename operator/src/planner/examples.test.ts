@@ -2,12 +2,15 @@
 // planner and the examples drift apart, one of them is wrong.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import edgeWebGrantYaml from '../../../crds/examples/natexposuregrant-edge-web.yaml?raw';
+import gamesGrantYaml from '../../../crds/examples/natexposuregrant-games.yaml?raw';
+import gamesUdpYaml from '../../../crds/examples/natexposurepolicy-games-udp.yaml?raw';
 import webPublicYaml from '../../../crds/examples/natexposurepolicy-web-public.yaml?raw';
 import nodeAYaml from '../../../crds/examples/nodenatplan-node-a.yaml?raw';
 import localLbYaml from '../../../crds/examples/servicenatplan-local-lb.yaml?raw';
 import webPart1Yaml from '../../../crds/examples/servicenatplan-web-part1.yaml?raw';
 import webYaml from '../../../crds/examples/servicenatplan-web.yaml?raw';
-import type { NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
 import { servicePlanName } from './naming.js';
 import { resolveExposures } from './resolve-exposures.js';
 import { planNode } from './plan-node.js';
@@ -78,9 +81,27 @@ describe('the CRD examples are planner output', () => {
       n.spec!.podCIDRs = ['10.244.1.0/24', 'fd00:10:244:1::/64'];
       n.status!.addresses = [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'InternalIP', address: 'fd00:172:18::2' }];
     });
-    const exposures = resolveExposures({ policies: [policy], services: [makeService('default', 'web')], nodes: [nodeA, makeNode('node-b', 3)] }, makeConfig());
+    const grants = [parse(edgeWebGrantYaml) as NatExposureGrant];
+    const exposures = resolveExposures({ policies: [policy], grants, services: [makeService('default', 'web')], nodes: [nodeA, makeNode('node-b', 3)] }, makeConfig());
     const spec = planNode({ node: nodeA, exposures: exposures.byNode.get('node-a') ?? [] }, makeConfig());
     expect(spec).toEqual((parse(nodeAYaml) as NodeNatPlan).spec);
     expect(exposures.byNode.has('node-b')).toBe(false);
+    // Without its grant the same policy exposes nothing.
+    const ungranted = resolveExposures({ policies: [policy], grants: [], services: [makeService('default', 'web')], nodes: [nodeA] }, makeConfig());
+    expect(ungranted.byNode.size).toBe(0);
+    expect(ungranted.policyStatus.get('default/web-public')?.conditions[0]).toMatchObject({ type: 'Accepted', status: 'False', reason: 'NotGranted' });
+  });
+
+  it('natexposuregrant-games.yaml grants what natexposurepolicy-games-udp.yaml claims', () => {
+    const policy = parse(gamesUdpYaml) as NatExposurePolicy;
+    const arena = makeService('games', 'arena', (s) => {
+      s.metadata!.labels = { app: 'game' };
+      s.spec!.ports = [{ name: 'game', protocol: 'UDP', port: 7777 }];
+      s.spec!.ipFamilies = ['IPv4', 'IPv6'];
+      s.spec!.clusterIPs = ['10.96.0.10', 'fd00:10:96::a'];
+    });
+    const grants = [parse(gamesGrantYaml) as NatExposureGrant];
+    const result = resolveExposures({ policies: [policy], grants, services: [arena], nodes: [makeNode('node-a', 2)] }, makeConfig());
+    expect(result.byNode.get('node-a')?.map((e) => `${e.address}:${e.port}/${e.protocol}`)).toEqual(['198.51.100.50:27015/UDP', '2001:db8::50:27015/UDP']);
   });
 });

@@ -7,6 +7,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
 import { compareText } from './endpoints.js';
 import { serviceFamilies } from './frontends.js';
+import type { NeverClaimableReason } from './claimable.js';
 import { formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
 import { selectorMatches } from './labels.js';
 import { nodeAddresses } from './plan-node.js';
@@ -22,8 +23,8 @@ export interface ExposureClaim {
 /** An address programmed on a node, and the one clients use when they differ. */
 interface NodeAddress { readonly address: string; readonly publicAddress?: string }
 
-/** Why a policy is not accepted at all (condition Accepted=False). */
-export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ReservedPort' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress';
+/** Why a policy is not accepted at all (condition Accepted=False); see also claimable.ts and grants.ts. */
+export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress' | NeverClaimableReason | 'NotGranted';
 
 export interface PolicyClaims {
   readonly claims: readonly ExposureClaim[];
@@ -33,7 +34,7 @@ export interface PolicyClaims {
   readonly notes: readonly string[];
 }
 
-const reject = (reason: RejectReason, message: string, notes: string[] = []): PolicyClaims => ({ claims: [], rejected: { reason, message }, notes });
+export const reject = (reason: RejectReason, message: string, notes: readonly string[] = []): PolicyClaims => ({ claims: [], rejected: { reason, message }, notes });
 
 /**
  * The addresses a policy is programmed on for one node. The annotation names the node's
@@ -84,13 +85,8 @@ export function claimsOf(
   policy: NatExposurePolicy,
   servicesInNamespace: readonly V1Service[],
   nodes: readonly V1Node[],
-  reservedPorts: ReadonlySet<number>,
 ): PolicyClaims {
   const spec = policy.spec;
-  // The whole policy is refused, not just the port: a half-applied policy is harder to
-  // notice than one that says Accepted=False.
-  const reserved = spec.ports.filter((p) => reservedPorts.has(p.externalPort)).map((p) => `${p.externalPort}/${p.protocol}`);
-  if (reserved.length > 0) return reject('ReservedPort', `external ports ${reserved.join(', ')} are reserved for node services (SSH, API server, kubelet, ...)`);
   const hasName = spec.service.name !== undefined;
   if (hasName === (spec.service.selector !== undefined)) return reject('InvalidSpec', 'spec.service needs exactly one of name or selector');
   if ((spec.addresses.ips !== undefined) === (spec.addresses.fromNode !== undefined)) {

@@ -33,11 +33,26 @@ export interface PolicyStatusDraft {
   readonly publicEndpointCount: number;
 }
 
-/** A claim lost to someone else (`conflict`) or to the node plan's size limit (`limit`). */
+/**
+ * A claim lost to someone else (`conflict`), to a Service's cluster IP, which is never
+ * claimable (`clusterIP`), or to the node plan's size limit (`limit`).
+ */
 export interface LostClaim {
   readonly claim: ExposureClaim;
   readonly heldBy: string;
-  readonly why: 'conflict' | 'limit';
+  readonly why: 'conflict' | 'clusterIP' | 'limit';
+}
+
+/** The Conflict reason: the gravest kind of loss names it. */
+function conflictReason(lost: readonly LostClaim[]): string {
+  if (lost.some((l) => l.why === 'clusterIP')) return 'ClusterIPInUse';
+  return lost.some((l) => l.why === 'conflict') ? 'AddressPortInUse' : 'NodePlanFull';
+}
+
+function lostMessage({ claim: { node, exposure: e }, heldBy, why }: LostClaim): string {
+  // A cluster IP is taken on every node alike: one line per address, not per node.
+  if (why === 'clusterIP') return `${e.address}:${e.port}/${e.protocol}: ${e.address} is the cluster IP of Service ${heldBy}; cluster IPs are never claimable`;
+  return `${e.address}:${e.port}/${e.protocol} on node ${node} is held by ${heldBy}`;
 }
 
 /** Planned endpoints of a Service (all parts), by namespace and name; undefined when unknown. */
@@ -95,8 +110,8 @@ export function policyStatus(
     ? {
         type: 'Conflict',
         status: 'True',
-        reason: lost.some((l) => l.why === 'conflict') ? 'AddressPortInUse' : 'NodePlanFull',
-        message: listed(lost.map(({ claim: { node, exposure: e }, heldBy }) => `${e.address}:${e.port}/${e.protocol} on node ${node} is held by ${heldBy}`)),
+        reason: conflictReason(lost),
+        message: listed([...new Set(lost.map(lostMessage))]),
       }
     : { type: 'Conflict', status: 'False', reason: 'NoConflict', message: '' };
 

@@ -2,17 +2,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { NatExposurePolicy, ServiceNatPlanEndpoint } from '../../../crds/generated/types.js';
+import type { PlannerSettings } from './config.js';
 import { EXPOSURE_BYTES_PER_NODE, estimateExposureBytes, resolveExposures, type ExposureInput, type ExposureResolution } from './resolve-exposures.js';
-import { makeConfig, makeNode, makePolicy, makeService } from './test-builders.js';
+import { grantEverything, makeConfig, makeNode, makePolicy, makeService } from './test-builders.js';
 
 const web = makeService('default', 'web');
 const edge = (n: V1Node) => { n.metadata!.labels = { ...n.metadata!.labels, 'natplan.io/edge': 'true' }; };
 const publicAddress = (address: string) => (n: V1Node) => { n.metadata!.annotations = { 'natplan.io/public-address': address }; };
 const nodes = [makeNode('node-a', 2, edge), makeNode('node-b', 3), makeNode('node-c', 4, edge)];
 
-function plan(policies: NatExposurePolicy[], services: V1Service[] = [web], nodeList: V1Node[] = nodes, extra: Partial<ExposureInput> = {}, mode: 'replace' | 'complement' = 'replace'): ExposureResolution {
-  return resolveExposures({ policies, services, nodes: nodeList, ...extra }, makeConfig({ mode }));
+// Authority is tested in authority.test.ts; here every address and port is granted.
+function plan(policies: NatExposurePolicy[], services: V1Service[] = [web], nodeList: V1Node[] = nodes, extra: Partial<ExposureInput> = {}, settings: Partial<PlannerSettings> = {}): ExposureResolution {
+  return resolveExposures({ policies, grants: [grantEverything()], services, nodes: nodeList, ...extra }, makeConfig(settings));
 }
+// A Service holding a node port outside the configured range (the range was changed
+// after it was allocated): the node-port-range refusal does not hide the conflict.
+const oldRange = { nodePortRange: '31000-32767' };
 const listed = (p: ExposureResolution, node: string) => (p.byNode.get(node) ?? []).map((e) => `${e.address}:${e.port}/${e.protocol}->${e.service}:${e.servicePort}`);
 const condition = (p: ExposureResolution, name: string, type: 'Accepted' | 'Programmed' | 'Conflict') =>
   [...p.policyStatus.values()].find((o) => o.policy.name === name)?.conditions.find((c) => c.type === type);
@@ -97,7 +102,7 @@ describe('planExposures', () => {
       s.spec!.ports = [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }];
     });
     const policy = makePolicy('default', 'p1', '2026-01-01T00:00:00Z', (p) => { p.spec.ports = [{ servicePort: 80, externalPort: 30080, protocol: 'TCP' }]; });
-    const result = plan([policy], [web, withNodePort]);
+    const result = plan([policy], [web, withNodePort], nodes, {}, oldRange);
     expect(result.byNode.size).toBe(0);
     expect(condition(result, 'p1', 'Conflict')?.message).toContain('node port of Service other/np');
     expect(result.policyStatus.get('default/p1')?.publicEndpointCount).toBe(0);
@@ -112,14 +117,14 @@ describe('planExposures', () => {
       p.spec.ports = [{ servicePort: 80, externalPort: 30080, protocol: 'TCP' }];
       p.spec.addresses = { ips: ['198.51.100.60'] };
     });
-    expect(listed(plan([policy], [web, withNodePort], [makeNode('node-a', 2)], {}, mode), 'node-a')).toEqual(expected);
+    expect(listed(plan([policy], [web, withNodePort], [makeNode('node-a', 2)], {}, { mode, ...oldRange }), 'node-a')).toEqual(expected);
   });
 
   it('a UDP exposure does not conflict with a TCP node port on the same number', () => {
     const withNodePort = makeService('other', 'np', (s) => { s.spec!.ports = [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }]; });
     const udpWeb = makeService('default', 'web', (s) => { s.spec!.ports = [{ name: 'dns', protocol: 'UDP', port: 53 }]; });
     const policy = makePolicy('default', 'p1', '2026-01-01T00:00:00Z', (p) => { p.spec.ports = [{ servicePort: 53, externalPort: 30080, protocol: 'UDP' }]; });
-    expect(listed(plan([policy], [udpWeb, withNodePort]), 'node-a')).toEqual(['172.18.0.2:30080/UDP->web:53']);
+    expect(listed(plan([policy], [udpWeb, withNodePort], nodes, {}, oldRange), 'node-a')).toEqual(['172.18.0.2:30080/UDP->web:53']);
   });
 
   it.each<[string, (p: NatExposurePolicy) => void, string]>([

@@ -1,16 +1,25 @@
-// resolveExposures: all NatExposurePolicies, Services and Nodes in; the exposures of each
-// node and the status of each policy out. Conflicts — two claims on the same
-// node/address/port/protocol — are resolved deterministically: what a Service holds
-// always wins (its node port, external IP or load-balancer IP: a policy must not hijack
-// another Service's traffic), then the oldest policy (creationTimestamp, then
-// namespace/name), then Service name. The loser keeps its other claims and gets
-// Conflict=True naming the winner.
-import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
-import type { ExposureConfig } from './config.js';
+// resolveExposures: all NatExposurePolicies, NatExposureGrants, Services and Nodes in; the
+// exposures of each node and the status of each policy out. Each policy goes through:
+// 1. what is never claimable (claimable.ts): reserved ports, the node-port range, special
+//    addresses and the Service CIDRs refuse the whole policy (Accepted=False); an explicit
+//    IP that is a Service's cluster IP is a Conflict naming that Service;
+// 2. its Services, ports, nodes and addresses (exposure-claims.ts);
+// 3. the grants (grants.ts): every address and port must be granted to its namespace,
+//    else the whole policy is refused (NotGranted) — a half-applied policy is harder to
+//    notice than one that says Accepted=False;
+// 4. conflicts — two claims on the same node/address/port/protocol — resolved
+//    deterministically: what a Service or the API server holds always wins (a node port,
+//    an external or load-balancer IP, the API server's address:port), then the oldest
+//    policy (creationTimestamp, then namespace/name), then Service name. The loser keeps
+//    its other claims and gets Conflict=True naming the winner.
+import type { V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
+import type { NatExposureGrant, NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import { apiServerHolders, clusterIPOwners, refusedAddresses, refusedPorts } from './claimable.js';
+import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { claimsOf, type ExposureClaim } from './exposure-claims.js';
-import { canonicalIP } from './ip.js';
+import { claimsOf, reject, type ExposureClaim, type PolicyClaims } from './exposure-claims.js';
+import { indexGrants, ungrantedClaims, type GrantsOf } from './grants.js';
+import { canonicalIP, parseCIDR, type ParsedCIDR } from './ip.js';
 import { compareExposures, nodePortAddressesFor } from './plan-node.js';
 import { policyStatus, type EndpointsOf, type LostClaim, type PolicyStatusDraft } from './policy-status.js';
 
@@ -32,6 +41,12 @@ export function estimateExposureBytes(e: NodeNatPlanExposure): number {
 
 export interface ExposureInput {
   readonly policies: readonly NatExposurePolicy[];
+  /** Every NatExposureGrant: without one covering a policy's addresses and ports, it is refused. */
+  readonly grants: readonly NatExposureGrant[];
+  /** Namespaces, for the grants' namespace selectors; a namespace not listed has no labels. */
+  readonly namespaces?: readonly V1Namespace[];
+  /** Where the API server listens, as the `kubernetes` Service's endpoints say (config adds its own). */
+  readonly apiServerEndpoints?: readonly AddressPort[];
   /** All Services: those the policies select, and every Service whose ports must not be taken. */
   readonly services: readonly V1Service[];
   readonly nodes: readonly V1Node[];
@@ -103,10 +118,50 @@ function groupByNamespace(services: readonly V1Service[]): Map<string, V1Service
   return out;
 }
 
+interface Authority {
+  readonly grantsOf: GrantsOf;
+  readonly clusterIPs: ReadonlyMap<string, string>;
+  readonly serviceCIDRs: readonly ParsedCIDR[];
+}
+
+/**
+ * Steps 1 to 3 of the file comment: the policy's claims (`expanded`, or its refusal), those
+ * that name a cluster IP (lost whatever else happens) and the rest, which step 4 decides.
+ */
+function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Service[], nodes: readonly V1Node[], authority: Authority, config: ExposureConfig): { expanded: PolicyClaims; onClusterIPs: LostClaim[]; contested: ExposureClaim[] } {
+  const none = { onClusterIPs: [], contested: [] };
+  const ports = refusedPorts(policy, config);
+  if (ports) return { ...none, expanded: reject(ports.reason, ports.message) };
+  const addresses = refusedAddresses(policy, authority.serviceCIDRs, authority.clusterIPs);
+  if (addresses) return { ...none, expanded: reject(addresses.reason, addresses.message) };
+  const expanded = claimsOf(policy, services, nodes);
+  if (expanded.rejected) return { ...none, expanded };
+  const onClusterIPs: LostClaim[] = [];
+  const claims: ExposureClaim[] = [];
+  for (const claim of expanded.claims) {
+    const owner = authority.clusterIPs.get(claim.exposure.address);
+    if (owner !== undefined) onClusterIPs.push({ claim, heldBy: owner, why: 'clusterIP' });
+    else claims.push(claim);
+  }
+  const clusterIPTexts = new Set((policy.spec.addresses.ips ?? []).filter((text) => authority.clusterIPs.has(canonicalIP(text) ?? '')));
+  const missing = ungrantedClaims(policy, authority.grantsOf(policy.metadata?.namespace ?? ''), clusterIPTexts);
+  if (missing.length > 0) {
+    const message = `no NatExposureGrant allows namespace ${policy.metadata?.namespace ?? ''} to claim ${missing.join(', ')}`;
+    return { onClusterIPs, contested: [], expanded: reject('NotGranted', message, expanded.notes) };
+  }
+  return { onClusterIPs, contested: claims, expanded };
+}
+
 /** Resolves every exposure in the cluster. Pure; O(claims) after sorting. */
 export function resolveExposures(input: ExposureInput, config: ExposureConfig): ExposureResolution {
   const policies = [...input.policies].sort(comparePolicyAge);
   const holders = serviceHolders(input.services);
+  const apiServer = apiServerHolders([...config.apiServerEndpoints, ...(input.apiServerEndpoints ?? [])]);
+  const authority: Authority = {
+    grantsOf: indexGrants(input.grants, input.namespaces ?? []),
+    clusterIPs: clusterIPOwners(input.services),
+    serviceCIDRs: config.serviceCIDRs.map((text) => parseCIDR(text)).filter((c) => c !== undefined),
+  };
   const byNamespace = groupByNamespace(input.services);
   // Node ports are served on the node-port addresses in replace mode (our agent does it);
   // in complement mode kube-proxy serves them, possibly on every local address, so a
@@ -122,13 +177,14 @@ export function resolveExposures(input: ExposureInput, config: ExposureConfig): 
 
   for (const policy of policies) {
     const namespace = policy.metadata?.namespace ?? '';
-    const expanded = claimsOf(policy, byNamespace.get(namespace) ?? [], input.nodes, config.reservedPorts);
+    const { expanded, onClusterIPs, contested } = authorisedClaims(policy, byNamespace.get(namespace) ?? [], input.nodes, authority, config);
     const won: ExposureClaim[] = [];
-    const lost: LostClaim[] = [];
-    for (const claim of expanded.claims) {
+    const lost: LostClaim[] = [...onClusterIPs];
+    for (const claim of contested) {
       const { node, exposure } = claim;
       const portKey = `${exposure.protocol}/${exposure.port}`;
-      const holder = (nodePortTaken(node, exposure.address) ? holders.nodePorts.get(portKey) : undefined)
+      const holder = apiServer.get(`${exposure.address}|${exposure.port}`)
+        ?? (nodePortTaken(node, exposure.address) ? holders.nodePorts.get(portKey) : undefined)
         ?? holders.frontends.get(`${exposure.address}|${portKey}`)
         ?? heldBy.get(`${node}|${exposure.address}|${portKey}`);
       const onNode = byNode.get(node) ?? [];

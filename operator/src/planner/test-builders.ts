@@ -6,7 +6,7 @@
 //   node addresses 172.18.0.0/16 and fd00:172:18::/64; external, load-balancer and client
 //   addresses 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32.
 import type { V1Endpoint, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '../../../crds/generated/types.js';
 import { compilePlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 
 export function makeConfig(overrides: Partial<PlannerSettings> = {}): PlannerConfig {
@@ -99,3 +99,29 @@ export function makePolicy(namespace: string, name: string, created: string, mut
   mutate?.(policy);
   return policy;
 }
+
+/** A grant letting namespace "default" claim TCP 8080 on each node's InternalIP. */
+export function makeGrant(name: string, mutate?: (g: NatExposureGrant) => void): NatExposureGrant {
+  const grant: NatExposureGrant = {
+    apiVersion: 'natplan.io/v1alpha1',
+    kind: 'NatExposureGrant',
+    metadata: { name },
+    spec: {
+      namespaces: { names: ['default'] },
+      addresses: { fromNode: ['InternalIP'] },
+      ports: [{ protocol: 'TCP', from: 8080 }],
+    },
+  };
+  mutate?.(grant);
+  return grant;
+}
+
+/**
+ * A grant of every address kind and port to every namespace: for tests about something
+ * else than authority (what is never claimable stays refused all the same).
+ */
+export const grantEverything = (): NatExposureGrant => makeGrant('everything', (g) => {
+  g.spec.namespaces = { selector: {} };
+  g.spec.addresses = { cidrs: ['0.0.0.0/0', '::/0'], fromNode: ['ExternalIP', 'InternalIP'], annotations: ['natplan.io/public-address'] };
+  g.spec.ports = (['TCP', 'UDP', 'SCTP'] as const).map((protocol) => ({ protocol, from: 1, to: 65_535 }));
+});

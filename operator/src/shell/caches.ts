@@ -2,12 +2,12 @@
  * The operator's informer caches: the only place it reads the cluster. Secondary indexes
  * let a reconcile find a Service's EndpointSlices and plan parts without scanning.
  */
-import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import { Informer } from '../../../controller-kit/src/informer.js';
 import type { KubeClient } from '../../../controller-kit/src/kube/client.js';
 import { kubeListWatcher } from '../../../controller-kit/src/kube/list-watch.js';
 import type { Logger } from '../../../controller-kit/src/controller.js';
-import type { NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
 
 /** Label on every ServiceNatPlan naming its Service (plans of one Service share it). */
 export const SERVICE_NAME_LABEL = 'natplan.io/service-name';
@@ -20,6 +20,10 @@ export interface OperatorCaches {
   slices: Informer<V1EndpointSlice>;
   nodes: Informer<V1Node>;
   policies: Informer<NatExposurePolicy>;
+  /** Admin grants of addresses and ports to namespaces. */
+  grants: Informer<NatExposureGrant>;
+  /** Namespaces, only for their labels (grants select namespaces by label). */
+  namespaces: Informer<V1Namespace>;
   servicePlans: Informer<ServiceNatPlan>;
   nodePlans: Informer<NodeNatPlan>;
 }
@@ -40,6 +44,8 @@ export function createCaches(kubeConfig: KubeConfig, client: KubeClient, logger:
     slices: make<V1EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice'),
     nodes: make<V1Node>('v1', 'Node'),
     policies: make<NatExposurePolicy>('natplan.io/v1alpha1', 'NatExposurePolicy'),
+    grants: make<NatExposureGrant>('natplan.io/v1alpha1', 'NatExposureGrant'),
+    namespaces: make<V1Namespace>('v1', 'Namespace'),
     servicePlans: make<ServiceNatPlan>('natplan.io/v1alpha1', 'ServiceNatPlan'),
     nodePlans: make<NodeNatPlan>('natplan.io/v1alpha1', 'NodeNatPlan'),
   };

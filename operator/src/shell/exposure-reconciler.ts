@@ -10,7 +10,7 @@ import { setCondition, type Condition } from '../../../controller-kit/src/condit
 import type { EventRecorder } from '../../../controller-kit/src/events.js';
 import { canonicalJson } from '../../../controller-kit/src/hash.js';
 import type { NatExposurePolicy, NatExposurePolicyStatus } from '../../../crds/generated/types.js';
-import { resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
+import { API_SERVER_SERVICE, apiServerEndpointsOf, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
 import { BY_SERVICE, type OperatorCaches } from './caches.js';
 import type { PlanWriter } from './plan-writer.js';
 import { programmedCondition } from './programmed.js';
@@ -38,6 +38,9 @@ export function refreshExposures(deps: Pick<ExposureReconcilerDeps, 'caches' | '
   const { caches, state } = deps;
   const plan = resolveExposures({
     policies: caches.policies.list(),
+    grants: caches.grants.list(),
+    namespaces: caches.namespaces.list(),
+    apiServerEndpoints: apiServerEndpointsOf(caches.slices.store.byIndex(BY_SERVICE, `${API_SERVER_SERVICE.namespace}/${API_SERVER_SERVICE.name}`)),
     services: caches.services.list(),
     nodes: caches.nodes.list(),
     endpointsOf: (namespace, service) => {

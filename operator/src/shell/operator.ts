@@ -19,6 +19,7 @@ import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-
 import { Metrics, controllerMetrics } from '../../../controller-kit/src/metrics.js';
 import { enqueueOnChange, labelKey } from '../../../controller-kit/src/sources.js';
 import type { OperatorConfig } from '../config.js';
+import { API_SERVER_SERVICE } from '../planner/index.js';
 import { allInformers, createCaches, serviceKeyByLabel, SERVICE_NAME_LABEL, SLICE_SERVICE_LABEL } from './caches.js';
 import { EXPOSURES_KEY, exposureReconciler, refreshExposures, type ExposureState } from './exposure-reconciler.js';
 import { nodeReconciler } from './node-reconciler.js';
@@ -98,6 +99,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     enqueueOnChange(caches.nodePlans, nodes.queue, (p) => [objectKey(p)]);
     enqueueOnChange(caches.nodePlans, exposures.queue, toExposures);
     enqueueOnChange(caches.policies, exposures.queue, toExposures);
+    // Authority: a grant, a namespace's labels or the API server's endpoints decide what
+    // every policy may claim, so any change recomputes them all.
+    enqueueOnChange(caches.grants, exposures.queue, toExposures);
+    enqueueOnChange(caches.namespaces, exposures.queue, toExposures);
+    const apiServerKey = `${API_SERVER_SERVICE.namespace}/${API_SERVER_SERVICE.name}`;
+    enqueueOnChange(caches.slices, exposures.queue, (slice: KubernetesObject) => (labelKey(SLICE_SERVICE_LABEL)(slice)[0] === apiServerKey ? [EXPOSURES_KEY] : []));
     return {
       informers: allInformers(caches),
       controllers: [exposures, services, nodes],
