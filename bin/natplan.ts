@@ -1,6 +1,7 @@
 /**
  * The one entry point of the image: `natplan operator ...`, `natplan agent ...`,
- * `natplan cleanup` (the agent's removal of everything it installed).
+ * `natplan cleanup` (the agent's removal of everything it installed), `natplan
+ * cleanup-wait` (the uninstall hook that waits until cleanup ran on every node).
  */
 const [command, ...args] = process.argv.slice(2);
 
@@ -14,7 +15,10 @@ switch (command) {
   case 'cleanup':
     await (await import('../node-agent/src/main.js')).main(['--cleanup', ...args]);
     break;
+  case 'cleanup-wait':
+    await (await import('../node-agent/src/uninstall/wait.js')).main(args);
+    break;
   default:
-    console.error('usage: natplan operator|agent|cleanup [flags]   (--help for flags)');
+    console.error('usage: natplan operator|agent|cleanup|cleanup-wait [flags]   (--help for flags)');
     process.exitCode = 2;
 }
