@@ -262,6 +262,9 @@ describe('charts/natplan', () => {
   it('installs and creates the expected objects', async () => {
     const r = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', 'natplan-system', '--create-namespace', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);
+    // NOTES.txt: the Pod Security level the namespace needs, and where to look.
+    expect(r.stdout).toContain('kubectl label namespace natplan-system pod-security.kubernetes.io/enforce=privileged');
+    expect(r.stdout).toContain('kubectl get natplan -A');
     const get = async (...args: string[]) => (await kubectl(cp.kubeconfigPath, ['get', ...args, '-o', 'name'])).stdout.split('\n').filter(Boolean).sort();
     const crds = JSON.parse((await kubectl(cp.kubeconfigPath, ['get', 'crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io', '-o', 'json'])).stdout).items;
     // Release objects, so `helm upgrade` updates them; kept on uninstall.
