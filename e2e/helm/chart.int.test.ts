@@ -324,7 +324,7 @@ describe('charts/natplan', () => {
     expect(await can('kube-system')).toBe('no');
   });
 
-  it('helm upgrade from an older chart updates its CRDs and applies a changed value', async () => {
+  it('helm upgrade from an older chart updates its CRDs and applies a changed value; crds.enabled=false keeps them', async () => {
     const old = mkdtempSync(join(tmpdir(), 'natplan-older-chart-'));
     try {
       // The "older" chart: its NodeNatPlan CRD has no Exposures column yet.
@@ -343,6 +343,13 @@ describe('charts/natplan', () => {
       expect(newer.code, newer.stderr).toBe(0);
       expect(await columns()).toContain('Exposures');
       expect(await replicas()).toBe(3);
+      // Handing the CRDs over to GitOps (crds.enabled=false) does not delete them (keep
+      // policy), and taking them back adopts them again.
+      const off = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', chart, '--namespace', 'natplan-system', '--reuse-values', '--set', 'crds.enabled=false']);
+      expect(off.code, off.stderr).toBe(0);
+      expect(await columns()).toContain('Exposures');
+      const on = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', chart, '--namespace', 'natplan-system', '--reuse-values', '--set', 'crds.enabled=true']);
+      expect(on.code, on.stderr).toBe(0);
     } finally {
       rmSync(old, { recursive: true, force: true });
     }
