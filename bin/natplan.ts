@@ -1,6 +1,8 @@
 /**
  * The one entry point of the image: `natplan operator ...`, `natplan agent ...`,
- * `natplan cleanup` (the agent's removal of everything it installed), `natplan --version`.
+ * `natplan cleanup` (the agent's removal of everything it installed), `natplan
+ * cleanup-wait` (the uninstall hook that waits until cleanup ran on every node),
+ * `natplan --version`.
  */
 import { NoKubeConfigError } from '../controller-kit/src/process.js';
 // tsc copies the imported package.json next to dist/, so this resolves in both layouts.
@@ -19,11 +21,14 @@ try {
     case 'cleanup':
       await (await import('../node-agent/src/main.js')).main(['--cleanup', ...args]);
       break;
+    case 'cleanup-wait':
+      await (await import('../node-agent/src/uninstall/wait.js')).main(args);
+      break;
     case '--version':
       console.log(`natplan ${packageJson.version}`);
       break;
     default:
-      console.error('usage: natplan operator|agent|cleanup [flags] | --version   (--help for flags)');
+      console.error('usage: natplan operator|agent|cleanup|cleanup-wait [flags] | --version   (--help for flags)');
       process.exitCode = 2;
   }
 } catch (err) {

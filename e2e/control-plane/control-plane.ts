@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
   detached?: boolean;
   /** Keep the working directory on stop (logs for a failed CI run). */
   keepDir?: boolean;
+  /** Extra kube-apiserver flags, e.g. an admission configuration a test needs. */
+  apiServerArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -89,6 +91,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--endpoint-reconciler-type=none',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       '--v=1',
+      ...(options.apiServerArgs ?? []),
     ], join(dir, 'kube-apiserver.log'), { detached: options.detached });
     processes.push(apiserver);
 

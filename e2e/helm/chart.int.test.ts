@@ -1,18 +1,23 @@
 /**
- * The Helm chart: lint-clean, its CRDs identical to crds/ (the source of truth), its node
- * identity policy identical to deploy/ (the plain YAML for installs without Helm),
+ * The Helm chart: lint-clean, its CRD templates equal to crds/ (the source of truth), its
+ * node identity policy identical to deploy/ (the plain YAML for installs without Helm),
  * installs on a real API server, creates the expected objects, grants least privilege
  * (the agent reads plans and writes only plan status), and keeps metrics and health local
- * where it can. What the policy does is shown in e2e/admission.
+ * where it can. Then its lifecycle on the same API server: an upgrade updates the CRDs and
+ * applies changed values, Pod Security and priority admission accept what the chart
+ * creates, and `helm uninstall` runs the post-delete cleanup hooks after the release's
+ * objects are gone and keeps the CRDs. What the policy does is shown in e2e/admission.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseAgentConfig } from '../../node-agent/src/config.js';
 import { parseOperatorConfig } from '../../operator/src/config.js';
+import { main as cleanupWait } from '../../node-agent/src/uninstall/wait.js';
 import { DEFAULT_RESERVED_PORTS } from '../../operator/src/planner/index.js';
-import { crdsDir, helm, kubectl, startControlPlane, type ControlPlane } from '../control-plane/index.js';
+import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');
 const plainPolicy = join(crdsDir, '..', 'deploy', 'agent-node-identity-policy.yaml');
@@ -31,13 +36,42 @@ async function renderRelease(release: string, namespace: string, ...args: string
 /** A rendered manifest: YAML's own loose type. */
 type Manifest = Awaited<ReturnType<typeof render>>[number];
 
+const byName = (a: Manifest, b: Manifest) => a.metadata.name.localeCompare(b.metadata.name);
 const containerOf = (docs: Manifest[], kind: string) => docs.find((d) => d.kind === kind).spec.template.spec.containers[0];
 /** The object without the Helm labels that only the chart adds. */
 const withoutLabels = ({ metadata: { labels: _labels, ...metadata }, ...rest }: Manifest) => ({ ...rest, metadata });
 let cp: ControlPlane;
 
-beforeAll(async () => { cp = await startControlPlane({ installCrds: false }); });
-afterAll(async () => { await cp?.stop(); });
+let admissionDir: string;
+
+/**
+ * Pods of system-node-critical / system-cluster-critical limited to namespaces whose
+ * ResourceQuota covers them: kube-apiserver's ResourceQuota admission with this
+ * limitedResources configuration (what managed clusters such as GKE configure; a bare
+ * kube-apiserver admits those classes anywhere).
+ */
+const CRITICAL_CLASSES_LIMITED = JSON.stringify({
+  apiVersion: 'apiserver.config.k8s.io/v1',
+  kind: 'AdmissionConfiguration',
+  plugins: [{
+    name: 'ResourceQuota',
+    configuration: {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'ResourceQuotaConfiguration',
+      limitedResources: [{ resource: 'pods', matchScopes: [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical', 'system-cluster-critical'] }] }],
+    },
+  }],
+});
+
+beforeAll(async () => {
+  admissionDir = mkdtempSync(join(tmpdir(), 'natplan-admission-'));
+  writeFileSync(join(admissionDir, 'admission.json'), CRITICAL_CLASSES_LIMITED);
+  cp = await startControlPlane({ installCrds: false, apiServerArgs: [`--admission-control-config-file=${join(admissionDir, 'admission.json')}`] });
+});
+afterAll(async () => {
+  await cp?.stop();
+  rmSync(admissionDir, { recursive: true, force: true });
+});
 
 describe('charts/natplan', () => {
   it('is lint-clean in strict mode', async () => {
@@ -47,10 +81,15 @@ describe('charts/natplan', () => {
     expect(r.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
   });
 
-  it('ships CRDs identical to crds/', () => {
-    const ours = readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort();
-    expect(readdirSync(join(chart, 'crds')).sort()).toEqual(ours);
-    for (const f of ours) expect(readFileSync(join(chart, 'crds', f), 'utf8'), f).toBe(readFileSync(join(crdsDir, f), 'utf8'));
+  it('renders every crds/*.yaml as a CRD equal to it, with the keep policy, and none with crds.enabled=false', async () => {
+    const sources = readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => parseAllDocuments(readFileSync(join(crdsDir, f), 'utf8'))[0]!.toJS());
+    const rendered = (await render()).filter((d) => d.kind === 'CustomResourceDefinition');
+    expect(rendered.map((d) => d.metadata.annotations)).toEqual(sources.map(() => ({ 'helm.sh/resource-policy': 'keep' })));
+    const withoutAnnotations = ({ metadata: { annotations: _a, ...metadata }, ...rest }: Manifest) => ({ ...rest, metadata });
+    expect(rendered.map(withoutAnnotations).sort(byName)).toEqual(sources.sort(byName));
+    // Helm's crds/ folder would be installed once and never upgraded: the chart has none.
+    expect(readdirSync(chart)).not.toContain('crds');
+    expect((await render('--set', 'crds.enabled=false')).filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([]);
   });
 
   it('ships the node identity policy identical to deploy/ (labels aside)', async () => {
@@ -115,6 +154,94 @@ describe('charts/natplan', () => {
     expect(r.stderr).toContain("value must be one of 'replace', 'complement'");
   });
 
+  it.each([
+    ['operator.clusterCIDRs={10.0.0.0/99}', 'clusterCIDRs'],
+    ['operator.serviceCIDRs={300.96.0.0/12}', 'serviceCIDRs'],
+    ['operator.externalIPAllowList={10.0.0.1}', 'externalIPAllowList'],
+    ['operator.nodePortAddresses={fd00::/129}', 'nodePortAddresses'],
+    ['operator.nodePortAddresses={1.2.3/24}', 'nodePortAddresses'],
+    ['agent.metricsBindAddress=256.0.0.1', 'metricsBindAddress'],
+    ['operator.metricsBindAddress=localhost', 'metricsBindAddress'],
+    ['image.digest=sha256:abc', 'digest'],
+    ['agent.updateStrategy.type=Recreate', 'updateStrategy'],
+  ])('schema refuses %s', async (value, field) => {
+    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', value]);
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stderr).toContain(field);
+  });
+
+  it.each([
+    'operator.clusterCIDRs={10.244.0.0/16,fd00:10:244::/56}',
+    'operator.serviceCIDRs={10.96.0.0/12,fd00:10:96::/112}',
+    'operator.externalIPAllowList={0.0.0.0/0,::/0}',
+    'agent.metricsBindAddress=::1',
+  ])('schema accepts %s', async (value) => {
+    const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', value]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('pulls by digest when one is given', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const docs = await render('--set', `image.digest=${digest}`);
+    expect(containerOf(docs, 'Deployment').image).toBe(`ghcr.io/natplan/natplan@${digest}`);
+    expect(containerOf(docs, 'DaemonSet').image).toBe(`ghcr.io/natplan/natplan@${digest}`);
+    expect(containerOf(await render(), 'DaemonSet').image).toBe('ghcr.io/natplan/natplan:0.1.0');
+  });
+
+  it('takes probe timings and the DaemonSet updateStrategy from values, keeping the probe targets', async () => {
+    const docs = await render('--set', 'agent.readinessProbe.periodSeconds=17', '--set', 'operator.livenessProbe.failureThreshold=9',
+      '--set', 'agent.updateStrategy.rollingUpdate.maxUnavailable=10%');
+    const agent = containerOf(docs, 'DaemonSet');
+    expect(agent.readinessProbe).toEqual({ httpGet: { host: '127.0.0.1', path: '/readyz', port: 'metrics' }, periodSeconds: 17, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(containerOf(docs, 'Deployment').livenessProbe).toEqual({ httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 9 });
+    expect(docs.find((d) => d.kind === 'DaemonSet' && d.metadata.name === 'natplan-agent').spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } });
+  });
+
+  it('creates the critical-priority quota only outside kube-system and only for the critical classes in use', async () => {
+    const quotas = (docs: Manifest[]) => docs.filter((d) => d.kind === 'ResourceQuota' && !d.metadata.annotations?.['helm.sh/hook']);
+    expect(quotas(await render()).map((q) => q.spec.scopeSelector.matchExpressions[0].values)).toEqual([['system-node-critical']]);
+    expect(quotas(await render('--set', 'operator.priorityClassName=system-cluster-critical')).map((q) => q.spec.scopeSelector.matchExpressions[0].values))
+      .toEqual([['system-node-critical', 'system-cluster-critical']]);
+    expect(quotas(await renderRelease('natplan', 'kube-system'))).toEqual([]);
+    expect(quotas(await render('--set', 'agent.priorityClassName='))).toEqual([]);
+  });
+
+  it('renders the uninstall cleanup as post-delete hooks: RBAC and quota first, then the DaemonSet on the agent\'s nodes, then the waiting Job', async () => {
+    const docs = await render('--set', 'agent.nodeSelector.kubernetes\\.io/os=linux');
+    const hooks = docs.filter((d) => d.metadata.annotations?.['helm.sh/hook']);
+    for (const h of hooks) {
+      expect(h.metadata.annotations['helm.sh/hook'], h.metadata.name).toBe('post-delete');
+      expect(h.metadata.annotations['helm.sh/hook-delete-policy']).toBe('before-hook-creation,hook-succeeded');
+    }
+    const order = hooks.map((h) => [Number(h.metadata.annotations['helm.sh/hook-weight']), `${h.kind}/${h.metadata.name}`] as const)
+      .sort((a, b) => a[0] - b[0]).map(([weight, name]) => `${weight} ${name}`);
+    expect(order).toEqual([
+      '-10 ResourceQuota/natplan-cleanup-critical-pods',
+      '-10 ServiceAccount/natplan-cleanup',
+      '-10 Role/natplan-cleanup',
+      '-10 RoleBinding/natplan-cleanup',
+      '0 DaemonSet/natplan-cleanup',
+      '10 Job/natplan-cleanup-wait',
+    ]);
+    const agent = docs.find((d) => d.kind === 'DaemonSet' && d.metadata.name === 'natplan-agent').spec.template.spec;
+    const cleanup = hooks.find((d) => d.kind === 'DaemonSet').spec.template.spec;
+    expect(cleanup.hostNetwork).toBe(true);
+    expect(cleanup.tolerations).toEqual(agent.tolerations);
+    expect(cleanup.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(cleanup.priorityClassName).toBe(agent.priorityClassName);
+    expect(cleanup.automountServiceAccountToken).toBe(false);
+    const [init] = cleanup.initContainers;
+    expect(init.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_RAW']);
+    // Waits for the agent's own port on this node to close, then cleans up.
+    expect(init.command[2]).toContain('/dev/tcp/127.0.0.1/10261');
+    expect(init.command[2]).toContain('natplan.js cleanup');
+    const job = hooks.find((d) => d.kind === 'Job').spec;
+    expect(job.template.spec.serviceAccountName).toBe('natplan-cleanup');
+    expect(job.template.spec.containers[0].args).toEqual(['cleanup-wait', '--namespace=natplan-system', '--daemonset=natplan-cleanup']);
+    expect(job.activeDeadlineSeconds).toBe(300);
+    expect((await render('--set', 'uninstallCleanup.enabled=false')).filter((d) => d.metadata.annotations?.['helm.sh/hook'])).toEqual([]);
+  });
+
   it('passes the programs flags they accept, with the values given', async () => {
     const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', 'operator.mode=complement', '--set', 'operator.clusterCIDRs={10.244.0.0/16}', '--set', 'agent.minSyncPeriod=2s', '--set', 'operator.apiServerEndpoints={172.18.0.1:6443}']);
     expect(r.code, r.stderr).toBe(0);
@@ -140,11 +267,19 @@ describe('charts/natplan', () => {
   it('installs and creates the expected objects', async () => {
     const r = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', 'natplan-system', '--create-namespace', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);
+    // NOTES.txt: the Pod Security level the namespace needs, and where to look.
+    expect(r.stdout).toContain('kubectl label namespace natplan-system pod-security.kubernetes.io/enforce=privileged');
+    expect(r.stdout).toContain('kubectl get natplan -A');
     const get = async (...args: string[]) => (await kubectl(cp.kubeconfigPath, ['get', ...args, '-o', 'name'])).stdout.split('\n').filter(Boolean).sort();
-    expect(await get('crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io', 'natexposuregrants.natplan.io')).toHaveLength(4);
-    expect(await get('-n', 'natplan-system', 'deployment,daemonset,serviceaccount,service,role,rolebinding', '-l', 'app.kubernetes.io/instance=natplan')).toEqual([
+    const crds = JSON.parse((await kubectl(cp.kubeconfigPath, ['get', 'crd', 'servicenatplans.natplan.io', 'nodenatplans.natplan.io', 'natexposurepolicies.natplan.io', 'natexposuregrants.natplan.io', '-o', 'json'])).stdout).items;
+    // Release objects, so `helm upgrade` updates them; kept on uninstall.
+    for (const crd of crds) expect(crd.metadata.annotations).toMatchObject({ 'meta.helm.sh/release-name': 'natplan', 'helm.sh/resource-policy': 'keep' });
+    expect(crds).toHaveLength(4);
+    expect(await get('-n', 'natplan-system', 'deployment,daemonset,serviceaccount,service,role,rolebinding,poddisruptionbudget,resourcequota,job', '-l', 'app.kubernetes.io/instance=natplan')).toEqual([
       'daemonset.apps/natplan-agent',
       'deployment.apps/natplan-operator',
+      'poddisruptionbudget.policy/natplan-operator',
+      'resourcequota/natplan-critical-pods',
       'role.rbac.authorization.k8s.io/natplan-operator-leader-election',
       'rolebinding.rbac.authorization.k8s.io/natplan-operator-leader-election',
       'service/natplan-operator-metrics',
@@ -196,5 +331,140 @@ describe('charts/natplan', () => {
     const can = async (ns: string) => (await kubectl(cp.kubeconfigPath, ['auth', 'can-i', 'update', 'leases.coordination.k8s.io', '-n', ns, '--as=system:serviceaccount:natplan-system:natplan-operator'])).stdout.trim();
     expect(await can('natplan-system')).toBe('yes');
     expect(await can('kube-system')).toBe('no');
+  });
+
+  it('helm upgrade from an older chart updates its CRDs and applies a changed value; crds.enabled=false keeps them', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'natplan-older-chart-'));
+    try {
+      // The "older" chart: its NodeNatPlan CRD has no Exposures column yet.
+      cpSync(chart, old, { recursive: true });
+      const crdTemplate = join(old, 'templates', 'crds', 'nodenatplans.natplan.io.yaml');
+      const exposures = "        - {name: Exposures, type: integer, jsonPath: .status.exposures}\n";
+      expect(readFileSync(crdTemplate, 'utf8')).toContain(exposures);
+      writeFileSync(crdTemplate, readFileSync(crdTemplate, 'utf8').replace(exposures, ''));
+      const columns = async () => JSON.parse((await kubectl(cp.kubeconfigPath, ['get', 'crd', 'nodenatplans.natplan.io', '-o', 'json'])).stdout)
+        .spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name);
+      const replicas = async () => JSON.parse((await kubectl(cp.kubeconfigPath, ['get', '-n', 'natplan-system', 'deployment', 'natplan-operator', '-o', 'json'])).stdout).spec.replicas;
+      const older = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', old, '--namespace', 'natplan-system']);
+      expect(older.code, older.stderr).toBe(0);
+      expect(await columns()).not.toContain('Exposures');
+      const newer = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', chart, '--namespace', 'natplan-system', '--set', 'operator.replicas=3']);
+      expect(newer.code, newer.stderr).toBe(0);
+      expect(await columns()).toContain('Exposures');
+      expect(await replicas()).toBe(3);
+      // Handing the CRDs over to GitOps (crds.enabled=false) does not delete them (keep
+      // policy), and taking them back adopts them again.
+      const off = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', chart, '--namespace', 'natplan-system', '--reuse-values', '--set', 'crds.enabled=false']);
+      expect(off.code, off.stderr).toBe(0);
+      expect(await columns()).toContain('Exposures');
+      const on = await helm(cp.kubeconfigPath, ['upgrade', 'natplan', chart, '--namespace', 'natplan-system', '--reuse-values', '--set', 'crds.enabled=true']);
+      expect(on.code, on.stderr).toBe(0);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+
+  describe('admission of the pods the chart creates (server-side dry run)', () => {
+    /** A Pod with a rendered workload's pod spec, created with --dry-run=server in `namespace`. */
+    const dryRunPod = async (kind: string, namespace: string, ...values: string[]) => {
+      const spec = (await render(...values)).find((d) => d.kind === kind && !d.metadata.annotations?.['helm.sh/hook']).spec.template.spec;
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `dry-${kind.toLowerCase()}`, namespace }, spec };
+      return kubectl(cp.kubeconfigPath, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(pod));
+    };
+    const enforce = (namespace: string, level: string) => kubectl(cp.kubeconfigPath, ['label', 'namespace', namespace, `pod-security.kubernetes.io/enforce=${level}`, '--overwrite']);
+
+    beforeAll(async () => {
+      // No resource-quota controller runs here: play its part, so admission can count.
+      const used = JSON.stringify({ status: { hard: { pods: '100000' }, used: { pods: '0' } } });
+      const patched = await kubectl(cp.kubeconfigPath, ['patch', '-n', 'natplan-system', 'resourcequota', 'natplan-critical-pods', '--subresource=status', '--type=merge', '-p', used]);
+      expect(patched.code, patched.stderr).toBe(0);
+      await kubectl(cp.kubeconfigPath, ['create', 'namespace', 'elsewhere']);
+      // The ServiceAccount admission plugin wants the pods' accounts to exist.
+      for (const who of ['agent', 'operator']) await kubectl(cp.kubeconfigPath, ['create', 'serviceaccount', '-n', 'elsewhere', `natplan-${who}`]);
+      await enforce('elsewhere', 'privileged');
+    });
+    afterAll(async () => { await enforce('natplan-system', 'privileged'); });
+
+    it.each([
+      ['Deployment', 'restricted', true],
+      ['DaemonSet', 'restricted', false],
+      ['DaemonSet', 'baseline', false],
+      ['DaemonSet', 'privileged', true],
+    ])('Pod Security: the %s pod under "%s": admitted=%s', async (kind, level, admitted) => {
+      expect((await enforce('natplan-system', level)).code).toBe(0);
+      const r = await dryRunPod(kind, 'natplan-system');
+      expect(r.code === 0, r.stderr).toBe(admitted);
+      if (!admitted) expect(r.stderr).toContain(`violates PodSecurity "${level}:`);
+    });
+
+    it('system-node-critical agents are admitted in the release namespace (its quota) and refused where no quota covers them', async () => {
+      await enforce('natplan-system', 'privileged');
+      const here = await dryRunPod('DaemonSet', 'natplan-system');
+      expect(here.code, here.stderr).toBe(0);
+      const elsewhere = await dryRunPod('DaemonSet', 'elsewhere');
+      expect(elsewhere.code).not.toBe(0);
+      expect(elsewhere.stderr).toContain('system-node-critical');
+      const withoutClass = await dryRunPod('DaemonSet', 'elsewhere', '--set', 'agent.priorityClassName=');
+      expect(withoutClass.code, withoutClass.stderr).toBe(0);
+    });
+  });
+
+  it('helm uninstall deletes the release, then runs the cleanup hooks (least privilege), and keeps the CRDs', async () => {
+    const get = (...args: string[]) => kubectl(cp.kubeconfigPath, ['get', '-n', 'natplan-system', ...args]);
+    const uninstall = helm(cp.kubeconfigPath, ['uninstall', 'natplan', '--namespace', 'natplan-system', '--timeout', '100s']);
+    await waitFor('the cleanup Job (the last hook)', async () => ((await get('job', 'natplan-cleanup-wait')).code === 0 ? true : undefined), 90_000, 250);
+    // Post-delete: the agents and the operator are gone before the cleanup starts.
+    expect((await get('daemonset', 'natplan-agent')).stderr).toContain('NotFound');
+    expect((await get('deployment', 'natplan-operator')).stderr).toContain('NotFound');
+    expect((await get('resourcequota', 'natplan-critical-pods')).stderr).toContain('NotFound');
+    for (const hook of ['daemonset/natplan-cleanup', 'serviceaccount/natplan-cleanup', 'role/natplan-cleanup', 'rolebinding/natplan-cleanup', 'resourcequota/natplan-cleanup-critical-pods']) {
+      expect((await get(hook)).code, hook).toBe(0);
+    }
+    const can = async (verb: string, resource: string) => (await kubectl(cp.kubeconfigPath, ['auth', 'can-i', verb, resource, '-n', 'natplan-system', '--as=system:serviceaccount:natplan-system:natplan-cleanup'])).stdout.trim();
+    expect(await can('get', 'daemonsets/natplan-cleanup')).toBe('yes');
+    expect(await can('get', 'daemonsets/natplan-agent')).toBe('no');
+    expect(await can('list', 'daemonsets')).toBe('no');
+    expect(await can('get', 'pods')).toBe('no');
+
+    // No kubelet or DaemonSet controller runs here: play the controller's part, and run the
+    // Job's program with the Job's ServiceAccount token.
+    const token = await kubectl(cp.kubeconfigPath, ['create', 'token', 'natplan-cleanup', '-n', 'natplan-system']);
+    expect(token.code, token.stderr).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'natplan-cleanup-wait-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      const cluster = cp.kubeConfig.getCurrentCluster()!;
+      writeFileSync(kubeconfig, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+        clusters: [{ name: 'cp', cluster: { server: cluster.server, 'certificate-authority-data': readFileSync(cluster.caFile!).toString('base64') } }],
+        users: [{ name: 'sa', user: { token: token.stdout.trim() } }],
+        contexts: [{ name: 'sa', context: { cluster: 'cp', user: 'sa' } }],
+      }));
+      let finished = false;
+      const waiting = cleanupWait(['--namespace=natplan-system', '--daemonset=natplan-cleanup', `--kubeconfig=${kubeconfig}`, '--interval=100ms']).then(() => { finished = true; });
+      const status = (ready: number) => JSON.stringify({ status: { observedGeneration: 1, desiredNumberScheduled: 2, currentNumberScheduled: 2, updatedNumberScheduled: 2, numberMisscheduled: 0, numberReady: ready } });
+      const patchStatus = (ready: number) => kubectl(cp.kubeconfigPath, ['patch', '-n', 'natplan-system', 'daemonset', 'natplan-cleanup', '--subresource=status', '--type=merge', '-p', status(ready)]);
+      expect((await patchStatus(1)).code).toBe(0);
+      expect(finished).toBe(false);
+      expect((await patchStatus(2)).code).toBe(0);
+      await waiting;
+      expect(process.exitCode ?? 0).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    // The Job controller's part: the Job succeeded. Helm then deletes every hook.
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = (type: string) => ({ type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: type === 'Complete' ? 'CompletionsReached' : 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
+    const done = await kubectl(cp.kubeconfigPath, ['patch', '-n', 'natplan-system', 'job', 'natplan-cleanup-wait', '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { startTime: now, completionTime: now, succeeded: 1, active: 0, ready: 0, conditions: [condition('SuccessCriteriaMet'), condition('Complete')] } })]);
+    expect(done.code, done.stderr).toBe(0);
+    const r = await uninstall;
+    expect(r.code, r.stderr).toBe(0);
+    for (const hook of ['job/natplan-cleanup-wait', 'daemonset/natplan-cleanup', 'serviceaccount/natplan-cleanup', 'role/natplan-cleanup']) {
+      await waitFor(`${hook} deleted`, async () => ((await get(hook)).stderr.includes('NotFound') ? true : undefined), 30_000, 250);
+    }
+    // The CRDs stay (keep policy): deleting them would delete every policy users wrote.
+    expect((await kubectl(cp.kubeconfigPath, ['get', 'crd', 'nodenatplans.natplan.io', 'servicenatplans.natplan.io', 'natexposurepolicies.natplan.io'])).code).toBe(0);
   });
 });

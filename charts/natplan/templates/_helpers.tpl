@@ -12,8 +12,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
+{{/* repository:tag, or repository@digest when a digest is given (the tag cannot move it). */}}
 {{- define "natplan.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
+{{/* A probe: the chart's httpGet merged with the timing from values. Takes (list httpGet timing). */}}
+{{- define "natplan.probe" -}}
+{{- toYaml (merge (dict "httpGet" (index . 0)) (index . 1)) -}}
+{{- end -}}
+
+{{/* "true" for the classes Kubernetes admits outside kube-system only with a ResourceQuota. */}}
+{{- define "natplan.isCriticalClass" -}}
+{{- if has . (list "system-node-critical" "system-cluster-critical") -}}true{{- end -}}
 {{- end -}}
 
 {{- define "natplan.csv" -}}{{ join "," . }}{{- end -}}

@@ -1,0 +1,52 @@
+/**
+ * `natplan cleanup-wait --namespace=NS --daemonset=NAME`: the uninstall hook Job. Polls the
+ * cleanup DaemonSet until it ran on every node (see cleanup-done.ts) and exits 0; the
+ * Job's activeDeadlineSeconds bounds the wait. Helm waits for this Job, so `helm
+ * uninstall` returns only when every node is clean.
+ */
+import { AppsV1Api } from '@kubernetes/client-node';
+import { flagReader, flagUsage, parseFlags, type FlagSpec } from '../../../controller-kit/src/flags.js';
+import { jsonLogger } from '../../../controller-kit/src/json-logger.js';
+import { loadKubeConfig } from '../../../controller-kit/src/process.js';
+import { cleanupDone } from './cleanup-done.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  namespace: { type: 'string', help: 'namespace of the cleanup DaemonSet', env: 'POD_NAMESPACE' },
+  daemonset: { type: 'string', help: 'name of the cleanup DaemonSet' },
+  interval: { type: 'duration', help: 'time between two reads of its status', default: '2s' },
+  kubeconfig: { type: 'string', help: 'kubeconfig file; empty = in-cluster', default: '' },
+};
+
+export async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    console.log(`natplan cleanup-wait: waits until the uninstall cleanup DaemonSet ran on every node\n\n${flagUsage(FLAGS)}`);
+    return;
+  }
+  const parsed = parseFlags(FLAGS, argv, process.env);
+  const flags = parsed.ok ? flagReader(parsed.values) : undefined;
+  if (!parsed.ok || !flags?.string('namespace') || !flags.string('daemonset')) {
+    console.error(`natplan cleanup-wait: ${parsed.ok ? '--namespace and --daemonset are required' : parsed.errors.join('; ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = jsonLogger({ component: 'cleanup-wait', level: 'info' });
+  const api = loadKubeConfig(flags.string('kubeconfig')).makeApiClient(AppsV1Api);
+  const [namespace, name] = [flags.string('namespace'), flags.string('daemonset')];
+  let last = '';
+  for (;;) {
+    const ds = await api.readNamespacedDaemonSet({ namespace, name }).catch((err: unknown) => {
+      logger.warn('reading the cleanup DaemonSet failed; retrying', { err });
+      return undefined;
+    });
+    if (ds) {
+      const verdict = cleanupDone({ generation: ds.metadata?.generation, ...ds.status });
+      if (verdict.done) {
+        logger.info('every node is clean', { nodes: verdict.nodes });
+        return;
+      }
+      if (verdict.reason !== last) logger.info('waiting for the cleanup', { progress: verdict.reason });
+      last = verdict.reason;
+    }
+    await new Promise((resolve) => setTimeout(resolve, flags.number('interval')));
+  }
+}
