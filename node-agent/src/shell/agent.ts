@@ -18,9 +18,9 @@ import type { AgentConfig } from '../config.js';
 import { createExec, type BackendPreference, type Exec } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { desiredState, type LastGood } from './desired-state.js';
-import { HealthCheckServers, healthChecksFor } from './health-checks.js';
 import { familiesOf } from './kube-proxy-metrics.js';
 import { agentMetrics } from './metrics.js';
+import { NodeHealth } from './node-health.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
 import { SyncLoop } from './sync-loop.js';
 
@@ -55,7 +55,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', fieldSelector: `metadata.name=${config.nodeName}`,
   }), { name: 'NodeNatPlan', logger });
   const servicePlans = new Informer<ServiceNatPlan>(kubeListWatcher(kubeConfig, client, { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }), { name: 'ServiceNatPlan', logger });
-  const healthChecks = config.healthCheckServers && !config.netns ? new HealthCheckServers(logger) : undefined;
+  const health = new NodeHealth({
+    target: exec.target, logger, healthz: config.healthz, healthCheckServers: config.healthCheckServers, timeoutMs: 2 * config.resyncPeriodMs,
+    families: () => m.kubeProxy.families, nodeEligible: () => !nodePlans.get(config.nodeName)?.metadata?.deletionTimestamp,
+  });
   const lastGood: LastGood = { node: undefined, services: new Map() };
   let applier: { preference: BackendPreference; applier: Applier<RenderInput> } | undefined;
   let ready = false;
@@ -131,7 +134,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return false;
     }
     observeProgramming();
-    await healthChecks?.update(healthChecksFor(state.input));
+    await health.synced(state.input);
     m.lastSync.set(Date.now() / 1000);
     m.changes.synced(changesRead);
     ready = true;
@@ -157,7 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
-  const request = () => { m.lastQueued.set(Date.now() / 1000); loop.request(); };
+  const request = () => { m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
   servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
   for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
     informer.on({ add: request, update: request, delete: request });
@@ -168,6 +171,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   request();
   const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
 
+  await health.start();
   const http = await startHttpServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness: { synced: () => ready } });
   return {
     http,
@@ -180,7 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await loop.stop();
       await nodePlans.stop();
       await servicePlans.stop();
-      await healthChecks?.close();
+      await health.stop();
       await http.close();
     },
   };
