@@ -24,7 +24,7 @@ describe('health-check node ports of Local load balancers', () => {
 
   it('answers 200 with local endpoints and a healthy proxy, 503 otherwise, and closes ports no longer needed', async () => {
     let proxyHealthy = true;
-    const listeners = listenersFor('host');
+    const listeners = listenersFor('host', silentLogger);
     const servers = new HealthCheckServers(silentLogger, listeners.listen, () => proxyHealthy, '127.0.0.1');
     const [port, other] = [await freePort(), await freePort()];
     try {

@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
+import type { Logger } from '../../../controller-kit/src/controller.js';
 import { withTarget, type ExecTarget } from '../exec/index.js';
 
 /** An open port; close() stops listening and ends the connections it accepted (keep-alive ones too). */
@@ -25,8 +26,8 @@ export interface Listeners {
 }
 
 /** Listeners of the given target: the agent's own namespace for 'host', else a helper in the namespace. */
-export function listenersFor(target: ExecTarget): Listeners {
-  return target === 'host' ? ownNamespace() : namespaceHelper(target);
+export function listenersFor(target: ExecTarget, logger: Logger): Listeners {
+  return target === 'host' ? ownNamespace() : namespaceHelper(target, logger);
 }
 
 /** Hands connections on and remembers them until they close, so they can be ended with their port. */
@@ -92,61 +93,84 @@ process.send({ op: 'ready' });
 
 type HelperMessage = { op: 'ready' } | { op: 'listening' | 'connection' | 'closed'; id: number } | { op: 'failed'; id: number; message: string };
 
-function namespaceHelper(target: Exclude<ExecTarget, 'host'>): Listeners {
+/** Wait before a helper that died is started again, so a namespace that is gone costs no busy loop. */
+const RESTART_DELAY_MS = 1000;
+
+function namespaceHelper(target: Exclude<ExecTarget, 'host'>, logger: Logger): Listeners {
   let helper: Promise<ChildProcess> | undefined;
+  let stopped = false;
   let nextId = 0;
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  const connections = new Map<number, (socket: Socket) => void>();
+  /** The open ports, by request id: a restarted helper opens them again. */
+  const open = new Map<number, { host: string; port: number; accept: (socket: Socket) => void }>();
 
   function start(): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
+    const started = new Promise<ChildProcess>((resolve, reject) => {
       const [file, ...args] = withTarget(target, [process.execPath, '-e', HELPER]);
       const child = spawn(file!, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        reject(new Error(`listener helper in ${target.netns} exited with ${code}`));
+      // Also a send on a channel that just closed: the exit handler below deals with it.
+      child.on('error', reject);
+      child.once('exit', (code, signal) => {
+        reject(new Error(`listener helper in ${target.netns} exited (${signal ?? code})`));
         for (const p of pending.values()) p.reject(new Error(`listener helper in ${target.netns} exited`));
         pending.clear();
+        if (stopped || helper !== started) return;
+        helper = undefined;
+        logger.error('listener helper exited; restarting it', { netns: target.netns, code, signal });
+        setTimeout(() => void reopen(), RESTART_DELAY_MS).unref();
       });
       child.on('message', (m: HelperMessage, handle?: Socket) => {
         if (m.op === 'ready') resolve(child);
-        else if (m.op === 'connection' && handle) (connections.get(m.id) ?? ((s: Socket) => s.destroy()))(handle);
+        else if (m.op === 'connection' && handle) (open.get(m.id)?.accept ?? ((s: Socket) => s.destroy()))(handle);
         else if (m.op === 'listening' || m.op === 'closed') pending.get(m.id)?.resolve();
         else if (m.op === 'failed') pending.get(m.id)?.reject(new Error(`listen in ${target.netns}: ${m.message}`));
         if (m.op !== 'ready' && m.op !== 'connection') pending.delete(m.id);
       });
     });
+    return started;
+  }
+
+  /** Sends one request about port `id` and waits for its answer (listening/closed, or failed). */
+  async function ask(id: number, message: object): Promise<void> {
+    if (stopped) throw new Error(`listeners in ${target.netns} are stopped`);
+    const child = await (helper ??= start());
+    await new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      child.send({ ...message, id });
+    });
+  }
+
+  async function reopen(): Promise<void> {
+    for (const [id, { host, port }] of open) {
+      await ask(id, { op: 'listen', host, port }).catch((err: unknown) => logger.error('port not reopened', { netns: target.netns, host, port, err }));
+    }
   }
 
   return {
     async listen(host, port, onConnection) {
-      const child = await (helper ??= start());
       const id = ++nextId;
-      /** Sends one request and waits for its answer (listening/closed or failed). */
-      const ask = (message: object) => new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        child.send({ ...message, id });
-      });
       const accepted = tracked(onConnection);
-      connections.set(id, (socket) => accepted.accept(socket));
+      open.set(id, { host, port, accept: (socket) => accepted.accept(socket) });
       try {
-        await ask({ op: 'listen', host, port });
+        await ask(id, { op: 'listen', host, port });
       } catch (err) {
-        connections.delete(id);
+        open.delete(id);
         throw err;
       }
       return {
         close: async () => {
-          if (child.connected) await ask({ op: 'close' }).catch(() => undefined);
-          connections.delete(id);
+          if (!open.delete(id)) return;
+          await ask(id, { op: 'close' }).catch(() => undefined);
           accepted.endAll();
         },
       };
     },
     async stop() {
+      stopped = true;
       const child = await helper?.catch(() => undefined);
       helper = undefined;
-      if (!child || child.exitCode !== null) return;
+      open.clear();
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();
       await exited;

@@ -31,7 +31,7 @@ export class NodeHealth {
   private healthz: Listening | undefined;
 
   constructor(private readonly options: NodeHealthOptions) {
-    this.listeners = listenersFor(options.target);
+    this.listeners = listenersFor(options.target, options.logger);
     this.proxy = new ProxyHealth({ timeoutMs: options.timeoutMs, families: options.families, nodeEligible: options.nodeEligible });
     this.healthChecks = options.healthCheckServers ? new HealthCheckServers(options.logger, this.listeners.listen, () => this.proxy.healthy()) : undefined;
   }

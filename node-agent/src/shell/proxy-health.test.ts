@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../controller-kit/src/controller.js';
 import { freePort } from '../../../e2e/control-plane/control-plane.js';
 import { listenersFor, type Listening } from './listeners.js';
 import { ProxyHealth, serveProxyHealth } from './proxy-health.js';
@@ -55,7 +56,7 @@ describe('proxy health (/healthz, /livez)', () => {
   });
 
   describe('over HTTP', () => {
-    const listeners = listenersFor('host');
+    const listeners = listenersFor('host', silentLogger);
     let served: Listening | undefined;
     afterEach(async () => { await served?.close(); await listeners.stop(); });
 
