@@ -36,7 +36,7 @@ export function healthChecksFor(input: RenderInput): Map<number, HealthCheck> {
  * healthy proxy (a node whose syncs stall must not attract traffic), as kube-proxy does.
  */
 export class HealthCheckServers {
-  private readonly ports_ = new Map<number, Listening>();
+  private readonly open = new Map<number, Listening>();
   private checks = new Map<number, HealthCheck>();
   private readonly server: Server;
 
@@ -54,16 +54,16 @@ export class HealthCheckServers {
 
   async update(checks: Map<number, HealthCheck>): Promise<void> {
     this.checks = checks;
-    for (const [port, listening] of this.ports_) {
+    for (const [port, listening] of this.open) {
       if (!checks.has(port)) {
-        this.ports_.delete(port);
+        this.open.delete(port);
         await listening.close();
       }
     }
     for (const port of checks.keys()) {
-      if (this.ports_.has(port)) continue;
+      if (this.open.has(port)) continue;
       try {
-        this.ports_.set(port, await this.listen(this.host, port, (socket) => this.server.emit('connection', socket)));
+        this.open.set(port, await this.listen(this.host, port, (socket) => this.server.emit('connection', socket)));
       } catch (err) {
         // Retried at the next sync: the port may be free by then.
         this.logger.error('health-check port unavailable', { port, err });
@@ -72,7 +72,7 @@ export class HealthCheckServers {
   }
 
   ports(): number[] {
-    return [...this.ports_.keys()].sort((a, b) => a - b);
+    return [...this.open.keys()].sort((a, b) => a - b);
   }
 
   async close(): Promise<void> {

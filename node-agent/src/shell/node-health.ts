@@ -9,7 +9,7 @@ import type { ExecTarget } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { HealthCheckServers, healthChecksFor } from './health-checks.js';
 import type { IpFamily } from './kube-proxy-metrics.js';
-import { listenersFor, type Listening } from './listeners.js';
+import { listenersFor, type Listeners, type Listening } from './listeners.js';
 import { ProxyHealth, serveProxyHealth } from './proxy-health.js';
 
 export interface NodeHealthOptions {
@@ -26,7 +26,7 @@ export interface NodeHealthOptions {
 
 export class NodeHealth {
   readonly proxy: ProxyHealth;
-  private readonly listeners;
+  private readonly listeners: Listeners;
   private readonly healthChecks: HealthCheckServers | undefined;
   private healthz: Listening | undefined;
 
