@@ -6,10 +6,11 @@ import type { RenderInput } from '../render/index.js';
 import { NodeHealth } from './node-health.js';
 
 // Servers listen on loopback only; pods 10.244.0.0/16.
-const input: RenderInput = {
+/** A Local load balancer with one endpoint on this node, its health check on `healthCheckNodePort`. */
+const localLoadBalancer = (healthCheckNodePort: number): RenderInput => ({
   node: { nodeName: 'node-a' }, identity: { nodeName: 'node-a' },
-  services: [{ namespace: 'shop', name: 'api', spec: { service: { name: 'api' }, part: 0, externalTrafficPolicy: 'Local', healthCheckNodePort: 0, endpoints: [{ address: '10.244.1.5', nodeName: 'node-a', ports: [{ name: '', port: 80 }], forCluster: true, forLocal: true }] } }],
-};
+  services: [{ namespace: 'shop', name: 'api', spec: { service: { name: 'api' }, part: 0, externalTrafficPolicy: 'Local', healthCheckNodePort, endpoints: [{ address: '10.244.1.5', nodeName: 'node-a', ports: [{ name: '', port: 80 }], forCluster: true, forLocal: true }] } }],
+});
 
 function recordingLogger() {
   const errors: string[] = [];
@@ -30,7 +31,7 @@ describe('node health', () => {
     try {
       await health.start();
       expect(errors).toEqual(['healthz port unavailable; /healthz and /livez are not served']);
-      await health.synced({ ...input, services: input.services.map((s) => ({ ...s, spec: { ...s.spec, healthCheckNodePort: checkPort } })) });
+      await health.synced(localLoadBalancer(checkPort));
       expect((await fetch(`http://127.0.0.1:${checkPort}/`)).status).toBe(200);
     } finally {
       await health.stop();
@@ -50,7 +51,7 @@ describe('node health', () => {
       // With no grace at all, a queued sync is late at once; a successful one clears it.
       health.queued();
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(503);
-      await health.synced(input);
+      await health.synced(localLoadBalancer(await freePort()));
       expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
     } finally {
       await health.stop();
