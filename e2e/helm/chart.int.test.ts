@@ -129,6 +129,17 @@ describe('charts/natplan', () => {
       .toEqual(['Service/natplan-operator-metrics', 'ServiceMonitor/natplan-operator']);
   });
 
+  it('serves kube-proxy\'s /healthz on every node address, except beside kube-proxy (complement mode)', async () => {
+    const healthzOf = async (...args: string[]) => {
+      const agent = containerOf(await render(...args), 'DaemonSet');
+      const parsed = parseAgentConfig(agent.args.slice(1), { NODE_NAME: 'node-a' });
+      if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+      return { healthz: parsed.config.healthz, ports: agent.ports.map((p: { name: string }) => p.name) };
+    };
+    expect(await healthzOf()).toEqual({ healthz: { host: '0.0.0.0', port: 10256 }, ports: ['metrics', 'healthz'] });
+    expect(await healthzOf('--set', 'operator.mode=complement')).toEqual({ healthz: undefined, ports: ['metrics'] });
+  });
+
   it('exposes the agent\'s metrics for a ServiceMonitor when asked, probing loopback still', async () => {
     const docs = await render('--set', 'serviceMonitor.enabled=true', '--set', 'agent.metricsBindAddress=0.0.0.0');
     const agent = containerOf(docs, 'DaemonSet');

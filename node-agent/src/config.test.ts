@@ -21,6 +21,17 @@ describe('agent configuration', () => {
   });
 
   it.each([
+    [[], { host: '0.0.0.0', port: 10256 }],
+    [['--healthz-bind-address=172.18.0.2:10256'], { host: '172.18.0.2', port: 10256 }],
+    [['--healthz-bind-address='], undefined],
+  ])('kube-proxy\'s /healthz listens on every node address unless told: %j', (argv, expected) => {
+    const r = parseAgentConfig(['--node-name=node-a', ...argv], {});
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    expect(r.config.healthz).toEqual(expected);
+  });
+
+  it.each([
+    [['--healthz-bind-address=10256'], '--healthz-bind-address: "10256" is not host:port'],
     [['--metrics-address=10261'], '--metrics-address: "10261" is not host:port'],
     [['--metrics-address=127.0.0.1:70000'], '--metrics-address: "127.0.0.1:70000" is not host:port'],
   ])('refuses %j with a clear error', (argv, message) => {

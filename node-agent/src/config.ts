@@ -10,6 +10,10 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   // Loopback by default, like kube-proxy's metrics: with host networking 0.0.0.0 would
   // serve them to every network the node is on. The kubelet probes 127.0.0.1.
   'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz; 0.0.0.0:10261 (or :10261) serves every address of the node', env: 'NATPLAN_METRICS_ADDRESS', default: '127.0.0.1:10261' },
+  // Every address, unlike metrics, as kube-proxy's: cloud load balancers probe /healthz on
+  // the node's own addresses for externalTrafficPolicy: Cluster Services, so it must be
+  // reachable from outside the node. It tells only whether rules are being synced.
+  'healthz-bind-address': { type: 'string', help: 'host:port of kube-proxy\'s /healthz and /livez, in the node\'s network; empty turns them off (e.g. beside a kube-proxy that holds 10256)', env: 'NATPLAN_HEALTHZ_BIND_ADDRESS', default: '0.0.0.0:10256' },
   'min-sync-period': { type: 'duration', help: 'minimum time between syncs; changes inside it are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
   'resync-period': { type: 'duration', help: 'full resync that repairs drift (a flushed or edited table)', env: 'NATPLAN_RESYNC_PERIOD', default: '5m' },
   'status-period': { type: 'duration', help: 'least time between status writes that change no condition', env: 'NATPLAN_STATUS_PERIOD', default: '1m' },
@@ -23,6 +27,8 @@ export interface AgentConfig {
   nodeName: string;
   kubeconfig: string;
   metrics: { host: string; port: number };
+  /** kube-proxy's /healthz and /livez; undefined when turned off. */
+  healthz: { host: string; port: number } | undefined;
   minSyncPeriodMs: number;
   resyncPeriodMs: number;
   statusPeriodMs: number;
@@ -42,6 +48,9 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   if (!nodeName && !cleanup) errors.push('--node-name (or NODE_NAME) is required');
   const metrics = hostPort(f.string('metrics-address'));
   if (!metrics) errors.push(`--metrics-address: ${JSON.stringify(f.string('metrics-address'))} is not host:port`);
+  const healthzText = f.string('healthz-bind-address');
+  const healthz = healthzText ? hostPort(healthzText) : undefined;
+  if (healthzText && !healthz) errors.push(`--healthz-bind-address: ${JSON.stringify(healthzText)} is not host:port`);
   const logLevel = f.string('log-level') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) errors.push(`--log-level: ${JSON.stringify(logLevel)} is not one of debug, info, warn, error`);
   const minSyncPeriodMs = f.number('min-sync-period');
@@ -51,7 +60,7 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   return {
     ok: true,
     config: {
-      nodeName, kubeconfig: f.string('kubeconfig'), metrics, minSyncPeriodMs, resyncPeriodMs,
+      nodeName, kubeconfig: f.string('kubeconfig'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs,
       statusPeriodMs: f.number('status-period'), netns: f.string('netns') || undefined,
       healthCheckServers: f.bool('health-check-servers'), cleanup, logLevel,
     },

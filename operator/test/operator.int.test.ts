@@ -234,6 +234,7 @@ describe('NatExposurePolicy', () => {
     expect(metrics).toContain('# TYPE natplan_operator_writes_total counter');
     expect(metrics).not.toMatch(/natplan_operator_writes_total\{/);
     expect(metrics).toContain('natplan_controller_reconcile_duration_seconds_bucket');
+    expect(metrics).toMatch(/^natplan_build_info\{version="\d+\.\d+\.\d+[^"]*",node_version="v\d+[^"]*",platform="\w+\/\w+"\} 1$/m);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { applyStatus } from '../../../controller-kit/src/apply.js';
+import { registerBuildInfo } from '../../../controller-kit/src/build-info.js';
 import { startHttpServer, type RunningHttpServer } from '../../../controller-kit/src/http-server.js';
 import { Informer } from '../../../controller-kit/src/informer.js';
 import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
@@ -17,8 +18,9 @@ import type { AgentConfig } from '../config.js';
 import { createExec, type BackendPreference, type Exec } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { desiredState, type LastGood } from './desired-state.js';
-import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+import { familiesOf } from './kube-proxy-metrics.js';
 import { agentMetrics } from './metrics.js';
+import { NodeHealth } from './node-health.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
 import { SyncLoop } from './sync-loop.js';
 
@@ -47,12 +49,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const client = kubeClient(kubeConfig);
   const exec = options.exec ?? createExec(config.netns ? { netns: config.netns } : 'host');
   const metrics = new Metrics({ prefix: 'natplan_', defaultMetrics: true });
+  registerBuildInfo(metrics);
   const m = agentMetrics(metrics);
   const nodePlans = new Informer<NodeNatPlan>(kubeListWatcher(kubeConfig, client, {
     apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', fieldSelector: `metadata.name=${config.nodeName}`,
   }), { name: 'NodeNatPlan', logger });
   const servicePlans = new Informer<ServiceNatPlan>(kubeListWatcher(kubeConfig, client, { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }), { name: 'ServiceNatPlan', logger });
-  const healthChecks = config.healthCheckServers && !config.netns ? new HealthCheckServers(logger) : undefined;
+  const health = new NodeHealth({
+    target: exec.target, logger, healthz: config.healthz, healthCheckServers: config.healthCheckServers, timeoutMs: 2 * config.resyncPeriodMs,
+    families: () => m.kubeProxy.families, nodeEligible: () => !nodePlans.get(config.nodeName)?.metadata?.deletionTimestamp,
+  });
   const lastGood: LastGood = { node: undefined, services: new Map() };
   let applier: { preference: BackendPreference; applier: Applier<RenderInput> } | undefined;
   let ready = false;
@@ -97,6 +103,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   async function sync(): Promise<boolean> {
     const started = performance.now();
+    const changesRead = m.changes.mark();
     const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
@@ -104,6 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       logger.info('waiting for this node\'s NodeNatPlan', { node: config.nodeName });
       return true;
     }
+    m.kubeProxy.families = familiesOf(state.input);
     const invalid = state.problems.length > 0 ? { reason: 'InvalidPlan', message: state.problems.join('\n').slice(0, 4000) } : undefined;
     let active: Applier<RenderInput>;
     try {
@@ -126,8 +134,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return false;
     }
     observeProgramming();
-    await healthChecks?.update(healthChecksFor(state.input));
+    await health.synced(state.input);
     m.lastSync.set(Date.now() / 1000);
+    m.changes.synced(changesRead);
     ready = true;
     if (result.mode !== 'unchanged') logger.debug('synced', { mode: result.mode, ms: Math.round(result.durationMs), counts: result.counts });
     report({ backend: active.backend, generation: state.generation, ok: true, problem: invalid, counts: result.counts, digest: result.digest, syncedAt: Date.now(), durationMs: result.durationMs });
@@ -151,7 +160,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
-  const request = () => { m.lastQueued.set(Date.now() / 1000); loop.request(); };
+  const request = () => { m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
+  servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
   for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
     informer.on({ add: request, update: request, delete: request });
     informer.start();
@@ -161,6 +171,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   request();
   const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
 
+  await health.start();
   const http = await startHttpServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness: { synced: () => ready } });
   return {
     http,
@@ -173,7 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await loop.stop();
       await nodePlans.stop();
       await servicePlans.stop();
-      await healthChecks?.close();
+      await health.stop();
       await http.close();
     },
   };

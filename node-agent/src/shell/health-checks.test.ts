@@ -4,6 +4,7 @@ import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/g
 import { freePort } from '../../../e2e/control-plane/control-plane.js';
 import type { RenderInput } from '../render/index.js';
 import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+import { listenersFor } from './listeners.js';
 
 // Test addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16; servers listen on loopback only.
 const ep = (address: string, nodeName: string, forLocal = true): ServiceNatPlanEndpoint => ({ address, nodeName, ports: [{ name: '', port: 8443 }], forCluster: true, forLocal });
@@ -21,21 +22,33 @@ describe('health-check node ports of Local load balancers', () => {
     expect([...checks]).toEqual([[32000, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]);
   });
 
-  it('answers 200 with local endpoints, 503 without, and closes ports no longer needed', async () => {
-    const servers = new HealthCheckServers(silentLogger, '127.0.0.1');
-    const port = await freePort();
+  it('answers 200 with local endpoints and a healthy proxy, 503 otherwise, and closes ports no longer needed', async () => {
+    let proxyHealthy = true;
+    const listeners = listenersFor('host', silentLogger);
+    const servers = new HealthCheckServers(silentLogger, listeners.listen, () => proxyHealthy, '127.0.0.1');
+    const [port, other] = [await freePort(), await freePort()];
     try {
-      await servers.update(new Map([[port, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]));
+      await servers.update(new Map([[port, { namespace: 'shop', name: 'api', localEndpoints: 2 }], [other, { namespace: 'shop', name: 'web', localEndpoints: 0 }]]));
       const ok = await fetch(`http://127.0.0.1:${port}/`);
       expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-load-balancing-endpoint-weight')).toBe('2');
       expect(await ok.json()).toEqual({ service: { namespace: 'shop', name: 'api' }, localEndpoints: 2, serviceProxyHealthy: true });
+      const none = await fetch(`http://127.0.0.1:${other}/`);
+      expect([none.status, await none.json()]).toEqual([503, { service: { namespace: 'shop', name: 'web' }, localEndpoints: 0, serviceProxyHealthy: true }]);
+      proxyHealthy = false;
+      const stalled = await fetch(`http://127.0.0.1:${port}/`);
+      expect([stalled.status, await stalled.json()]).toEqual([503, { service: { namespace: 'shop', name: 'api' }, localEndpoints: 2, serviceProxyHealthy: false }]);
+      proxyHealthy = true;
       await servers.update(new Map([[port, { namespace: 'shop', name: 'api', localEndpoints: 0 }]]));
       expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(503);
+      expect(servers.ports()).toEqual([port]);
+      await expect(fetch(`http://127.0.0.1:${other}/`)).rejects.toThrow();
       await servers.update(new Map());
       expect(servers.ports()).toEqual([]);
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     } finally {
       await servers.close();
+      await listeners.stop();
     }
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Health-check node ports of `externalTrafficPolicy: Local` load balancers, as kube-proxy
  * serves them: cloud load balancers probe `GET /` on each node and send traffic only to
- * nodes answering 200, i.e. nodes with a local endpoint (503 otherwise).
+ * nodes answering 200, i.e. nodes with a local endpoint (503 otherwise). They listen where
+ * the node's traffic arrives (listeners.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../../../controller-kit/src/controller.js';
 import type { RenderInput } from '../render/index.js';
+import type { Listen, Listening } from './listeners.js';
 
 export interface HealthCheck { namespace: string; name: string; localEndpoints: number }
 
@@ -28,42 +30,53 @@ export function healthChecksFor(input: RenderInput): Map<number, HealthCheck> {
   return out;
 }
 
-/** Keeps one HTTP server per health-check port, answering from the latest counts. */
+/**
+ * Keeps one listening port per health check, all served by one HTTP server that tells
+ * them apart by the port a connection arrived on. 200 needs local endpoints and a
+ * healthy proxy (a node whose syncs stall must not attract traffic), as kube-proxy does.
+ */
 export class HealthCheckServers {
-  private readonly servers = new Map<number, Server>();
+  private readonly open = new Map<number, Listening>();
   private checks = new Map<number, HealthCheck>();
+  private readonly server: Server;
 
-  constructor(private readonly logger: Logger, private readonly host = '0.0.0.0') {}
+  constructor(private readonly logger: Logger, private readonly listen: Listen, private readonly proxyHealthy: () => boolean = () => true, private readonly host = '0.0.0.0') {
+    this.server = createServer((req, res) => {
+      const check = this.checks.get(req.socket.localPort ?? 0);
+      const localEndpoints = check?.localEndpoints ?? 0;
+      const serviceProxyHealthy = this.proxyHealthy();
+      res.writeHead(localEndpoints > 0 && serviceProxyHealthy ? 200 : 503, {
+        'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff', 'X-Load-Balancing-Endpoint-Weight': String(localEndpoints),
+      });
+      res.end(JSON.stringify({ service: { namespace: check?.namespace, name: check?.name }, localEndpoints, serviceProxyHealthy }));
+    });
+  }
 
   async update(checks: Map<number, HealthCheck>): Promise<void> {
     this.checks = checks;
-    for (const [port, server] of this.servers) {
+    for (const [port, listening] of this.open) {
       if (!checks.has(port)) {
-        this.servers.delete(port);
-        await new Promise<void>((r) => server.close(() => r()));
+        this.open.delete(port);
+        await listening.close();
       }
     }
     for (const port of checks.keys()) {
-      if (this.servers.has(port)) continue;
-      const server = createServer((_req, res) => {
-        const check = this.checks.get(port);
-        const healthy = (check?.localEndpoints ?? 0) > 0;
-        res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' });
-        res.end(JSON.stringify({ service: { namespace: check?.namespace, name: check?.name }, localEndpoints: check?.localEndpoints ?? 0, serviceProxyHealthy: true }));
-      });
-      this.servers.set(port, server);
-      await new Promise<void>((resolve) => {
-        server.once('error', (err) => { this.logger.error('health-check port unavailable', { port, err }); this.servers.delete(port); resolve(); });
-        server.listen(port, this.host, () => resolve());
-      });
+      if (this.open.has(port)) continue;
+      try {
+        this.open.set(port, await this.listen(this.host, port, (socket) => this.server.emit('connection', socket)));
+      } catch (err) {
+        // Retried at the next sync: the port may be free by then.
+        this.logger.error('health-check port unavailable', { port, err });
+      }
     }
   }
 
   ports(): number[] {
-    return [...this.servers.keys()].sort((a, b) => a - b);
+    return [...this.open.keys()].sort((a, b) => a - b);
   }
 
   async close(): Promise<void> {
     await this.update(new Map());
+    this.server.closeAllConnections();
   }
 }

@@ -16,6 +16,7 @@ import { kubeLeaseStore } from '../../../controller-kit/src/kube/lease-store.js'
 import type { Requester } from '../../../controller-kit/src/kube/request.js';
 import { LeaderElector } from '../../../controller-kit/src/leader-election.js';
 import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-terms.js';
+import { registerBuildInfo } from '../../../controller-kit/src/build-info.js';
 import { Metrics, controllerMetrics } from '../../../controller-kit/src/metrics.js';
 import { enqueueOnChange, labelKey } from '../../../controller-kit/src/sources.js';
 import type { OperatorConfig } from '../config.js';
@@ -49,6 +50,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const plain = kubeClient(kubeConfig);
   const direct = options.wrapRequester ? clientFromRequester(options.wrapRequester(plain.requester)) : plain;
   const metrics = new Metrics({ prefix: 'natplan_', defaultMetrics: true });
+  registerBuildInfo(metrics);
   const cm = controllerMetrics(metrics);
   const terms = new LeaderTerms({ build: buildTerm, logger });
   // Every write but the Lease's goes through the term fence: none leaves after leadership ended.
