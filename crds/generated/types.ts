@@ -432,6 +432,12 @@ export interface ServiceNatPlanEndpoint {
    * @maxItems 8
    */
   forZones?: string[];
+  /**
+   * Node hints in force (trafficDistribution PreferSameNode); these nodes prefer this endpoint over forZones. Absent when node hints are not used.
+   *
+   * @maxItems 8
+   */
+  forNodes?: string[];
 }
 export interface ServiceNatPlanEndpointPort {
   name: string;

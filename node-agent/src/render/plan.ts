@@ -249,9 +249,13 @@ function planServicePorts(svc: MergedService, identity: NodeIdentity, problems: 
         return isPort(target) ? [{ ep, backend: { address, port: target } }] : [];
       });
       const forCluster = familyEndpoints.filter((e) => e.ep.forCluster);
-      // Topology: the operator put hints in forZones; prefer our zone when any endpoint names it.
-      const inZone = identity.zone ? forCluster.filter((e) => e.ep.forZones?.includes(identity.zone as string)) : [];
-      const clusterEndpoints = uniqueBackends((inZone.length ? inZone : forCluster).map((e) => e.backend));
+      // Topology: the operator put the hints that passed its safeguards in forNodes and
+      // forZones. Prefer endpoints hinted for this node, then for this zone; when none is,
+      // use them all (kube-proxy's fallback: never blackhole a node nobody hinted for).
+      const onNode = forCluster.filter((e) => e.ep.forNodes?.includes(identity.nodeName));
+      const inZone = onNode.length || !identity.zone ? [] : forCluster.filter((e) => e.ep.forZones?.includes(identity.zone as string));
+      const preferred = onNode.length ? onNode : inZone.length ? inZone : forCluster;
+      const clusterEndpoints = uniqueBackends(preferred.map((e) => e.backend));
       const localEndpoints = uniqueBackends(familyEndpoints.filter((e) => e.ep.forLocal && e.ep.nodeName === identity.nodeName).map((e) => e.backend));
       if (!serviceFamilies.has(family)) continue;
       const clusterIP = clusterIPs[family][0];

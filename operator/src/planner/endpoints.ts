@@ -18,6 +18,8 @@ export interface CollectedEndpoint {
   readonly ports: readonly ServiceNatPlanEndpointPort[];
   /** Zones the EndpointSlice controller hinted this endpoint for (sorted, empty when none). */
   readonly zoneHints: readonly string[];
+  /** Nodes it hinted this endpoint for (PreferSameNode; sorted, empty when none). */
+  readonly nodeHints: readonly string[];
   /** Name of the slice this copy came from. */
   readonly slice: string;
 }
@@ -113,6 +115,7 @@ function collectSlice(slice: V1EndpointSlice, servicePorts: readonly ServiceNatP
     }
     const conditions = conditionsOf(endpoint);
     const hints = endpoint.hints?.forZones;
+    const nodeHints = endpoint.hints?.forNodes;
     endpoints.push({
       address,
       nodeName: endpoint.nodeName || undefined,
@@ -122,6 +125,7 @@ function collectSlice(slice: V1EndpointSlice, servicePorts: readonly ServiceNatP
       terminating: conditions.terminating,
       ports,
       zoneHints: hints && hints.length > 0 ? [...new Set(hints.map((z) => z.name))].sort(compareText) : NO_HINTS,
+      nodeHints: nodeHints && nodeHints.length > 0 ? [...new Set(nodeHints.map((n) => n.name))].sort(compareText) : NO_HINTS,
       slice: sliceName,
     });
   }

@@ -36,6 +36,7 @@ describe('samePartContent', () => {
     ['an endpoint condition differs', { ...spec, endpoints: [{ ...endpoint, ready: false }] }, false],
     ['a target port differs', { ...spec, endpoints: [{ ...endpoint, ports: [{ name: 'http', port: 8081 }] }] }, false],
     ['a zone hint is gone', { ...spec, endpoints: [{ ...endpoint, forZones: undefined }] }, false],
+    ['a node hint appears', { ...spec, endpoints: [{ ...endpoint, forNodes: ['node-a'] }] }, false],
     ['an extra field', { ...spec, endpoints: [{ ...endpoint, forLocal: false }] }, false],
     ['the part number differs', { ...spec, part: 2 }, false],
   ])('%s', (_name, other, expected) => {
@@ -50,6 +51,7 @@ describe('samePartContent', () => {
       ready: fc.option(fc.boolean(), { nil: undefined }),
       ports: fc.array(fc.record({ name: fc.constantFrom('a', 'b'), port: fc.constantFrom(1, 2) }), { maxLength: 2 }),
       forZones: fc.option(fc.array(fc.constantFrom('z1', 'z2'), { maxLength: 2 }), { nil: undefined }),
+      forNodes: fc.option(fc.array(fc.constantFrom('n1', 'n2'), { maxLength: 2 }), { nil: undefined }),
     }, { requiredKeys: ['address', 'ports'] });
     fc.assert(fc.property(arbitrary, arbitrary, (a, b) => {
       expect(sameEndpoint(a, b)).toBe(deepEqual(a, b));

@@ -38,7 +38,8 @@ export function sameEndpoint(a: ServiceNatPlanEndpoint, b: ServiceNatPlanEndpoin
     && a.ready === b.ready && a.serving === b.serving && a.terminating === b.terminating
     && a.forCluster === b.forCluster && a.forLocal === b.forLocal
     && sameList(a.ports, b.ports, (x, y) => x.name === y.name && x.port === y.port)
-    && sameList(a.forZones, b.forZones, (x, y) => x === y);
+    && sameList(a.forZones, b.forZones, (x, y) => x === y)
+    && sameList(a.forNodes, b.forNodes, (x, y) => x === y);
   // That is every field of the schema; the API server prunes any other.
 }
 

@@ -75,6 +75,7 @@ describe('assignParts', () => {
       zone: fc.string({ maxLength: 63 }),
       ports: fc.array(fc.record({ name: fc.string({ maxLength: 63 }), port: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 128 }),
       forZones: fc.array(fc.string({ maxLength: 63 }), { maxLength: 8 }),
+      forNodes: fc.array(fc.string({ maxLength: 253 }), { maxLength: 8 }),
     });
     fc.assert(fc.property(arbitraryEndpoint, (e) => {
       // Escapes count as one character: names are DNS labels, so there are none in practice.

@@ -22,6 +22,9 @@ export function estimateEndpointBytes(e: ServiceNatPlanEndpoint): number {
   let bytes = 160 + e.address.length + (e.nodeName?.length ?? 0) + (e.zone?.length ?? 0);
   for (const p of e.ports) bytes += 26 + p.name.length;
   for (const z of e.forZones ?? []) bytes += 3 + z.length;
+  // The base covers every other key; `"forNodes":[],` is 14 more.
+  if (e.forNodes) bytes += 14;
+  for (const n of e.forNodes ?? []) bytes += 3 + n.length;
   return bytes;
 }
 

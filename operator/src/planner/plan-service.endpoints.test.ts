@@ -19,9 +19,9 @@ function planned(slices: V1EndpointSlice[], mutate?: (s: V1Service) => void): Ma
   return new Map(result.parts.flatMap((p) => p.endpoints ?? []).map((e) => [e.address, e]));
 }
 
-type Flags = Pick<ServiceNatPlanEndpoint, 'forCluster' | 'forLocal' | 'forZones'>;
+type Flags = Pick<ServiceNatPlanEndpoint, 'forCluster' | 'forLocal' | 'forZones' | 'forNodes'>;
 const flags = (e: ServiceNatPlanEndpoint | undefined): Flags | undefined =>
-  e && { forCluster: e.forCluster, forLocal: e.forLocal, ...(e.forZones ? { forZones: e.forZones } : {}) };
+  e && { forCluster: e.forCluster, forLocal: e.forLocal, ...(e.forZones ? { forZones: e.forZones } : {}), ...(e.forNodes ? { forNodes: e.forNodes } : {}) };
 
 describe('planService endpoint decisions', () => {
   it.each<[string, V1EndpointSlice[], Record<string, Flags | undefined>]>([
@@ -80,6 +80,38 @@ describe('planService endpoint decisions', () => {
       '10.244.1.5': { forCluster: true, forLocal: true, forZones: ['zone-1'] },
       '10.244.2.9': { forCluster: false, forLocal: false },
     }],
+    ['node hints (PreferSameNode) on every ready endpoint are used, with the zone hints', [makeSlice('svc1', 's1', [
+      ep('10.244.1.5', { node: 'node-a', zoneHints: ['zone-1'], nodeHints: ['node-a'] }),
+      ep('10.244.2.9', { node: 'node-b', zoneHints: ['zone-1'], nodeHints: ['node-b', 'node-a'] }),
+      ep('10.244.3.3', { node: 'node-c', ready: false, serving: true, terminating: true }),
+    ])], {
+      '10.244.1.5': { forCluster: true, forLocal: true, forZones: ['zone-1'], forNodes: ['node-a'] },
+      '10.244.2.9': { forCluster: true, forLocal: true, forZones: ['zone-1'], forNodes: ['node-a', 'node-b'] },
+      '10.244.3.3': { forCluster: false, forLocal: true },
+    }],
+    ['one ready endpoint without a node hint: node hints ignored, zone hints kept (separate safeguards)', [makeSlice('svc1', 's1', [
+      ep('10.244.1.5', { node: 'node-a', zoneHints: ['zone-1'], nodeHints: ['node-a'] }),
+      ep('10.244.2.9', { node: 'node-b', zoneHints: ['zone-2'] }),
+    ])], {
+      '10.244.1.5': { forCluster: true, forLocal: true, forZones: ['zone-1'] },
+      '10.244.2.9': { forCluster: true, forLocal: true, forZones: ['zone-2'] },
+    }],
+    ['node hints on every ready endpoint but a zone hint missing: node hints kept, zone hints ignored', [makeSlice('svc1', 's1', [
+      ep('10.244.1.5', { node: 'node-a', zoneHints: ['zone-1'], nodeHints: ['node-a'] }),
+      ep('10.244.2.9', { node: 'node-b', nodeHints: ['node-b'] }),
+    ])], {
+      '10.244.1.5': { forCluster: true, forLocal: true, forNodes: ['node-a'] },
+      '10.244.2.9': { forCluster: true, forLocal: true, forNodes: ['node-b'] },
+    }],
+    ['a terminating endpoint keeps no node hint, and does not count for the safeguard', [makeSlice('svc1', 's1', [
+      ep('10.244.1.5', { node: 'node-a', nodeHints: ['node-a'] }),
+      ep('10.244.1.6', { node: 'node-a', ready: false, serving: true, terminating: true, nodeHints: ['node-a'] }),
+      ep('10.244.2.9', { node: 'node-b', ready: false, serving: true, terminating: true }),
+    ])], {
+      '10.244.1.5': { forCluster: true, forLocal: true, forNodes: ['node-a'] },
+      '10.244.1.6': { forCluster: false, forLocal: false },
+      '10.244.2.9': { forCluster: false, forLocal: true },
+    }],
     ['an FQDN slice is ignored', [makeSlice('svc1', 's1', [ep('db.example.org')], (s) => { s.addressType = 'FQDN'; })], {
       'db.example.org': undefined,
     }],
@@ -95,15 +127,17 @@ describe('planService endpoint decisions', () => {
   it.each<[string, ((s: V1Service) => void) | undefined, boolean]>([
     ['trafficDistribution PreferClose', (s) => { s.spec!.trafficDistribution = 'PreferClose'; }, true],
     ['trafficDistribution PreferSameZone', (s) => { s.spec!.trafficDistribution = 'PreferSameZone'; }, true],
+    ['trafficDistribution PreferSameNode', (s) => { s.spec!.trafficDistribution = 'PreferSameNode'; }, true],
     ['annotation topology-mode Auto', (s) => { s.metadata!.annotations = { 'service.kubernetes.io/topology-mode': 'Auto' }; }, true],
     ['deprecated annotation topology-aware-hints auto', (s) => { s.metadata!.annotations = { 'service.kubernetes.io/topology-aware-hints': 'auto' }; }, true],
     ['annotation topology-mode Disabled', (s) => { s.metadata!.annotations = { 'service.kubernetes.io/topology-mode': 'Disabled' }; }, false],
     ['nothing asked: stale hints on the slices are ignored', undefined, false],
   ])('topology hints are used only when the Service asks: %s', (_name, mutate, used) => {
-    const slice = makeSlice('svc1', 's1', [ep('10.244.1.5', { node: 'node-a', zoneHints: ['zone-1'] })]);
+    const slice = makeSlice('svc1', 's1', [ep('10.244.1.5', { node: 'node-a', zoneHints: ['zone-1'], nodeHints: ['node-a'] })]);
     const result = planService({ service: makeService('ns1', 'svc1', mutate), slices: [slice] }, makeConfig());
     const endpoint = result.kind === 'plan' ? result.parts[0]?.endpoints?.[0] : undefined;
     expect(endpoint?.forZones).toEqual(used ? ['zone-1'] : undefined);
+    expect(endpoint?.forNodes).toEqual(used ? ['node-a'] : undefined);
   });
 
   it.each([

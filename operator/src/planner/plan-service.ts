@@ -76,7 +76,7 @@ export function planService(input: ServicePlanInput, config: PlannerConfig): Ser
   const collected = collectEndpoints(input.slices, frontends.fields.ports ?? [], frontends.families, warnings, input.sliceMemo);
   const decisions = decideTraffic(collected, topologyRequested(service));
   const endpoints: ServiceNatPlanEndpoint[] = collected.map((e, i) => {
-    const decision = decisions[i] ?? { forCluster: false, forLocal: false, forZones: undefined };
+    const decision = decisions[i] ?? { forCluster: false, forLocal: false, forZones: undefined, forNodes: undefined };
     return {
       address: e.address,
       ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}),
@@ -88,6 +88,7 @@ export function planService(input: ServicePlanInput, config: PlannerConfig): Ser
       forCluster: decision.forCluster,
       forLocal: decision.forLocal,
       ...(decision.forZones !== undefined ? { forZones: [...decision.forZones] } : {}),
+      ...(decision.forNodes !== undefined ? { forNodes: [...decision.forNodes] } : {}),
     };
   });
 

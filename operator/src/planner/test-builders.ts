@@ -46,6 +46,7 @@ export interface EndpointOptions {
   serving?: boolean;
   terminating?: boolean;
   zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 export function makeEndpoint(address: string, options: EndpointOptions = {}): V1Endpoint {
@@ -57,6 +58,7 @@ export function makeEndpoint(address: string, options: EndpointOptions = {}): V1
   if (options.node !== undefined) endpoint.nodeName = options.node;
   if (options.zone !== undefined) endpoint.zone = options.zone;
   if (options.zoneHints) endpoint.hints = { forZones: options.zoneHints.map((name) => ({ name })) };
+  if (options.nodeHints) endpoint.hints = { ...endpoint.hints, forNodes: options.nodeHints.map((name) => ({ name })) };
   return endpoint;
 }
 

@@ -12,6 +12,10 @@
 //   agent then prefers endpoints hinted for its zone, and uses all cluster endpoints if
 //   none is hinted for its zone (the other safeguard, which only the node can apply).
 //   With no ready endpoint, the terminating fallback ignores hints, as kube-proxy does.
+// - Node hints (PreferSameNode: the EndpointSlice controller sets forNodes and forZones)
+//   pass the same safeguard on their own: every ready endpoint must carry one. The agent
+//   prefers endpoints hinted for its node, then for its zone, then all of them, as
+//   kube-proxy's topology modes do.
 import type { V1Service } from '@kubernetes/client-node';
 import type { CollectedEndpoint } from './endpoints.js';
 
@@ -25,33 +29,35 @@ export const TOPOLOGY_AWARE_HINTS_ANNOTATION = 'service.kubernetes.io/topology-a
  */
 export function topologyRequested(service: V1Service): boolean {
   const distribution = service.spec?.trafficDistribution;
-  // PreferSameNode slices carry zone hints too; without node hints in the plan API, they
-  // are used as zone hints (see the report on API changes).
+  // PreferSameNode slices carry node hints and zone hints: the zone ones are the fallback
+  // for a node no endpoint is hinted for.
   if (distribution === 'PreferClose' || distribution === 'PreferSameZone' || distribution === 'PreferSameNode') return true;
   const annotations = service.metadata?.annotations ?? {};
   const mode = annotations[TOPOLOGY_MODE_ANNOTATION] ?? annotations[TOPOLOGY_AWARE_HINTS_ANNOTATION];
   return mode === 'Auto' || mode === 'auto';
 }
 
-/** Maximum zone hints per endpoint, as in the EndpointSlice and ServiceNatPlan schemas. */
-const MAX_ZONE_HINTS = 8;
+/** Maximum zone or node hints per endpoint, as in the EndpointSlice and ServiceNatPlan schemas. */
+const MAX_HINTS = 8;
 
 export interface TrafficDecision {
   readonly forCluster: boolean;
   readonly forLocal: boolean;
   /** Present only when the Service's hints pass the safeguard and the endpoint is ready. */
   readonly forZones: readonly string[] | undefined;
+  /** The same for node hints, with their own safeguard. */
+  readonly forNodes: readonly string[] | undefined;
 }
 
 const servingTerminating = (e: CollectedEndpoint): boolean => e.serving && e.terminating;
 
-/** Whether the Service's topology hints may be used at all. */
-export function hintsUsable(endpoints: readonly CollectedEndpoint[]): boolean {
+/** Whether the Service's zone (or node) hints may be used at all: every ready endpoint has one. */
+export function hintsUsable(endpoints: readonly CollectedEndpoint[], kind: 'zoneHints' | 'nodeHints' = 'zoneHints'): boolean {
   let anyReady = false;
   for (const e of endpoints) {
     if (!e.ready) continue;
     anyReady = true;
-    if (e.zoneHints.length === 0) return false;
+    if (e[kind].length === 0) return false;
   }
   return anyReady;
 }
@@ -62,10 +68,12 @@ export function decideTraffic(endpoints: readonly CollectedEndpoint[], hintsRequ
   const nodesWithReady = new Set<string>();
   for (const e of endpoints) if (e.ready && e.nodeName) nodesWithReady.add(e.nodeName);
   const useHints = hintsRequested && hintsUsable(endpoints);
+  const useNodeHints = hintsRequested && hintsUsable(endpoints, 'nodeHints');
   return endpoints.map((e) => {
     const forCluster = anyReady ? e.ready : servingTerminating(e);
     const forLocal = e.nodeName !== undefined && (nodesWithReady.has(e.nodeName) ? e.ready : servingTerminating(e));
-    const forZones = useHints && e.ready ? e.zoneHints.slice(0, MAX_ZONE_HINTS) : undefined;
-    return { forCluster, forLocal, forZones };
+    const forZones = useHints && e.ready ? e.zoneHints.slice(0, MAX_HINTS) : undefined;
+    const forNodes = useNodeHints && e.ready ? e.nodeHints.slice(0, MAX_HINTS) : undefined;
+    return { forCluster, forLocal, forZones, forNodes };
   });
 }

@@ -20,8 +20,9 @@ const endpoint: fc.Arbitrary<ServiceNatPlanEndpoint> = fc.record({
   forCluster: fc.boolean(),
   forLocal: fc.boolean(),
   forZones: fc.option(fc.subarray(['zone-1', 'zone-2']), { nil: undefined }),
+  forNodes: fc.option(fc.subarray([THIS_NODE, 'node-b']), { nil: undefined }),
   ports: fc.subarray(portNames).chain((names) => fc.tuple(...names.map((name) => port.map((p) => ({ name, port: p }))))),
-}).map((e) => (e.forZones === undefined ? (({ forZones: _z, ...rest }) => rest)(e) : e));
+}).map(({ forZones, forNodes, ...e }) => ({ ...e, ...(forZones ? { forZones } : {}), ...(forNodes ? { forNodes } : {}) }));
 
 export const serviceSpec = (name: string): fc.Arbitrary<ServiceNatPlanSpec> => fc.record({
   clusterIPs: fc.oneof(fc.tuple(v4('10.96.0')), fc.tuple(v4('10.96.1'), v6('fd00:10:96::'))),
