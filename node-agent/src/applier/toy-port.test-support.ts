@@ -28,6 +28,8 @@ export const toyNftPort: NftScriptPort<ToyRuleset, ToyRuleset> & { size(r: ToyRu
     return chunks;
   },
   cleanupScript: () => 'delete table ip toy',
+  // No chains; one sample element (the first), checked as `delete element ip toy s { e }`.
+  skeleton: (r) => ({ chains: [], elements: r.length ? [{ table: 'ip toy', set: 's', key: r[0] ?? '' }] : [] }),
   staleUdpEndpoints: (committed, desired) =>
     committed
       .filter((e) => e.startsWith('udp:') && !desired.includes(e))
@@ -61,5 +63,6 @@ export const toyIptablesPort: IptablesPort<ToyRuleset, ToyRuleset> = {
     return { ipv4: family(false), ipv6: family(true) };
   },
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', toyChain] }],
+  staticChains: [toyChain],
   cleanupInput: (existing) => ({ ipv4: toyRestore([], existing.ipv4), ipv6: toyRestore([], existing.ipv6) }),
 };

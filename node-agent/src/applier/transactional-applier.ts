@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { isExecError } from '../exec/index.js';
 import type { Backend, Exec, ExecError } from '../exec/index.js';
-import { clearStaleUdp } from './conntrack.js';
+import { StaleUdpCleaner } from './conntrack.js';
 import { DEFAULT_FULL_SYNC_INTERVAL_MS } from './types.js';
-import type { Applier, ApplierOptions, ApplyMode, ApplyResult, RulesetPort } from './types.js';
+import type { Applier, ApplierOptions, ApplyMode, ApplyResult, KernelCheck, RulesetPort } from './types.js';
 
 /**
  * A periodic repair waits at least this many times the cost of the last full sync, so
@@ -29,6 +29,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   private tail: Promise<unknown> = Promise.resolve();
   protected readonly now: () => number;
   private readonly fullSyncIntervalMs: number;
+  private readonly cleaner: StaleUdpCleaner;
 
   protected constructor(
     protected readonly exec: Exec,
@@ -37,6 +38,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.fullSyncIntervalMs = options.fullSyncIntervalMs ?? DEFAULT_FULL_SYNC_INTERVAL_MS;
+    this.cleaner = new StaleUdpCleaner(exec, options.conntrack);
   }
 
   /**
@@ -50,6 +52,13 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   protected abstract commitIncremental(committed: R, desired: R, input: I): Promise<ApplyMode>;
 
   protected abstract removeAll(): Promise<void>;
+
+  /**
+   * Reads back whether the kernel still holds `committed`, the last commit. Its cost must
+   * not grow with the number of Services: a commit marker, the static chains, a sample
+   * element per static set. Never throws; a check that cannot run is not a confirmation.
+   */
+  protected abstract checkKernel(committed: R, input: I): Promise<KernelCheck>;
 
   apply(desired: I): Promise<ApplyResult> {
     const run = this.tail.then(() => this.sync(desired));
@@ -73,7 +82,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     const started = this.now();
     const committed = this.committed;
     const repairDue = started - this.lastFullSyncAt >= Math.max(this.fullSyncIntervalMs, REPAIR_COST_FACTOR * this.lastFullSyncCost);
-    const full = committed === null || this.fullSyncRequested || repairDue;
+    let full = committed === null || this.fullSyncRequested || repairDue;
     let mode: ApplyMode = full ? 'full' : 'incremental';
     let desired: R;
     try {
@@ -83,6 +92,19 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
     }
+    // An incremental sync is a diff against what we committed: only valid if the kernel
+    // still holds it (issue 8, finding 3: after `nft flush table`, diffs "succeeded"
+    // against our memory while nothing was enforced).
+    let driftRepaired: string | undefined;
+    let before: KernelCheck | undefined;
+    if (!full && committed !== null) {
+      before = await this.checkKernel(committed, input);
+      if (!before.confirmed) {
+        driftRepaired = before.problem;
+        full = true;
+        mode = 'full';
+      }
+    }
     try {
       mode = committed === null || full
         ? await this.commitFull(desired, input, committed)
@@ -91,7 +113,8 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       // The transaction rolled back (or, for a split cold start, part of it landed):
       // either way only a full sync restores a known state.
       this.fullSyncRequested = true;
-      return this.failure(mode, started, error, 'ApplyFailed');
+      const failed = this.failure(mode, started, error, 'ApplyFailed');
+      return driftRepaired && !failed.ok ? { ...failed, reason: `${failed.reason} (repairing drift: ${driftRepaired})` } : failed;
     }
     if (full) {
       this.fullSyncRequested = false;
@@ -99,8 +122,12 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       this.lastFullSyncCost = this.now() - started;
     }
     this.committed = desired;
+    // Status must be true of the kernel: read back what was just committed.
+    // Nothing committed: the check just made is the confirmation.
+    const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired, input);
+    if (!kernel.confirmed) this.fullSyncRequested = true;
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
-    const conntrackErrors = await clearStaleUdp(this.exec, stale);
+    const cleanup = await this.cleaner.clear(stale);
     const port = this.port;
     let digest: string | undefined;
     return {
@@ -115,8 +142,16 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       },
       counts: this.port.counts(desired),
       staleUdpCleared: stale,
-      conntrackErrors,
+      staleUdpFinished: cleanup.finished,
+      conntrackErrors: cleanup.errors,
+      kernel,
+      ...(driftRepaired ? { driftRepaired } : {}),
     };
+  }
+
+  /** Resolves once every queued conntrack cleanup has run (tests, shutdown). */
+  conntrackIdle(): Promise<void> {
+    return this.cleaner.idle();
   }
 
   private failure(mode: ApplyMode, started: number, cause: unknown, prefix: string): ApplyResult {

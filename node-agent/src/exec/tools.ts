@@ -80,12 +80,8 @@ export interface UdpFlowFilter {
   readonly frontend?: { readonly address: string; readonly port: number };
 }
 
-/**
- * Deletes UDP conntrack entries. UDP has no end of connection, so without this a client
- * that keeps its source port keeps talking to an endpoint that is gone until the entry
- * times out. Returns false when nothing matched (conntrack exits 1 for that).
- */
-export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promise<boolean> {
+/** The conntrack arguments (after `conntrack`) that delete the UDP entries `flow` names. */
+export function udpDeleteArgs(flow: UdpFlowFilter): string[] {
   const family = flow.address.includes(':') ? 'ipv6' : 'ipv4';
   const tuple = flow.match === 'original-destination'
     ? ['--orig-dst', flow.address, '--orig-port-dst', String(flow.port)]
@@ -93,13 +89,34 @@ export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promi
       ...(flow.frontend ? ['--orig-dst', flow.frontend.address, '--orig-port-dst', String(flow.frontend.port)] : []),
       '--reply-src', flow.address, '--reply-port-src', String(flow.port),
     ];
+  return ['-D', '-f', family, '-p', 'udp', ...tuple];
+}
+
+/**
+ * Deletes UDP conntrack entries. UDP has no end of connection, so without this a client
+ * that keeps its source port keeps talking to an endpoint that is gone until the entry
+ * times out. Returns false when nothing matched (conntrack exits 1 for that).
+ */
+export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promise<boolean> {
   try {
-    await exec.run(['conntrack', '-D', '-f', family, '-p', 'udp', ...tuple]);
+    await exec.run(['conntrack', ...udpDeleteArgs(flow)]);
     return true;
   } catch (error) {
     if (isExecError(error, 'notFound')) return false;
     throw error;
   }
+}
+
+/**
+ * Deletes the entries of many flows with one process: `conntrack -R -` reads one command
+ * per line from stdin (conntrack-tools 1.4.6+); a line that matches nothing does not stop
+ * the others. One process per flow cost ~40 ms each here, so 20,000 removed endpoints
+ * took over ten minutes that way.
+ */
+export async function conntrackDeleteUdpBatch(exec: Exec, flows: readonly UdpFlowFilter[], timeoutMs?: number): Promise<void> {
+  if (flows.length === 0) return;
+  const stdin = flows.map((flow) => `${udpDeleteArgs(flow).join(' ')}\n`).join('');
+  await exec.run(['conntrack', '-R', '-'], { stdin, ...(timeoutMs ? { timeoutMs } : {}) });
 }
 
 export type Backend = 'nftables' | 'iptables';
