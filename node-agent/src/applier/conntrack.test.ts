@@ -3,7 +3,7 @@ import { ExecError, FakeExec } from '../exec/index.js';
 import type { Exec, RunOptions } from '../exec/index.js';
 import { StaleUdpCleaner } from './conntrack.js';
 import { NftApplier } from './nft-applier.js';
-import { toyNftPort } from './toy-port.test-support.js';
+import { recordConntrackBatches, toyNftPort } from './toy-port.test-support.js';
 
 /**
  * An exec whose conntrack hangs until its timeout, then fails the way the real exec
@@ -27,23 +27,52 @@ function hangingConntrack() {
   return { fake, exec, hung };
 }
 
+/** `conntrack -L -p udp` lines: a client's flow to a frontend, NATed to an endpoint. */
+const entry = (client: string, sport: number, frontend: string, endpoint: string) => {
+  const [fa, fp] = frontend.split(':');
+  const [ea, ep] = endpoint.split(':');
+  return `udp      17 29 src=${client} dst=${fa} sport=${sport} dport=${fp} src=${ea} dst=${client} sport=${ep} dport=${sport} mark=0 use=1`;
+};
+const LISTING = [
+  entry('10.244.1.9', 40001, '10.96.0.53:53', '10.244.2.5:5353'),
+  entry('10.244.1.9', 40002, '10.96.0.53:53', '10.244.2.6:5353'),
+  entry('10.244.1.9', 40003, '10.96.0.16:53', '10.244.2.6:5353'),
+  entry('10.244.1.7', 40004, '10.96.0.99:53', '10.244.2.8:5353'),
+  'conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.',
+].join('\n');
+
 describe('StaleUdpCleaner', () => {
-  it('deletes flows in batches, one conntrack process per batch', async () => {
-    const exec = new FakeExec();
+  it('lists the UDP entries once and deletes only those of stale endpoints, paths and frontends, in batches', async () => {
+    const fake = new FakeExec().on('conntrack -L -f ipv4 -p udp', { stdout: LISTING });
+    const { exec, batches } = recordConntrackBatches(fake);
     const cleaner = new StaleUdpCleaner(exec, { batchSize: 2 });
-    const flows = [1, 2, 3, 4, 5].map((n) => ({ address: `10.244.1.${n}`, port: 53 }));
-    expect(await cleaner.clear(flows)).toEqual({ finished: true, errors: [] });
-    expect(exec.calls.map((c) => c.command)).toEqual(['conntrack -R -', 'conntrack -R -', 'conntrack -R -']);
-    expect(exec.calls.map((c) => c.stdin.split('\n').filter(Boolean).length)).toEqual([2, 2, 1]);
-    expect(exec.calls[2]?.stdin).toBe('-D -f ipv4 -p udp --reply-src 10.244.1.5 --reply-port-src 53\n');
+    const outcome = await cleaner.clear([
+      { address: '10.244.2.5', port: 5353 }, // endpoint gone: its flow 40001
+      { address: '10.244.2.6', port: 5353, frontend: { address: '10.96.0.16', port: 53 } }, // left one Service only: 40003
+      { address: '10.96.0.99', port: 53, match: 'original-destination' }, // frontend that had no endpoints: 40004
+      { address: '10.244.9.9', port: 5353 }, // no flows at all: nothing to do
+    ]);
+    expect(outcome).toEqual({ finished: true, errors: [] });
+    expect(fake.calls.map((c) => c.command.replace(/ \/\S+$/, ' FILE'))).toEqual(['conntrack -L -f ipv4 -p udp', 'conntrack -R FILE', 'conntrack -R FILE']);
+    expect(batches).toEqual([
+      '-D -f ipv4 -p udp -s 10.244.1.9 -d 10.96.0.53 --sport 40001 --dport 53\n-D -f ipv4 -p udp -s 10.244.1.9 -d 10.96.0.16 --sport 40003 --dport 53\n',
+      '-D -f ipv4 -p udp -s 10.244.1.7 -d 10.96.0.99 --sport 40004 --dport 53\n',
+    ]);
+  });
+
+  it('costs one listing, not one process per stale endpoint, when no flow matches', async () => {
+    const exec = new FakeExec().on('conntrack -L', { stdout: LISTING });
+    const stale = Array.from({ length: 20_000 }, (_, n) => ({ address: `10.245.${n >> 8}.${n & 255}`, port: 5353 }));
+    expect(await new StaleUdpCleaner(exec).clear(stale)).toEqual({ finished: true, errors: [] });
+    expect(exec.calls.map((c) => c.command)).toEqual(['conntrack -L -f ipv4 -p udp']);
   });
 
   it('reports a failed batch and still runs the others', async () => {
-    const exec = new FakeExec().on('conntrack', { fail: 'permission', stderr: 'Operation not permitted' }, 1);
-    const outcome = await new StaleUdpCleaner(exec, { batchSize: 1 }).clear([{ address: '10.244.1.5', port: 53 }, { address: '10.244.1.6', port: 53 }]);
+    const exec = new FakeExec().on('conntrack -L', { stdout: LISTING }).on('conntrack -R', { fail: 'permission', stderr: 'Operation not permitted' }, 1);
+    const outcome = await new StaleUdpCleaner(exec, { batchSize: 1 }).clear([{ address: '10.244.2.5', port: 5353 }, { address: '10.244.2.8', port: 5353 }]);
     expect(outcome.finished).toBe(true);
     expect(outcome.errors.map((e) => e.message)).toEqual([expect.stringContaining('permission')]);
-    expect(exec.callsTo('conntrack')).toHaveLength(2);
+    expect(exec.callsTo('conntrack -R')).toHaveLength(2);
   });
 });
 

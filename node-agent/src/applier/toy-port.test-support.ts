@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { Exec, FakeExec } from '../exec/index.js';
 import type { IptablesPort, NftScriptPort } from './types.js';
 
 /**
@@ -66,3 +68,19 @@ export const toyIptablesPort: IptablesPort<ToyRuleset, ToyRuleset> = {
   staticChains: [toyChain],
   cleanupInput: (existing) => ({ ipv4: toyRestore([], existing.ipv4), ipv6: toyRestore([], existing.ipv6) }),
 };
+
+/**
+ * Wraps a FakeExec so the batch files given to `conntrack -R FILE` are read while they
+ * exist (they are deleted after the run): `batches` holds their contents in order.
+ */
+export function recordConntrackBatches(fake: FakeExec): { exec: Exec; batches: string[] } {
+  const batches: string[] = [];
+  const exec: Exec = {
+    target: fake.target,
+    run: (argv, options) => {
+      if (argv[0] === 'conntrack' && argv[1] === '-R' && argv[2]) batches.push(readFileSync(argv[2], 'utf8'));
+      return fake.run(argv, options);
+    },
+  };
+  return { exec, batches };
+}
