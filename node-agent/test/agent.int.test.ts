@@ -184,7 +184,7 @@ describe('node agent', () => {
       return probe?.ok ? true : undefined;
     }, 10_000, 100);
     expect(performance.now() - started).toBeLessThan(5_000);
-    expect(await metric('natplan_kernel_drift_repairs_total{backend="nftables"}')).toBeGreaterThanOrEqual(1);
+    await waitFor('the repair counted', async () => ((await metric('natplan_kernel_drift_repairs_total{backend="nftables"}')) >= 1 ? true : undefined), 5_000, 100);
     await agent.stop();
     agent = await runAgent();
   });

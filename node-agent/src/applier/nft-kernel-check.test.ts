@@ -91,6 +91,24 @@ describe('NftApplier with the kernel check', () => {
     expect(await applier.apply(['svc:a', 'svc:b'])).toMatchObject({ mode: 'unchanged', kernel: { confirmed: true } });
   });
 
+  it('an idle check (no sync) that finds drift makes the next sync full and reported as a repair', async () => {
+    const exec = new FakeExec();
+    const applier = new NftApplier(exec, toyNftPort);
+    expect(await applier.verifyKernel()).toBeUndefined();
+    await applier.apply(['svc:a']);
+    expect(await applier.verifyKernel()).toEqual({ confirmed: true });
+    exec.on('nft --check', { fail: 'notFound', stderr: 'Error: No such file or directory\ndelete element ip toy s { svc:a }\n' }, 1);
+    const check = await applier.verifyKernel();
+    expect(check).toMatchObject({ confirmed: false, problem: expect.stringContaining('delete element ip toy s { svc:a }') });
+    // Already known to need a full sync: nothing more to check.
+    expect(await applier.verifyKernel()).toBeUndefined();
+    const repaired = await applier.apply(['svc:a']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true }, driftRepaired: check?.confirmed === false ? check.problem : '' });
+    const again = await applier.apply(['svc:a']);
+    expect(again).toMatchObject({ mode: 'unchanged' });
+    expect(again).not.toHaveProperty('driftRepaired');
+  });
+
   it('reports an unconfirmed commit and makes the next sync full', async () => {
     const exec = new FakeExec();
     const applier = new NftApplier(exec, toyNftPort);

@@ -27,6 +27,8 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   /** How long the last full sync took; repairs may use at most 1% of the time. */
   private lastFullSyncCost = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  /** What an idle check (verifyKernel) found missing; reported by the full sync that repairs it. */
+  private drift: string | undefined;
   protected readonly now: () => number;
   private readonly fullSyncIntervalMs: number;
   private readonly cleaner: StaleUdpCleaner;
@@ -58,7 +60,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
    * not grow with the number of Services: a commit marker, the static chains, a sample
    * element per static set. Never throws; a check that cannot run is not a confirmation.
    */
-  protected abstract checkKernel(committed: R, input: I): Promise<KernelCheck>;
+  protected abstract checkKernel(committed: R): Promise<KernelCheck>;
 
   apply(desired: I): Promise<ApplyResult> {
     const run = this.tail.then(() => this.sync(desired));
@@ -70,11 +72,27 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     this.fullSyncRequested = true;
   }
 
+  verifyKernel(): Promise<KernelCheck | undefined> {
+    const run = this.tail.then(async () => {
+      const committed = this.committed;
+      if (committed === null || this.fullSyncRequested) return undefined;
+      const check = await this.checkKernel(committed);
+      if (!check.confirmed) {
+        this.fullSyncRequested = true;
+        this.drift = check.problem;
+      }
+      return check;
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
   async cleanup(): Promise<void> {
     const run = this.tail.then(() => this.removeAll());
     this.tail = run.catch(() => undefined);
     await run;
     this.committed = null;
+    this.drift = undefined;
     this.fullSyncRequested = true;
   }
 
@@ -95,10 +113,10 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     // An incremental sync is a diff against what we committed: only valid if the kernel
     // still holds it (issue 8, finding 3: after `nft flush table`, diffs "succeeded"
     // against our memory while nothing was enforced).
-    let driftRepaired: string | undefined;
+    let driftRepaired = full ? this.drift : undefined;
     let before: KernelCheck | undefined;
     if (!full && committed !== null) {
-      before = await this.checkKernel(committed, input);
+      before = await this.checkKernel(committed);
       if (!before.confirmed) {
         driftRepaired = before.problem;
         full = true;
@@ -117,6 +135,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       return driftRepaired && !failed.ok ? { ...failed, reason: `${failed.reason} (repairing drift: ${driftRepaired})` } : failed;
     }
     if (full) {
+      this.drift = undefined;
       this.fullSyncRequested = false;
       this.lastFullSyncAt = started;
       this.lastFullSyncCost = this.now() - started;
@@ -124,7 +143,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     this.committed = desired;
     // Status must be true of the kernel: read back what was just committed.
     // Nothing committed: the check just made is the confirmation.
-    const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired, input);
+    const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
     if (!kernel.confirmed) this.fullSyncRequested = true;
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
     const cleanup = await this.cleaner.clear(stale);

@@ -142,6 +142,12 @@ export interface Applier<I> {
   apply(desired: I): Promise<ApplyResult>;
   /** Makes the next apply a full sync (e.g. the controller suspects drift). */
   requestFullSync(): void;
+  /**
+   * Reads the kernel back against the last commit without syncing (cheap, constant cost);
+   * when it lost something, the next apply is full and reports `driftRepaired`.
+   * Undefined when there is nothing to check (no commit yet, or a full sync is due anyway).
+   */
+  verifyKernel(): Promise<KernelCheck | undefined>;
   /** Removes everything the agent installed; the next apply starts cold. */
   cleanup(): Promise<void>;
 }

@@ -225,9 +225,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   loop.start();
   changed();
   const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
-  // An idle agent still reads the kernel back now and then (a sync with nothing to
-  // change is just the check), so drift is repaired without waiting for a plan change.
-  const kernelCheck = setInterval(request, config.kernelCheckPeriodMs);
+  // An idle agent still reads the kernel back now and then (a constant-cost check, no
+  // render), so drift is repaired without waiting for a plan change.
+  let checking = false;
+  const kernelCheck = setInterval(() => {
+    const active = applier?.applier;
+    if (!active || checking) return;
+    checking = true;
+    void active.verifyKernel().then((check) => {
+      if (check && !check.confirmed) {
+        logger.warn('the kernel no longer holds the last commit; repairing', { reason: check.problem });
+        request();
+      }
+    }, (err: unknown) => logger.error('kernel check failed', { err })).finally(() => { checking = false; });
+  }, config.kernelCheckPeriodMs);
   const watchTimer = setInterval(watch, Math.min(1000, config.enforcementTimeoutMs / 4));
 
   const http = await startHttpServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness: { synced: () => ready } });
