@@ -16,6 +16,8 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   'healthz-bind-address': { type: 'string', help: 'host:port of kube-proxy\'s /healthz and /livez, in the node\'s network; empty turns them off (e.g. beside a kube-proxy that holds 10256)', env: 'NATPLAN_HEALTHZ_BIND_ADDRESS', default: '0.0.0.0:10256' },
   'min-sync-period': { type: 'duration', help: 'minimum time between syncs; changes inside it are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
   'resync-period': { type: 'duration', help: 'full resync that repairs drift (a flushed or edited table)', env: 'NATPLAN_RESYNC_PERIOD', default: '5m' },
+  'kernel-check-period': { type: 'duration', help: 'how often an idle agent checks that the kernel still holds its rules (a small constant read; drift is repaired at once)', env: 'NATPLAN_KERNEL_CHECK_PERIOD', default: '10s' },
+  'enforcement-timeout': { type: 'duration', help: 'plan changes not enforced (confirmed in the kernel) within this long set Degraded=EnforcementStalled', env: 'NATPLAN_ENFORCEMENT_TIMEOUT', default: '30s' },
   'status-period': { type: 'duration', help: 'least time between status writes that change no condition', env: 'NATPLAN_STATUS_PERIOD', default: '1m' },
   netns: { type: 'string', help: 'program this network namespace instead of the agent\'s own (tests and the sandbox)', env: 'NATPLAN_NETNS', default: '' },
   'health-check-servers': { type: 'bool', help: 'serve health-check node ports of Local load balancers', env: 'NATPLAN_HEALTH_CHECK_SERVERS', default: true },
@@ -31,6 +33,8 @@ export interface AgentConfig {
   healthz: { host: string; port: number } | undefined;
   minSyncPeriodMs: number;
   resyncPeriodMs: number;
+  kernelCheckPeriodMs: number;
+  enforcementTimeoutMs: number;
   statusPeriodMs: number;
   netns: string | undefined;
   healthCheckServers: boolean;
@@ -56,11 +60,15 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   const minSyncPeriodMs = f.number('min-sync-period');
   const resyncPeriodMs = f.number('resync-period');
   if (resyncPeriodMs < minSyncPeriodMs) errors.push('--resync-period must not be shorter than --min-sync-period');
+  const kernelCheckPeriodMs = f.number('kernel-check-period');
+  const enforcementTimeoutMs = f.number('enforcement-timeout');
+  if (kernelCheckPeriodMs <= 0) errors.push('--kernel-check-period must be positive');
+  if (enforcementTimeoutMs <= 0) errors.push('--enforcement-timeout must be positive');
   if (errors.length > 0 || !metrics) return { ok: false, errors };
   return {
     ok: true,
     config: {
-      nodeName, kubeconfig: f.string('kubeconfig'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs,
+      nodeName, kubeconfig: f.string('kubeconfig'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs, kernelCheckPeriodMs, enforcementTimeoutMs,
       statusPeriodMs: f.number('status-period'), netns: f.string('netns') || undefined,
       healthCheckServers: f.bool('health-check-servers'), cleanup, logLevel,
     },

@@ -5,6 +5,7 @@
  * 10.244.1.0/24, cluster IPs 10.96.0.0/16 — all only inside the test's namespaces.
  */
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
@@ -24,6 +25,8 @@ let client: Host;
 let agent: RunningAgent | undefined;
 /** Fault switch at our own exec boundary: while set, `nft -f` fails as a kernel refusal would. */
 let failApplies = false;
+/** While set, `nft -f` (a commit) waits for this promise: an applier that hangs. */
+let hangApplies: Promise<void> | undefined;
 
 const endpoint = (address: string): ServiceNatPlanEndpoint => ({
   address, nodeName: 'node-a', ready: true, serving: true, terminating: false, ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
@@ -50,15 +53,19 @@ async function nodeStatus() {
   return (await api.plans('nodenatplans')).find((p) => p.metadata.name === 'node-a');
 }
 
-async function runAgent(): Promise<RunningAgent> {
-  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', '--log-level=warn'], {});
+// The kernel check runs only before syncs (no idle checks) unless a test asks, so each
+// test decides when a sync happens.
+async function runAgent(flags: string[] = ['--kernel-check-period=1h']): Promise<RunningAgent> {
+  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', '--log-level=warn', ...flags], {});
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   const real = createExec({ netns: node.namespace });
+  const commits = (argv: readonly string[]) => argv.includes('nft') && argv.includes('-f') && !argv.includes('--check');
   const exec: Exec = {
     target: real.target,
-    run: (argv, options) => (failApplies && argv.includes('nft') && argv.includes('-f')
-      ? real.run(['nft', '-f', '-'], { stdin: 'this is not nft syntax\n' })
-      : real.run(argv, options)),
+    run: async (argv, options) => {
+      if (hangApplies && commits(argv)) await hangApplies;
+      return failApplies && commits(argv) ? real.run(['nft', '-f', '-'], { stdin: 'this is not nft syntax\n' }) : real.run(argv, options);
+    },
   };
   return startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec });
 }
@@ -138,6 +145,96 @@ describe('node agent', () => {
     expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
   });
 
+  it.each([
+    ['a flushed table', ['nft', 'flush', 'table', 'ip', 'natplan'], /chain ip natplan \S+ holds 0 rules|No such file or directory/],
+    ['a deleted table', ['nft', 'delete', 'table', 'ip', 'natplan'], /No such file or directory.* delete element ip natplan commit-marker/],
+    ['a flushed chain', ['nft', 'flush', 'chain', 'ip', 'natplan', 'services'], /delete rule ip natplan services handle \d+/],
+    ['a flushed verdict map', ['nft', 'flush', 'map', 'ip', 'natplan', 'service-nodeports'], /delete element ip natplan service-nodeports/],
+  ])('%s: the next sync sees it, reports Degraded and repairs it', async (_name, damage, missing) => {
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 3 }))).toEqual({ 'web-2': 3 });
+    const repairsBefore = await metric('natplan_kernel_drift_repairs_total{backend="nftables"}');
+    await node.run(damage);
+    expect((await tcpProbe(client, '172.18.0.2', 30080, { count: 1, timeoutMs: 500 }))[0]?.ok).toBe(false);
+    expect(await agent!.syncNow()).toBe(true);
+    const degraded = await waitFor('Degraded: drift repaired', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.find((c: { type: string; status: string; reason: string }) => c.type === 'Degraded' && c.reason === 'KernelDriftRepaired');
+    }, 10_000, 100);
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toMatch(missing);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
+    expect(await metric('natplan_kernel_drift_repairs_total{backend="nftables"}')).toBe(repairsBefore + 1);
+    // The next sync with nothing wrong clears it.
+    expect(await agent!.syncNow()).toBe(true);
+    await waitFor('Degraded cleared', async () => ((await nodeStatus())?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'False') ? true : undefined), 10_000, 100);
+  });
+
+  it('a deleted static rule is seen and repaired by an idle agent within seconds', async () => {
+    await agent?.stop();
+    agent = await runAgent(['--kernel-check-period=500ms']);
+    expect(await agent.syncNow()).toBe(true);
+    const { stdout } = await node.run(['nft', '-a', 'list', 'chain', 'ip', 'natplan', 'nat-prerouting']);
+    const handle = /jump services # handle (\d+)/.exec(stdout)?.[1];
+    expect(handle).toBeDefined();
+    // Someone deletes our jump from prerouting: node ports stop working for outside clients.
+    await node.run(['nft', 'delete', 'rule', 'ip', 'natplan', 'nat-prerouting', 'handle', handle!]);
+    const started = performance.now();
+    await waitFor('node port answers again', async () => {
+      const [probe] = await tcpProbe(client, '172.18.0.2', 30080, { count: 1, timeoutMs: 300 });
+      return probe?.ok ? true : undefined;
+    }, 10_000, 100);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await waitFor('the repair counted', async () => ((await metric('natplan_kernel_drift_repairs_total{backend="nftables"}')) >= 1 ? true : undefined), 5_000, 100);
+    await agent.stop();
+    agent = await runAgent();
+  });
+
+  it('the watchdog reports Degraded when a change is not enforced within the bound, and clears once it is', async () => {
+    await agent?.stop();
+    agent = await runAgent(['--kernel-check-period=1h', '--enforcement-timeout=2s']);
+    expect(await agent.syncNow()).toBe(true);
+    let release!: () => void;
+    hangApplies = new Promise((resolve) => { release = resolve; });
+    await api.apply(servicePlan([endpoint('10.244.1.5'), endpoint('10.244.1.6')]));
+    const stalled = await waitFor('Degraded: enforcement stalled', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.find((c: { type: string; status: string; reason: string }) => c.type === 'Degraded' && c.status === 'True' && c.reason === 'EnforcementStalled');
+    }, 15_000, 200);
+    expect(stalled.message).toMatch(/waited \d+ s to be enforced \(bound 2 s\); a sync has been running for \d+ s/);
+    expect(await metric('natplan_enforcement_stalled')).toBe(1);
+    release();
+    hangApplies = undefined;
+    await waitFor('Degraded cleared', async () => ((await nodeStatus())?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'False') ? true : undefined), 15_000, 200);
+    expect(await metric('natplan_enforcement_stalled')).toBe(0);
+    await waitFor('both endpoints answer', async () => {
+      const seen = tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 20 }));
+      return seen['web-1'] && seen['web-2'] ? seen : undefined;
+    }, 10_000, 200);
+    await api.apply(servicePlan([endpoint('10.244.1.6')]));
+    await waitFor('only web-2', async () => {
+      const seen = tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 10 }));
+      return Object.keys(seen).join() === 'web-2' ? seen : undefined;
+    }, 10_000, 200);
+  });
+
+  it('iptables: a flushed chain is seen by the next sync, reported and repaired', async () => {
+    await api.apply({ ...nodePlan, spec: { ...nodePlan.spec, backend: 'iptables' } });
+    await waitFor('iptables backend', async () => (agent!.backend() === 'iptables' && (await nodeStatus())?.status?.backend === 'iptables' ? true : undefined), 20_000, 200);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 3 }))).toEqual({ 'web-2': 3 });
+    await node.run(['iptables', '-t', 'nat', '-F', 'NATPLAN-NODEPORTS']);
+    expect((await tcpProbe(client, '172.18.0.2', 30080, { count: 1, timeoutMs: 500 }))[0]?.ok).toBe(false);
+    expect(await agent!.syncNow()).toBe(true);
+    const degraded = await waitFor('Degraded: drift repaired', async () => {
+      const p = await nodeStatus();
+      return p?.status?.conditions?.find((c: { type: string; status: string; reason: string }) => c.type === 'Degraded' && c.reason === 'KernelDriftRepaired');
+    }, 10_000, 100);
+    expect(degraded.message).toMatch(/IPv4 rule missing: NATPLAN-NODEPORTS /);
+    expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
+    expect(await metric('natplan_kernel_drift_repairs_total{backend="iptables"}')).toBe(1);
+    await api.apply(nodePlan);
+    await waitFor('nftables backend again', async () => (agent!.backend() === 'nftables' && (await nodeStatus())?.status?.backend === 'nftables' ? true : undefined), 20_000, 200);
+  });
+
   it('serves kube-proxy-named metrics', async () => {
     await api.apply(servicePlan([endpoint('10.244.1.5')]));
     await waitFor('programming latency observed', async () => {
@@ -167,6 +264,12 @@ describe('natplan cleanup', () => {
     expect((await tcpProbe(client, '172.18.0.2', 30080, { count: 1, timeoutMs: 500 }))[0]?.ok).toBe(false);
   });
 });
+
+async function metric(series: string): Promise<number> {
+  const text = await (await fetch(`${agent!.http.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
 
 async function statusWrites(): Promise<number> {
   const text = await (await fetch(`${agent!.http.url}/metrics`)).text();

@@ -33,13 +33,14 @@ const nftPort: NftScriptPort<Elements, Elements> & { size(r: Elements): number }
     return scripts;
   },
   cleanupScript: () => `add table ${T}\ndelete table ${T}`,
+  skeleton: (r) => ({ chains: [], elements: r.length ? [{ table: T, set: 'svc', key: r[0] ?? '' }] : [] }),
   staleUdpEndpoints: () => [],
   digest: (r) => r.join(','),
   counts: (r) => ({ elements: r.length }),
 };
 
 async function elementsIn(host: Host): Promise<string[]> {
-  const listing = await nftListTable(host.exec, 'ip', 'natplan_applier_test');
+  const listing = await host.run(['nft', 'list', 'set', 'ip', 'natplan_applier_test', 'svc']).then((r) => r.stdout, () => '');
   const match = /elements = \{([^}]*)\}/.exec(listing ?? '');
   return (match?.[1] ?? '').split(',').map((e) => e.trim()).filter(Boolean).sort();
 }
@@ -80,16 +81,26 @@ describe('NftApplier in a namespace', () => {
     expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80', '10.96.0.4 . 8080']);
   });
 
-  it('repairs a flushed set at the periodic full sync', async () => {
-    let clock = 0;
-    const applier = new NftApplier(node.exec, nftPort, { now: () => clock, fullSyncIntervalMs: 1000 });
-    await applier.apply(['10.96.0.1 . 80']);
+  it('repairs a flushed set at the next sync: the kernel check misses its sample element', async () => {
+    const applier = new NftApplier(node.exec, nftPort, { now: () => 0, fullSyncIntervalMs: 1000 });
+    expect(await applier.apply(['10.96.0.1 . 80'])).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
+    expect(await applier.apply(['10.96.0.1 . 80'])).toMatchObject({ ok: true, mode: 'unchanged', kernel: { confirmed: true } });
     // (`nft flush table` would not do: in nft 1.0.6 it empties chains but keeps set elements.)
     await node.run(['nft', 'flush', 'set', 'ip', 'natplan_applier_test', 'svc']);
     expect(await elementsIn(node)).toEqual([]);
-    clock += 1000;
-    expect(await applier.apply(['10.96.0.1 . 80'])).toMatchObject({ ok: true, mode: 'full' });
+    const repaired = await applier.apply(['10.96.0.1 . 80']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
+    expect(repaired.ok && repaired.driftRepaired).toMatch(/no longer holds the last commit: .*delete element ip natplan_applier_test svc \{ 10\.96\.0\.1 \. 80 \}/);
     expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80']);
+  });
+
+  it('notices a deleted table before an incremental sync and recreates it', async () => {
+    const applier = new NftApplier(node.exec, nftPort);
+    await applier.apply(['10.96.0.1 . 80']);
+    await node.run(['nft', 'delete', 'table', 'ip', 'natplan_applier_test']);
+    const repaired = await applier.apply(['10.96.0.1 . 80', '10.96.0.2 . 80']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true }, driftRepaired: expect.stringMatching(/No such file or directory/) });
+    expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80', '10.96.0.2 . 80']);
   });
 
   it('restarts (a new applier) without deleting and recreating the table', async () => {
@@ -131,6 +142,7 @@ const iptablesPort: IptablesPort<Elements, Elements> = {
     ipv6: restoreText([], existing.ipv6.filter((c) => c !== CHAIN)),
   }),
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', CHAIN] }],
+  staticChains: [CHAIN],
   cleanupInput: (existing) => ({ ipv4: restoreText([], existing.ipv4), ipv6: restoreText([], existing.ipv6) }),
 };
 

@@ -5,9 +5,10 @@ export { IptablesApplier, declaredChains } from './iptables-applier.js';
 export { NftApplier } from './nft-applier.js';
 export { iptablesPort, memoIptablesPort, memoNftablesPort, nftablesPort, rulesetSize } from './render-ports.js';
 export { TransactionalApplier, describeFailure } from './transactional-applier.js';
-export { clearStaleUdp } from './conntrack.js';
+export { StaleUdpCleaner } from './conntrack.js';
+export type { StaleUdpCleanerOptions, StaleUdpOutcome } from './conntrack.js';
 export { DEFAULT_FULL_SYNC_INTERVAL_MS, DEFAULT_MAX_ELEMENTS_PER_TRANSACTION } from './types.js';
 export type {
-  Applier, ApplierOptions, ApplyFailure, ApplyMode, ApplyResult, ApplySuccess, HookJump, IptablesPort, NftScriptPort,
+  Applier, ApplierOptions, ApplyFailure, ApplyMode, ApplyResult, ApplySuccess, HookJump, IptablesPort, KernelCheck, NftScriptPort, NftSkeleton,
   PerFamily, RulesetCounts, RulesetPort, StaleUdpEndpoint,
 } from './types.js';

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FakeExec } from '../exec/index.js';
+import { FakeExec, type ExecCall } from '../exec/index.js';
 import { IptablesApplier, declaredChains } from './iptables-applier.js';
 import { toyIptablesPort } from './toy-port.test-support.js';
+
+const isCheck = (c: ExecCall): boolean => c.stdin.split('\n').some((line) => line.startsWith('-C '));
 
 function setup() {
   const exec = new FakeExec();
   const applier = new IptablesApplier(exec, toyIptablesPort, { now: () => 0 });
-  const restores = () => exec.calls.filter((c) => c.argv[0]?.endsWith('tables-restore'));
+  // Restores that write (the kernel check's restores hold only -C lines).
+  const restores = () => exec.calls.filter((c) => c.argv[0]?.endsWith('tables-restore') && !isCheck(c));
   return { exec, applier, restores };
 }
 
@@ -55,7 +58,7 @@ describe('IptablesApplier', () => {
   it('rewrites both families after a half-applied sync', async () => {
     const { exec, applier, restores } = setup();
     await applier.apply(['svc:a']);
-    exec.on('ip6tables-restore', { fail: 'invalid', stderr: 'ip6tables-restore: line 2 failed' }, 1);
+    exec.on((c) => c.argv[0] === 'ip6tables-restore' && !isCheck(c), { fail: 'invalid', stderr: 'ip6tables-restore: line 2 failed' }, 1);
     const failed = await applier.apply(['svc:b', 'svc:v6']);
     expect(failed).toMatchObject({ ok: false, reason: 'ApplyFailed (iptables, invalid): ip6tables-restore: line 2 failed' });
     expect(await applier.apply(['svc:b', 'svc:v6'])).toMatchObject({ ok: true, mode: 'full' });
@@ -66,7 +69,7 @@ describe('IptablesApplier', () => {
     const { exec, applier } = setup();
     await applier.apply(['udp:10.244.1.5:53']);
     await applier.apply([]);
-    expect(exec.calls.at(-1)?.command).toBe('conntrack -D -f ipv4 -p udp --reply-src 10.244.1.5 --reply-port-src 53');
+    expect(exec.calls.at(-1)).toMatchObject({ command: 'conntrack -L -f ipv4 -p udp' });
   });
 
   it('cleans up: removes every copy of the hook jumps, then our chains', async () => {
@@ -78,6 +81,39 @@ describe('IptablesApplier', () => {
       'iptables -w 5 -t nat -D PREROUTING -j TOY-SERVICES', 'iptables -w 5 -t nat -D PREROUTING -j TOY-SERVICES',
     ]);
     expect(exec.calls.find((c) => c.argv[0] === 'iptables-restore')?.stdin).toContain('-X TOY-SERVICES');
+  });
+});
+
+describe('IptablesApplier kernel check', () => {
+  it('checks, per family, the marker of its last restore, the hook jumps and the first rule of each static chain', async () => {
+    const { exec, applier, restores } = setup();
+    expect(await applier.apply(['svc:a', 'svc:b'])).toMatchObject({ ok: true, kernel: { confirmed: true } });
+    const checks = exec.calls.filter(isCheck);
+    expect(checks.map((c) => c.command)).toEqual(['iptables-restore -w 5 --noflush', 'ip6tables-restore -w 5 --noflush']);
+    expect(checks[0]?.stdin).toBe([
+      '*nat', '-C TOY-COMMIT -m comment --comment "natplan commit 1"', '-C PREROUTING -j TOY-SERVICES',
+      '-C TOY-SERVICES -m comment --comment svc:a', 'COMMIT', '',
+    ].join('\n'));
+    // The IPv6 restore was the second one; its chain has no rules to check.
+    expect(checks[1]?.stdin).toBe('*nat\n-C TOY-COMMIT -m comment --comment "natplan commit 2"\n-C PREROUTING -j TOY-SERVICES\nCOMMIT\n');
+    expect(restores()[0]?.stdin).toContain(':TOY-COMMIT - [0:0]\n-A TOY-COMMIT -m comment --comment "natplan commit 1"\n');
+  });
+
+  it('repairs a flushed chain with a full sync and names the missing rule', async () => {
+    const { exec, applier, restores } = setup();
+    await applier.apply(['svc:a']);
+    exec.on((c) => c.argv[0] === 'iptables-restore' && isCheck(c), { fail: 'notFound', stderr: 'iptables-restore: line 4 failed: Bad rule (does a matching rule exist in that chain?).' }, 1);
+    const repaired = await applier.apply(['svc:a', 'svc:b']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
+    expect(repaired.ok && repaired.driftRepaired).toBe('the kernel no longer holds the last commit: IPv4 rule missing: TOY-SERVICES -m comment --comment svc:a');
+    expect(restores().slice(-2).map((c) => c.argv[0])).toEqual(['iptables-restore', 'ip6tables-restore']);
+  });
+
+  it('keeps the marker chain out of the stale chains it deletes on a full sync', async () => {
+    const { exec, applier, restores } = setup();
+    exec.on('iptables-save -t nat', { stdout: '*nat\n:TOY-SERVICES - [0:0]\n:TOY-COMMIT - [0:0]\nCOMMIT\n' });
+    await applier.apply(['svc:a']);
+    expect(restores()[0]?.stdin).not.toContain('-X TOY-COMMIT');
   });
 });
 

@@ -1,12 +1,15 @@
 import { iptables, iptablesRestore, iptablesSave, isExecError } from '../exec/index.js';
 import type { Exec, IpFamily, IptablesVariant, RestoreOptions } from '../exec/index.js';
+import { checkInput, failedLine, markerChain, withMarker } from './iptables-kernel-check.js';
 import { TransactionalApplier } from './transactional-applier.js';
-import type { ApplierOptions, ApplyMode, IptablesPort, PerFamily } from './types.js';
+import type { ApplierOptions, ApplyMode, IptablesPort, KernelCheck, PerFamily } from './types.js';
 
 const FAMILIES: readonly [keyof PerFamily<unknown>, IpFamily][] = [['ipv4', 4], ['ipv6', 6]];
 const NONE: PerFamily<readonly string[]> = { ipv4: [], ipv6: [] };
 /** Bound on deleting duplicated hook jumps at cleanup (someone may have added copies). */
 const MAX_JUMP_COPIES = 16;
+/** The kernel check is a few dozen rule lookups; slower means the tool is stuck. */
+const CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * iptables backend for hosts without nftables. Each family's input is one
@@ -16,7 +19,8 @@ const MAX_JUMP_COPIES = 16;
  *
  * There is no element-level delta in iptables: a change rewrites our chains whole (the
  * benchmark shows what that costs); an unchanged family is skipped. IPv4 goes first; if
- * IPv6 then fails, the next sync is full and rewrites both.
+ * IPv6 then fails, the next sync is full and rewrites both. Each restore carries a marker
+ * rule with its sequence number, which the kernel check looks for (iptables-kernel-check.ts).
  */
 export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   readonly backend = 'iptables' as const;
@@ -24,6 +28,9 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   private committedText: PerFamily<string> | null = null;
   private readonly variant: IptablesVariant;
   private readonly restoreOptions: RestoreOptions;
+  /** Sequence number of each family's last restore (0: none yet). */
+  private sequence: PerFamily<number> = { ipv4: 0, ipv6: 0 };
+  private lastSequence = 0;
 
   constructor(exec: Exec, private readonly restore: IptablesPort<I, R>, options: ApplierOptions = {}) {
     super(exec, restore, options);
@@ -34,8 +41,11 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   protected async commitFull(_desired: R, input: I): Promise<ApplyMode> {
     this.committedText = null;
     const existing = await this.listChains();
-    const text = this.restore.restoreInput(input, existing);
-    for (const [key, family] of FAMILIES) await iptablesRestore(this.exec, family, text[key], this.restoreOptions);
+    // The marker chain is redeclared by every restore; left in, it would be deleted as stale.
+    const marker = markerChain(this.restore.chainPrefix);
+    const others = { ipv4: existing.ipv4.filter((c) => c !== marker), ipv6: existing.ipv6.filter((c) => c !== marker) };
+    const text = this.restore.restoreInput(input, others);
+    for (const [key, family] of FAMILIES) await this.restoreMarked(key, family, text[key]);
     for (const [, family] of FAMILIES) await this.ensureJumps(family);
     this.committedText = this.restore.restoreInput(input, NONE);
     return 'full';
@@ -53,11 +63,41 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
       const gone = declaredChains(previous[key]).filter((chain) => !wanted.has(chain));
       // Only when chains disappear does the input need the stale list (to delete them).
       const text = gone.length === 0 ? next[key] : this.restore.restoreInput(input, { ...NONE, [key]: gone })[key];
-      await iptablesRestore(this.exec, family, text, this.restoreOptions);
+      await this.restoreMarked(key, family, text);
       wrote = true;
     }
     this.committedText = next;
     return wrote ? 'incremental' : 'unchanged';
+  }
+
+  protected async checkKernel(): Promise<KernelCheck> {
+    const committed = this.committedText;
+    if (committed === null) return { confirmed: false, problem: 'no committed state to check' };
+    for (const [key, family] of FAMILIES) {
+      const input = checkInput(committed[key], {
+        prefix: this.restore.chainPrefix, sequence: this.sequence[key], staticChains: this.restore.staticChains, jumps: this.restore.hookJumps(),
+      });
+      try {
+        await iptablesRestore(this.exec, family, input, { ...this.restoreOptions, timeoutMs: CHECK_TIMEOUT_MS });
+      } catch (error) {
+        const stderr = isExecError(error) ? error.stderr : String(error);
+        const missing = failedLine(input, stderr);
+        return {
+          confirmed: false,
+          problem: missing
+            ? `the kernel no longer holds the last commit: IPv${family} rule missing: ${missing.replace(/^-C /, '')}`
+            : `kernel check failed (IPv${family}): ${stderr.trim().split('\n').slice(0, 2).join(' | ').slice(0, 300)}`,
+        };
+      }
+    }
+    return { confirmed: true };
+  }
+
+  private async restoreMarked(key: keyof PerFamily<unknown>, family: IpFamily, text: string): Promise<void> {
+    const sequence = this.lastSequence + 1;
+    await iptablesRestore(this.exec, family, withMarker(text, this.restore.chainPrefix, sequence), this.restoreOptions);
+    this.lastSequence = sequence;
+    this.sequence = { ...this.sequence, [key]: sequence };
   }
 
   protected async removeAll(): Promise<void> {

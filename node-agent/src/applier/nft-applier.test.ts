@@ -4,11 +4,14 @@ import type { Exec } from '../exec/index.js';
 import { NftApplier } from './nft-applier.js';
 import { toyNftPort } from './toy-port.test-support.js';
 
+const unmarked = (script: string): string => script.split('\n').filter((line) => line && !line.includes('commit-marker')).join('\n');
+
 function setup(options: { maxElementsPerTransaction?: number } = {}) {
   const exec = new FakeExec();
   let clock = 0;
   const applier = new NftApplier(exec, toyNftPort, { now: () => clock, fullSyncIntervalMs: 60_000, ...options });
-  const nftScripts = () => exec.callsTo('nft -f -').map((c) => c.stdin);
+  // Without the commit marker every script ends with (nft-kernel-check.ts).
+  const nftScripts = () => exec.callsTo('nft -f -').map((c) => unmarked(c.stdin));
   return { exec, applier, nftScripts, advance: (ms: number) => { clock += ms; } };
 }
 
@@ -101,17 +104,17 @@ describe('NftApplier', () => {
 
   it('deletes conntrack entries of removed UDP endpoints after the commit, and only then', async () => {
     const { exec, applier } = setup();
+    exec.on('conntrack -L', { stdout: 'udp      17 29 src=10.244.1.9 dst=10.96.0.53 sport=40001 dport=53 src=10.244.1.5 dst=10.244.1.9 sport=5353 dport=40001 mark=0 use=1\n' });
     await applier.apply(['udp:10.244.1.5:5353', 'udp:10.244.2.9:5353']);
     const result = await applier.apply(['udp:10.244.2.9:5353']);
     expect(result).toMatchObject({ ok: true, staleUdpCleared: [{ address: '10.244.1.5', port: 5353 }], conntrackErrors: [] });
-    expect(exec.calls.slice(-2).map((c) => c.argv[0])).toEqual(['nft', 'conntrack']);
-    expect(exec.calls.at(-1)?.command).toBe('conntrack -D -f ipv4 -p udp --reply-src 10.244.1.5 --reply-port-src 5353');
+    expect(exec.calls.slice(-4).map((c) => c.command.replace(/ \/\S+$/, ' FILE'))).toEqual(['nft -f -', 'nft --check -f -', 'conntrack -L -f ipv4 -p udp', 'conntrack -R FILE']);
   });
 
   it('leaves conntrack alone when the transaction failed', async () => {
     const { exec, applier } = setup();
     await applier.apply(['udp:10.244.1.5:5353']);
-    exec.on('nft', { fail: 'invalid', stderr: 'syntax error' }, 1);
+    exec.on('nft -f -', { fail: 'invalid', stderr: 'syntax error' }, 1);
     await applier.apply([]);
     expect(exec.callsTo('conntrack')).toEqual([]);
   });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { Exec, FakeExec } from '../exec/index.js';
 import type { IptablesPort, NftScriptPort } from './types.js';
 
 /**
@@ -28,6 +30,8 @@ export const toyNftPort: NftScriptPort<ToyRuleset, ToyRuleset> & { size(r: ToyRu
     return chunks;
   },
   cleanupScript: () => 'delete table ip toy',
+  // No chains; one sample element (the first), checked as `delete element ip toy s { e }`.
+  skeleton: (r) => ({ chains: [], elements: r.length ? [{ table: 'ip toy', set: 's', key: r[0] ?? '' }] : [] }),
   staleUdpEndpoints: (committed, desired) =>
     committed
       .filter((e) => e.startsWith('udp:') && !desired.includes(e))
@@ -61,5 +65,22 @@ export const toyIptablesPort: IptablesPort<ToyRuleset, ToyRuleset> = {
     return { ipv4: family(false), ipv6: family(true) };
   },
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', toyChain] }],
+  staticChains: [toyChain],
   cleanupInput: (existing) => ({ ipv4: toyRestore([], existing.ipv4), ipv6: toyRestore([], existing.ipv6) }),
 };
+
+/**
+ * Wraps a FakeExec so the batch files given to `conntrack -R FILE` are read while they
+ * exist (they are deleted after the run): `batches` holds their contents in order.
+ */
+export function recordConntrackBatches(fake: FakeExec): { exec: Exec; batches: string[] } {
+  const batches: string[] = [];
+  const exec: Exec = {
+    target: fake.target,
+    run: (argv, options) => {
+      if (argv[0] === 'conntrack' && argv[1] === '-R' && argv[2]) batches.push(readFileSync(argv[2], 'utf8'));
+      return fake.run(argv, options);
+    },
+  };
+  return { exec, batches };
+}

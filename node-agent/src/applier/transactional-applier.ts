@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { isExecError } from '../exec/index.js';
 import type { Backend, Exec, ExecError } from '../exec/index.js';
-import { clearStaleUdp } from './conntrack.js';
+import { StaleUdpCleaner } from './conntrack.js';
 import { DEFAULT_FULL_SYNC_INTERVAL_MS } from './types.js';
-import type { Applier, ApplierOptions, ApplyMode, ApplyResult, RulesetPort } from './types.js';
+import type { Applier, ApplierOptions, ApplyMode, ApplyResult, KernelCheck, RulesetPort } from './types.js';
 
 /**
  * A periodic repair waits at least this many times the cost of the last full sync, so
@@ -27,8 +27,11 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   /** How long the last full sync took; repairs may use at most 1% of the time. */
   private lastFullSyncCost = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  /** What an idle check (verifyKernel) found missing; reported by the full sync that repairs it. */
+  private drift: string | undefined;
   protected readonly now: () => number;
   private readonly fullSyncIntervalMs: number;
+  private readonly cleaner: StaleUdpCleaner;
 
   protected constructor(
     protected readonly exec: Exec,
@@ -37,6 +40,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.fullSyncIntervalMs = options.fullSyncIntervalMs ?? DEFAULT_FULL_SYNC_INTERVAL_MS;
+    this.cleaner = new StaleUdpCleaner(exec, options.conntrack);
   }
 
   /**
@@ -51,6 +55,13 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
 
   protected abstract removeAll(): Promise<void>;
 
+  /**
+   * Reads back whether the kernel still holds `committed`, the last commit. Its cost must
+   * not grow with the number of Services: a commit marker, the static chains, a sample
+   * element per static set. Never throws; a check that cannot run is not a confirmation.
+   */
+  protected abstract checkKernel(committed: R): Promise<KernelCheck>;
+
   apply(desired: I): Promise<ApplyResult> {
     const run = this.tail.then(() => this.sync(desired));
     this.tail = run.catch(() => undefined);
@@ -61,11 +72,27 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     this.fullSyncRequested = true;
   }
 
+  verifyKernel(): Promise<KernelCheck | undefined> {
+    const run = this.tail.then(async () => {
+      const committed = this.committed;
+      if (committed === null || this.fullSyncRequested) return undefined;
+      const check = await this.checkKernel(committed);
+      if (!check.confirmed) {
+        this.fullSyncRequested = true;
+        this.drift = check.problem;
+      }
+      return check;
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
   async cleanup(): Promise<void> {
     const run = this.tail.then(() => this.removeAll());
     this.tail = run.catch(() => undefined);
     await run;
     this.committed = null;
+    this.drift = undefined;
     this.fullSyncRequested = true;
   }
 
@@ -73,7 +100,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     const started = this.now();
     const committed = this.committed;
     const repairDue = started - this.lastFullSyncAt >= Math.max(this.fullSyncIntervalMs, REPAIR_COST_FACTOR * this.lastFullSyncCost);
-    const full = committed === null || this.fullSyncRequested || repairDue;
+    let full = committed === null || this.fullSyncRequested || repairDue;
     let mode: ApplyMode = full ? 'full' : 'incremental';
     let desired: R;
     try {
@@ -83,6 +110,19 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
     }
+    // An incremental sync is a diff against what we committed: only valid if the kernel
+    // still holds it (issue 8, finding 3: after `nft flush table`, diffs "succeeded"
+    // against our memory while nothing was enforced).
+    let driftRepaired = full ? this.drift : undefined;
+    let before: KernelCheck | undefined;
+    if (!full && committed !== null) {
+      before = await this.checkKernel(committed);
+      if (!before.confirmed) {
+        driftRepaired = before.problem;
+        full = true;
+        mode = 'full';
+      }
+    }
     try {
       mode = committed === null || full
         ? await this.commitFull(desired, input, committed)
@@ -91,16 +131,22 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       // The transaction rolled back (or, for a split cold start, part of it landed):
       // either way only a full sync restores a known state.
       this.fullSyncRequested = true;
-      return this.failure(mode, started, error, 'ApplyFailed');
+      const failed = this.failure(mode, started, error, 'ApplyFailed');
+      return driftRepaired && !failed.ok ? { ...failed, reason: `${failed.reason} (repairing drift: ${driftRepaired})` } : failed;
     }
     if (full) {
+      this.drift = undefined;
       this.fullSyncRequested = false;
       this.lastFullSyncAt = started;
       this.lastFullSyncCost = this.now() - started;
     }
     this.committed = desired;
+    // Status must be true of the kernel: read back what was just committed.
+    // Nothing committed: the check just made is the confirmation.
+    const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
+    if (!kernel.confirmed) this.fullSyncRequested = true;
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
-    const conntrackErrors = await clearStaleUdp(this.exec, stale);
+    const cleanup = await this.cleaner.clear(stale);
     const port = this.port;
     let digest: string | undefined;
     return {
@@ -115,8 +161,16 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       },
       counts: this.port.counts(desired),
       staleUdpCleared: stale,
-      conntrackErrors,
+      staleUdpFinished: cleanup.finished,
+      conntrackErrors: cleanup.errors,
+      kernel,
+      ...(driftRepaired ? { driftRepaired } : {}),
     };
+  }
+
+  /** Resolves once every queued conntrack cleanup has run (tests, shutdown). */
+  conntrackIdle(): Promise<void> {
+    return this.cleaner.idle();
   }
 
   private failure(mode: ApplyMode, started: number, cause: unknown, prefix: string): ApplyResult {

@@ -1,5 +1,6 @@
 import type { ExecError } from '../exec/index.js';
 import type { Backend, IptablesVariant, UdpFlowFilter } from '../exec/index.js';
+import type { StaleUdpCleanerOptions } from './conntrack.js';
 
 /**
  * UDP conntrack entries to forget once the new rules are in: `reply-source` for flows
@@ -36,6 +37,18 @@ export interface NftScriptPort<I, R> extends RulesetPort<I, R> {
   coldStartScripts(desired: R, maxElements: number): readonly string[];
   /** Removes everything the agent installed; must succeed when nothing is installed. */
   cleanupScript(): string;
+  /** What the kernel check reads back from `ruleset` (see NftSkeleton). */
+  skeleton(ruleset: R): NftSkeleton;
+}
+
+/**
+ * The part of a ruleset a kernel check verifies, whatever the number of Services: the
+ * static chains (whose rules are checked by handle) and one element of each non-empty
+ * static set or map (so a flushed map is noticed). `table` is `family name`.
+ */
+export interface NftSkeleton {
+  readonly chains: readonly { readonly table: string; readonly chain: string; readonly rules: readonly string[] }[];
+  readonly elements: readonly { readonly table: string; readonly set: string; readonly key: string }[];
 }
 
 /** Per family: the agent's chains that exist (or, for restore input, the text to restore). */
@@ -65,6 +78,8 @@ export interface IptablesPort<I, R> extends RulesetPort<I, R> {
   hookJumps(): readonly HookJump[];
   /** Input that empties and deletes the agent's chains (after the hook jumps are gone). */
   cleanupInput(existingChains: PerFamily<readonly string[]>): PerFamily<string>;
+  /** The agent's chains that always exist whatever the plans say; the kernel check reads their first rule. */
+  readonly staticChains: readonly string[];
 }
 
 /** Numbers for NodeNatPlan status and metrics; the renderer decides what it counts. */
@@ -87,11 +102,28 @@ export interface ApplySuccess {
   /** Digest of the committed ruleset; computed on first read (it costs a full render). */
   readonly digest: string;
   readonly counts: RulesetCounts;
-  /** Endpoints whose UDP conntrack entries were deleted after the commit. */
+  /** Endpoints whose UDP conntrack entries are deleted after the commit. */
   readonly staleUdpCleared: readonly StaleUdpEndpoint[];
+  /** False when the deletion outlived the sync's wait and goes on in the background. */
+  readonly staleUdpFinished: boolean;
   /** conntrack failures do not fail the sync (the rules are right); they are reported here. */
   readonly conntrackErrors: readonly Error[];
+  /** What the kernel was found to hold after this sync (see KernelCheck). */
+  readonly kernel: KernelCheck;
+  /**
+   * Set when the check before this sync found that the kernel no longer held the last
+   * commit (someone flushed, deleted or edited our rules): the sync was made full, which
+   * repaired it. The text says what was missing.
+   */
+  readonly driftRepaired?: string;
 }
+
+/**
+ * The result of reading the kernel back: `confirmed` when it holds what the agent
+ * committed last (the commit marker, the static chains' rules, a sample element of each
+ * static set); otherwise `problem` says what is missing or why the check could not run.
+ */
+export type KernelCheck = { readonly confirmed: true } | { readonly confirmed: false; readonly problem: string };
 
 export interface ApplyFailure {
   readonly ok: false;
@@ -110,6 +142,12 @@ export interface Applier<I> {
   apply(desired: I): Promise<ApplyResult>;
   /** Makes the next apply a full sync (e.g. the controller suspects drift). */
   requestFullSync(): void;
+  /**
+   * Reads the kernel back against the last commit without syncing (cheap, constant cost);
+   * when it lost something, the next apply is full and reports `driftRepaired`.
+   * Undefined when there is nothing to check (no commit yet, or a full sync is due anyway).
+   */
+  verifyKernel(): Promise<KernelCheck | undefined>;
   /** Removes everything the agent installed; the next apply starts cold. */
   cleanup(): Promise<void>;
 }
@@ -119,11 +157,11 @@ export interface ApplierOptions {
   readonly now?: () => number;
   /**
    * Every this long the next sync is full even when nothing seems wrong: this is the
-   * drift repair (someone flushed or edited our table). Listing and comparing the table
-   * would cost as much as rewriting it at 30k Services, so we simply rewrite it. The
-   * interval stretches to 100x the last full sync's duration when that is longer.
-   * Incremental syncs that meet drifted state fail (absent element, absent chain) and
-   * also force a full sync, so most drift is repaired at the next change anyway.
+   * backstop of drift repair (someone flushed or edited our table). Listing and comparing
+   * the whole table would cost as much as rewriting it at 30k Services, so we simply
+   * rewrite it. The interval stretches to 100x the last full sync's duration when that is
+   * longer. Between repairs, every sync first reads back a small constant part of the
+   * kernel state (KernelCheck) and turns full when it is not what was committed.
    */
   readonly fullSyncIntervalMs?: number;
   /** A cold start larger than this many elements is split into chunks of this size. */
@@ -132,6 +170,8 @@ export interface ApplierOptions {
   readonly iptablesVariant?: IptablesVariant;
   /** Kill a single nft / iptables-restore run after this long (default 60 s). */
   readonly commandTimeoutMs?: number;
+  /** Batching, timeouts and the sync's wait for stale-UDP conntrack cleanup. */
+  readonly conntrack?: StaleUdpCleanerOptions;
 }
 
 export const DEFAULT_FULL_SYNC_INTERVAL_MS = 5 * 60_000;

@@ -5,6 +5,6 @@ export type { Exec, ExecResult, ExecTarget, RunOptions } from './exec.js';
 export { FakeExec } from './fake.js';
 export type { ExecCall, FakeOutcome } from './fake.js';
 export {
-  conntrackDeleteUdp, detectBackend, iptables, iptablesRestore, iptablesSave, nftApply, nftCheck, nftListTable,
+  conntrackDeleteEntries, conntrackDeleteUdp, conntrackListUdp, detectBackend, parseUdpConntrack, iptables, iptablesRestore, iptablesSave, nftApply, nftCheck, nftListTable,
 } from './tools.js';
-export type { Backend, BackendPreference, IpFamily, IptablesVariant, NftFamily, RestoreOptions, UdpFlowFilter } from './tools.js';
+export type { Backend, BackendPreference, IpFamily, IptablesVariant, NftFamily, RestoreOptions, UdpConntrackEntry, UdpFlowFilter } from './tools.js';

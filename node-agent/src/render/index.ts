@@ -16,5 +16,5 @@ export { newNftRenderMemo, renderNftables, rulesetCounts } from './nft-render.js
 export { nftFullSyncScript, nftIncrementalScript, nftColdStartScripts, nftCleanupScript, rulesetDigest } from './nft-sync.js';
 export { staleUdpEndpoints } from './stale-udp.js';
 export { traceNft } from './nft-trace.js';
-export { renderIptables, iptablesCleanupScripts, iptablesHookJumps } from './iptables-render.js';
+export { renderIptables, iptablesCleanupScripts, iptablesHookJumps, IPTABLES_STATIC_CHAINS } from './iptables-render.js';
 export { traceIptables } from './iptables-trace.js';

@@ -32,6 +32,9 @@ const C = {
   exposures: `${P}EXPOSURES`, noEndpointExposures: `${P}NO-EP-EXPOSURES`,
 } as const;
 
+/** The chains every iptables render declares, in both families (the kernel check reads their first rules). */
+export const IPTABLES_STATIC_CHAINS: readonly string[] = Object.values(C);
+
 export interface IptablesJump { table: 'nat' | 'filter'; chain: string; args: string[] }
 
 /** Jumps from built-in chains into natplan's; the same in both families. */

@@ -23,6 +23,7 @@ import { agentMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
 import { SyncLoop } from './sync-loop.js';
+import { EnforcementWatchdog } from './watchdog.js';
 
 export const AGENT_FIELD_MANAGER = 'natplan-agent';
 
@@ -67,11 +68,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let written: { status: NodeNatPlanStatus; at: number } | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let latest: NodeNatPlanStatus | undefined;
+  /** The last sync's report, re-published with the watchdog's verdict when that changes. */
+  let lastReport: SyncReport | undefined;
+  let stalled: string | undefined;
+  const watchdog = new EnforcementWatchdog(config.enforcementTimeoutMs, () => performance.now());
 
-  async function writeStatus(): Promise<void> {
+  /** Writes run one at a time, each with the newest status: two in flight could land out of order. */
+  let writing: Promise<void> = Promise.resolve();
+  function writeStatus(): Promise<void> {
     clearTimeout(statusTimer);
     statusTimer = undefined;
-    if (!latest) return;
+    writing = writing.then(writeLatest);
+    return writing;
+  }
+
+  async function writeLatest(): Promise<void> {
+    if (!latest || written?.status === latest) return;
     const status = latest;
     try {
       await applyStatus(client, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: config.nodeName }, status } as KubernetesObject, { fieldManager: AGENT_FIELD_MANAGER });
@@ -83,16 +95,43 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   function report(r: SyncReport): void {
+    lastReport = r;
+    publish();
+  }
+
+  function publish(): void {
+    if (!lastReport) return;
     const previous = latest ?? nodePlans.get(config.nodeName)?.status;
-    latest = statusFor(r, previous, Date.now());
+    latest = statusFor({ ...lastReport, ...(stalled ? { stalled } : {}) }, previous, Date.now());
     const when = whenToWrite(written, latest, Date.now(), config.statusPeriodMs);
     if (when === 'now') void writeStatus();
     else if (when !== undefined && !statusTimer) statusTimer = setTimeout(() => void writeStatus(), when);
   }
 
+  /** Polled: turns the watchdog's verdict into a metric, a log line and (on a change) the status. */
+  function watch(): void {
+    const verdict = watchdog.stall();
+    m.enforcementPending.set(watchdog.pendingMs() / 1000);
+    m.enforcementStalled.set(verdict ? 1 : 0);
+    if ((verdict === undefined) === (stalled === undefined)) return;
+    stalled = verdict;
+    if (verdict) logger.error('enforcement stalled', { reason: verdict });
+    else logger.info('enforcement caught up');
+    if (!lastReport) lastReport = { backend: applier?.applier.backend ?? 'none', generation: nodePlans.get(config.nodeName)?.metadata?.generation, ok: true, problem: undefined, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: 0, kernel: { confirmed: false, problem: 'no sync has completed yet' } };
+    publish();
+  }
+
   async function ensureApplier(preference: BackendPreference): Promise<Applier<RenderInput>> {
     if (applier?.preference === preference) return applier.applier;
-    const created = await createDetectedApplier(exec, preference, { fullSyncIntervalMs: config.resyncPeriodMs });
+    const created = await createDetectedApplier(exec, preference, {
+      fullSyncIntervalMs: config.resyncPeriodMs,
+      conntrack: {
+        onLateErrors: (errors) => {
+          m.conntrackErrors.inc(errors.length);
+          for (const err of errors) logger.warn('stale UDP conntrack cleanup failed', { err });
+        },
+      },
+    });
     const old = applier?.applier;
     applier = { preference, applier: created };
     logger.info('backend selected', { backend: created.backend, preference });
@@ -102,14 +141,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   async function sync(): Promise<boolean> {
+    watchdog.syncStarted();
+    const enforced = await syncOnce();
+    watchdog.syncFinished(enforced.ok, enforced.failure);
+    watch();
+    return enforced.ok;
+  }
+
+  async function syncOnce(): Promise<{ ok: boolean; failure?: string }> {
     const started = performance.now();
     const changesRead = m.changes.mark();
     const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
     if (!state.input) {
+      // Nothing can be enforced (or reported) before the operator writes this node's plan.
       logger.info('waiting for this node\'s NodeNatPlan', { node: config.nodeName });
-      return true;
+      return { ok: true };
     }
     m.kubeProxy.families = familiesOf(state.input);
     const invalid = state.problems.length > 0 ? { reason: 'InvalidPlan', message: state.problems.join('\n').slice(0, 4000) } : undefined;
@@ -120,7 +168,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const message = err instanceof Error ? err.message : String(err);
       m.syncFailures.inc({ backend: 'none', kind: 'NoBackend' });
       report({ backend: 'none', generation: state.generation, ok: false, problem: { reason: 'NoBackend', message }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: performance.now() - started });
-      return false;
+      return { ok: false, failure: message };
     }
     const result = await active.apply(state.input);
     const seconds = result.durationMs / 1000;
@@ -131,7 +179,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       m.syncFailures.inc({ backend: active.backend, kind: 'kind' in result.error ? String(result.error.kind) : 'render' });
       logger.error('sync failed; previous rules stay in place', { mode: result.mode, reason: result.reason });
       report({ backend: active.backend, generation: state.generation, ok: false, problem: { reason: 'ApplyFailed', message: result.reason }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: result.durationMs });
-      return false;
+      return { ok: false, failure: result.reason };
+    }
+    if (result.driftRepaired) {
+      m.driftRepairs.inc({ backend: active.backend });
+      logger.warn('kernel drift repaired with a full sync', { reason: result.driftRepaired, ms: Math.round(result.durationMs) });
+    }
+    if (result.conntrackErrors.length) {
+      m.conntrackErrors.inc(result.conntrackErrors.length);
+      for (const err of result.conntrackErrors) logger.warn('stale UDP conntrack cleanup failed', { err });
+    }
+    const base = { backend: active.backend, generation: state.generation, ok: true, problem: invalid, counts: result.counts, digest: result.digest, syncedAt: Date.now(), durationMs: result.durationMs, kernel: result.kernel };
+    if (!result.kernel.confirmed) {
+      m.kernelUnconfirmed.inc({ backend: active.backend });
+      logger.error('the kernel did not confirm the sync; the next one is full', { reason: result.kernel.problem });
+      report(base);
+      return { ok: false, failure: result.kernel.problem };
     }
     observeProgramming();
     await health.synced(state.input);
@@ -139,8 +202,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     m.changes.synced(changesRead);
     ready = true;
     if (result.mode !== 'unchanged') logger.debug('synced', { mode: result.mode, ms: Math.round(result.durationMs), counts: result.counts });
-    report({ backend: active.backend, generation: state.generation, ok: true, problem: invalid, counts: result.counts, digest: result.digest, syncedAt: Date.now(), durationMs: result.durationMs });
-    return true;
+    report({ ...base, ...(result.driftRepaired ? { driftRepaired: result.driftRepaired } : {}) });
+    return { ok: true };
   }
 
   /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
@@ -162,14 +225,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
   const request = () => { m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
   servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
+  /** A plan event: a desired change the watchdog waits to see enforced. */
+  const changed = () => { watchdog.changed(); request(); };
   for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
-    informer.on({ add: request, update: request, delete: request });
+    informer.on({ add: changed, update: changed, delete: changed });
     informer.start();
   }
   await Promise.all([nodePlans.waitForSync(), servicePlans.waitForSync()]);
   loop.start();
-  request();
+  changed();
   const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
+  // An idle agent still reads the kernel back now and then (a constant-cost check, no
+  // render), so drift is repaired without waiting for a plan change.
+  let checking = false;
+  const kernelCheck = setInterval(() => {
+    const active = applier?.applier;
+    if (!active || checking) return;
+    checking = true;
+    void active.verifyKernel().then((check) => {
+      if (check && !check.confirmed) {
+        logger.warn('the kernel no longer holds the last commit; repairing', { reason: check.problem });
+        request();
+      }
+    }, (err: unknown) => logger.error('kernel check failed', { err })).finally(() => { checking = false; });
+  }, config.kernelCheckPeriodMs);
+  const watchTimer = setInterval(watch, Math.min(1000, config.enforcementTimeoutMs / 4));
 
   await health.start();
   const http = await startHttpServer({ host: config.metrics.host, port: config.metrics.port, metrics, readiness: { synced: () => ready } });
@@ -180,6 +260,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     backend: () => applier?.applier.backend ?? 'none',
     async stop() {
       clearInterval(resync);
+      clearInterval(kernelCheck);
+      clearInterval(watchTimer);
       clearTimeout(statusTimer);
       await loop.stop();
       await nodePlans.stop();

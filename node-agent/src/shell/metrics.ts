@@ -26,6 +26,11 @@ export function agentMetrics(metrics: Metrics) {
     changes: kube.changes(metrics),
     invalidPlans: metrics.gauge('invalid_plans', 'Plans failing validation whose last good version is kept.'),
     statusWrites: metrics.counter('status_writes_total', 'NodeNatPlan status writes.'),
+    driftRepairs: metrics.counter('kernel_drift_repairs_total', 'Syncs made full because the kernel no longer held the last commit (flushed, deleted or edited rules).', ['backend']),
+    kernelUnconfirmed: metrics.counter('kernel_unconfirmed_syncs_total', 'Syncs whose commit the kernel check could not confirm.', ['backend']),
+    enforcementStalled: metrics.gauge('enforcement_stalled', '1 while plan changes have waited longer than --enforcement-timeout to be enforced.'),
+    enforcementPending: metrics.gauge('enforcement_pending_seconds', 'How long the oldest plan change not yet enforced has waited.'),
+    conntrackErrors: metrics.counter('conntrack_cleanup_errors_total', 'Failed stale-UDP conntrack deletions (including timed-out ones).'),
   };
 }
 

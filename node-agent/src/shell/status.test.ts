@@ -30,6 +30,33 @@ describe('NodeNatPlan status from a sync', () => {
   });
 });
 
+describe('status is what the kernel holds', () => {
+  const good = statusFor(ok(), undefined, T0);
+
+  it('a sync the kernel check did not confirm: not Ready, not counted as enforced', () => {
+    const s = statusFor(ok({ generation: 4, counts: { services: 9 }, kernel: { confirmed: false, problem: 'kernel check failed (other): busy' } }), good, T0 + 1000);
+    expect(s).toMatchObject({ observedGeneration: 3, services: 2 });
+    expect(s.conditions?.map((c) => [c.type, c.status, c.reason, c.message])).toEqual([
+      ['Degraded', 'True', 'KernelUnconfirmed', 'kernel check failed (other): busy'], ['Ready', 'False', 'KernelUnconfirmed', 'kernel check failed (other): busy'],
+    ]);
+  });
+
+  it('a drift repaired by this sync: Ready (confirmed) but Degraded with what was missing', () => {
+    const s = statusFor(ok({ kernel: { confirmed: true }, driftRepaired: 'the kernel no longer holds the last commit: table ip natplan is missing' }), good, T0 + 1000);
+    expect(s.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([['Degraded', 'True', 'KernelDriftRepaired'], ['Ready', 'True', 'RulesApplied']]);
+    expect(s.conditions?.[0]?.message).toBe('repaired with a full sync: the kernel no longer holds the last commit: table ip natplan is missing');
+    // The next clean sync clears it.
+    expect(statusFor(ok(), s, T0 + 2000).conditions?.[0]).toMatchObject({ type: 'Degraded', status: 'False' });
+  });
+
+  it('a stall reported by the watchdog wins over drift and invalid plans, but not over a failed sync', () => {
+    const stalled = statusFor(ok({ stalled: 'changes wait 31 s', driftRepaired: 'x', problem: { reason: 'InvalidPlan', message: 'y' } }), good, T0);
+    expect(stalled.conditions?.[0]).toMatchObject({ type: 'Degraded', status: 'True', reason: 'EnforcementStalled', message: 'changes wait 31 s' });
+    const failed = statusFor(ok({ ok: false, stalled: 'changes wait 31 s', problem: { reason: 'ApplyFailed', message: 'nft: busy' } }), good, T0);
+    expect(failed.conditions?.[0]).toMatchObject({ reason: 'ApplyFailed' });
+  });
+});
+
 describe('when the status is written', () => {
   const period = 60_000;
   const first = statusFor(ok(), undefined, T0);

@@ -17,22 +17,46 @@ export interface SyncReport {
   digest: string | undefined;
   syncedAt: number;
   durationMs: number;
+  /**
+   * For a sync that committed: whether the kernel was read back and holds it (undefined:
+   * not checked, i.e. true). Without it nothing may be reported as enforced.
+   */
+  kernel?: { confirmed: true } | { confirmed: false; problem: string };
+  /** The kernel had lost the previous commit (flushed, deleted, edited) and this sync repaired it. */
+  driftRepaired?: string;
+  /** Set by the enforcement watchdog: changes have waited longer than the bound. */
+  stalled?: string;
 }
 
+/**
+ * DESIGN.md §8, "status is what the kernel holds": Ready only when the sync succeeded
+ * AND the kernel was read back holding it; only then do observedGeneration, counts and
+ * digest move. Degraded says the worst current problem, in this order: a failed sync, a
+ * stall (watchdog), an unconfirmed kernel, a drift this sync repaired, invalid plans.
+ */
 export function statusFor(report: SyncReport, previous: NodeNatPlanStatus | undefined, now: number): NodeNatPlanStatus {
   const generation = report.generation ?? 0;
+  const unconfirmed = report.ok && report.kernel?.confirmed === false ? report.kernel.problem : undefined;
+  const enforced = report.ok && unconfirmed === undefined;
   let conditions = (previous?.conditions ?? []) as Condition[];
-  conditions = setCondition(conditions, report.ok
-    ? { type: 'Ready', status: 'True', reason: 'RulesApplied', message: `${report.backend} rules enforce generation ${generation}`, observedGeneration: generation }
-    : { type: 'Ready', status: 'False', reason: report.problem?.reason ?? 'SyncFailed', message: report.problem?.message ?? 'the last sync failed', observedGeneration: generation }, now);
-  conditions = setCondition(conditions, report.problem
-    ? { type: 'Degraded', status: 'True', reason: report.problem.reason, message: report.problem.message, observedGeneration: generation }
+  conditions = setCondition(conditions, enforced
+    ? { type: 'Ready', status: 'True', reason: 'RulesApplied', message: `${report.backend} rules enforce generation ${generation} (confirmed in the kernel)`, observedGeneration: generation }
+    : unconfirmed !== undefined
+      ? { type: 'Ready', status: 'False', reason: 'KernelUnconfirmed', message: unconfirmed, observedGeneration: generation }
+      : { type: 'Ready', status: 'False', reason: report.problem?.reason ?? 'SyncFailed', message: report.problem?.message ?? 'the last sync failed', observedGeneration: generation }, now);
+  const degraded = !report.ok && report.problem ? report.problem
+    : report.stalled ? { reason: 'EnforcementStalled', message: report.stalled }
+      : unconfirmed !== undefined ? { reason: 'KernelUnconfirmed', message: unconfirmed }
+        : report.driftRepaired ? { reason: 'KernelDriftRepaired', message: `repaired with a full sync: ${report.driftRepaired}` }
+          : report.problem;
+  conditions = setCondition(conditions, degraded
+    ? { type: 'Degraded', status: 'True', reason: degraded.reason, message: degraded.message.slice(0, 4000), observedGeneration: generation }
     : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problems', observedGeneration: generation }, now);
   const status: NodeNatPlanStatus = { backend: report.backend, conditions };
-  // observedGeneration says what is enforced: it only moves when a sync succeeded.
-  const enforced = report.ok ? report.generation : previous?.observedGeneration;
-  if (enforced !== undefined) status.observedGeneration = enforced;
-  if (report.ok) {
+  // observedGeneration says what is enforced: it only moves when the kernel holds a sync.
+  const observed = enforced ? report.generation : previous?.observedGeneration;
+  if (observed !== undefined) status.observedGeneration = observed;
+  if (enforced) {
     Object.assign(status, {
       services: report.counts.services ?? 0,
       endpoints: report.counts.endpoints ?? 0,

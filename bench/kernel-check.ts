@@ -1,0 +1,65 @@
+// Cost of the kernel check (issue 8): with N Services x 10 endpoints loaded by the real
+// nftables applier, how long a full sync takes (it includes reading the rule handles
+// back), an idle check (`verifyKernel`: one `nft --check` batch), and a one-Service
+// change (check before, commit, check after). A script, not a test; it prints figures:
+//   npx tsx bench/kernel-check.ts [sizes, e.g. 1000,5000]
+// nft runs only inside a private network namespace created here and deleted at the end.
+// Addresses: cluster IPs 10.96.0.0/16, pods 10.245.0.0/16 and up (other nodes).
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { ServiceNatPlanSpec } from '../crds/generated/types.js';
+import { createApplier } from '../node-agent/src/applier/index.js';
+import { createExec } from '../node-agent/src/exec/index.js';
+import type { RenderInput } from '../node-agent/src/render/index.js';
+
+const sizes = (process.argv[2] ?? '1000,5000').split(',').map(Number);
+
+function service(i: number, shift = 0): RenderInput['services'][number] {
+  const spec: ServiceNatPlanSpec = {
+    service: { name: `svc-${i}` }, part: 0, ipFamilies: ['IPv4'], clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
+    ports: [{ name: 'http', protocol: 'TCP', port: 80, ...(i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {}) }],
+    endpoints: Array.from({ length: 10 }, (_, k) => {
+      const n = i * 10 + k + shift;
+      return { address: `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`, nodeName: 'node-x', ready: true, serving: true, terminating: false, ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true };
+    }),
+  };
+  return { namespace: 'bench', name: `svc-${i}`, spec };
+}
+
+const input = (services: RenderInput['services']): RenderInput => ({
+  node: { nodeName: 'node-a', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], serviceCIDRs: ['10.96.0.0/16'] },
+  services, identity: { nodeName: 'node-a' },
+});
+
+const netns = `natplan-bench-kcheck-${process.pid}`;
+spawnSync('ip', ['netns', 'add', netns]);
+try {
+  for (const size of sizes) {
+    const applier = createApplier('nftables', createExec({ netns }));
+    const services = Array.from({ length: size }, (_, i) => service(i));
+    let t = performance.now();
+    const full = await applier.apply(input(services));
+    const fullMs = performance.now() - t;
+    if (!full.ok || !full.kernel.confirmed) throw new Error(`full sync not confirmed: ${JSON.stringify(full)}`);
+    const idle: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      t = performance.now();
+      const check = await applier.verifyKernel();
+      idle.push(performance.now() - t);
+      if (!check?.confirmed) throw new Error('idle check not confirmed');
+    }
+    const change: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      services[i] = service(i, 1_000_000 + i);
+      t = performance.now();
+      const result = await applier.apply(input(services));
+      change.push(performance.now() - t);
+      if (!result.ok || result.mode !== 'incremental' || !result.kernel.confirmed) throw new Error(`change: ${JSON.stringify(result)}`);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    console.log(`${size} Services: full sync ${fullMs.toFixed(0)} ms (with the handle read and check); idle check median ${median(idle).toFixed(1)} ms; one Service change median ${median(change).toFixed(1)} ms (check, commit, check)`);
+    await applier.cleanup();
+  }
+} finally {
+  spawnSync('ip', ['netns', 'del', netns]);
+}
