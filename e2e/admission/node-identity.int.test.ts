@@ -27,7 +27,7 @@ let admin: KubeClient;
 beforeAll(async () => {
   cp = await startControlPlane();
   admin = kubeClient(cp.kubeConfig);
-  const install = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', NS, '--create-namespace', '--skip-crds', '--wait=false']);
+  const install = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', NS, '--create-namespace', '--set', 'crds.enabled=false', '--wait=false']);
   if (install.code !== 0) throw new Error(install.stderr);
   for (const node of ['node-a', 'node-b']) {
     await post(admin, '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
