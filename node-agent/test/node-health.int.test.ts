@@ -17,8 +17,8 @@ import { startAgent, type RunningAgent } from '../src/shell/agent.js';
 
 const NODE = '172.18.0.2';
 const HEALTH_CHECK_PORT = 32100;
-/** The resync period; kube-proxy's rule makes a change pending for twice that unhealthy. */
-const RESYNC = '2s';
+/** The enforcement bound; kube-proxy's rule makes a change pending for twice that unhealthy. */
+const ENFORCEMENT_TIMEOUT = '2s';
 
 let cp: ControlPlane;
 let api: ReturnType<typeof testApi>;
@@ -77,7 +77,7 @@ beforeAll(async () => {
   await topo.attach(client, lan, ['172.18.0.100/24']);
   await api.create(nodePlan);
   await api.create(localLoadBalancer([endpoint('10.244.1.5')]));
-  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', `--resync-period=${RESYNC}`, '--log-level=warn'], {});
+  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', `--enforcement-timeout=${ENFORCEMENT_TIMEOUT}`, '--log-level=warn'], {});
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   const real = createExec({ netns: node.namespace });
   const exec: Exec = {

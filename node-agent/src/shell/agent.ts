@@ -57,7 +57,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }), { name: 'NodeNatPlan', logger });
   const servicePlans = new Informer<ServiceNatPlan>(kubeListWatcher(kubeConfig, client, { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }), { name: 'ServiceNatPlan', logger });
   const health = new NodeHealth({
-    target: exec.target, logger, healthz: config.healthz, healthCheckServers: config.healthCheckServers, timeoutMs: 2 * config.resyncPeriodMs,
+    target: exec.target, logger, healthz: config.healthz, healthCheckServers: config.healthCheckServers, timeoutMs: 2 * config.enforcementTimeoutMs,
     families: () => m.kubeProxy.families, nodeEligible: () => !nodePlans.get(config.nodeName)?.metadata?.deletionTimestamp,
   });
   const lastGood: LastGood = { node: undefined, services: new Map() };
