@@ -128,7 +128,13 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
   return sets;
 }
 
+/**
+ * The hooks and helper chains; none for an inactive family (a single-stack node's other
+ * family), so its packets meet no natplan rule at all. Its sets stay: they are empty and
+ * cost nothing, and an incremental sync adds the chains when the family becomes active.
+ */
 export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainState[] {
+  if (!plan.active) return [];
   const ipx = plan.family;
   const mark = markHex(masqueradeMark);
   const nodePorts = nodePortMatch(plan);

@@ -87,7 +87,8 @@ describe('nftFullSyncScript', () => {
 
   it('deletes objects that the previous state had and the desired one lacks', () => {
     const previous = renderNftables(makeInput([web(['10.244.2.1'])]));
-    const desired = renderNftables(makeInput([]));
+    // A Service CIDR keeps the IPv4 skeleton: only the Service's own two chains go.
+    const desired = renderNftables(makeInput([], (n) => { n.serviceCIDRs = ['10.96.0.0/16']; }));
     const script = lines(nftFullSyncScript(desired, previous));
     expect(script.filter((l) => l.startsWith('delete chain'))).toHaveLength(2);
   });

@@ -86,6 +86,12 @@ const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 export interface FamilyPlan {
   family: IpFamily;
+  /**
+   * Something of this family is to be enforced: a Service port, an exposure or a Service
+   * CIDR (whose unallocated addresses are dropped). A single-stack node's other family has
+   * none, and its table then hooks no packets.
+   */
+  active: boolean;
   services: ServicePortNat[];
   exposures: ExposureNat[];
   /** 'all-local' when the plan names no node-port addresses at all (kube-proxy's default). */
@@ -501,15 +507,21 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     // The default sort compares UTF-16 code units, as byText does, without a callback.
     return [...ips].sort();
   };
-  const family = (f: IpFamily): FamilyPlan => ({
-    family: f,
-    services: servicePorts.filter((p) => p.family === f),
-    exposures: exposures.filter((x) => x.family === f),
-    nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f],
-    localTraffic: localTraffic[f],
-    serviceCIDRs: serviceCIDRs[f],
-    clusterIPs: clusterIPsOf(f),
-  });
+  const family = (f: IpFamily): FamilyPlan => {
+    const services = servicePorts.filter((p) => p.family === f);
+    const familyExposures = exposures.filter((x) => x.family === f);
+    return {
+      family: f,
+      active: services.length > 0 || familyExposures.length > 0 || serviceCIDRs[f].length > 0,
+      services,
+      exposures: familyExposures,
+      nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f],
+      localTraffic: localTraffic[f],
+      serviceCIDRs: serviceCIDRs[f],
+      clusterIPs: clusterIPsOf(f),
+    };
+  };
+
   return {
     families: { ip: family('ip'), ip6: family('ip6') },
     masqueradeAll: node.masqueradeAll === true,

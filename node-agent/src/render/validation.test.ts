@@ -91,7 +91,7 @@ describe('invalid or conflicting input is reported and left out', () => {
     expect(nftFullSyncScript(ruleset)).not.toMatch(/natplan renderer bug/);
   });
   it('an invalid masquerade bit falls back to the default', () => {
-    const ruleset = renderNftables({ ...makeInput([]), options: { masqueradeBit: 40 } });
+    const ruleset = renderNftables({ ...makeInput([], (n) => { n.serviceCIDRs = ['10.96.0.0/16']; }), options: { masqueradeBit: 40 } });
     expect(ruleset.problems).toEqual(['masqueradeBit 40 is not in 0..31; using 14']);
     expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00004000']);
   });
