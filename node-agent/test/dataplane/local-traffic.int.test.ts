@@ -108,6 +108,31 @@ describe.each(TESTED)('local traffic and node-port addresses, real packets: $nam
     });
   });
 
+  describe('a single-stack IPv4 node', () => {
+    beforeAll(async () => {
+      await apply((n) => {
+        n.nodePortAddresses = [ADDR.nodeA];
+        n.podCIDRs = ['10.244.1.0/24'];
+        n.clusterCIDRs = ['10.244.0.0/16'];
+        n.serviceCIDRs = ['10.96.0.0/16'];
+        n.localTraffic = { mode: 'ClusterCIDR', cidrs: ['10.244.0.0/16'] };
+      });
+    });
+    it('applies, and IPv4 Services work', async () => {
+      const results = await tcpProbe(cluster.client, ADDR.nodeA, 30080, { count: 4, timeoutMs: 3500, bind: ADDR.client });
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+    });
+    it('nothing of natplan sees IPv6 packets: no IPv6 node port', async () => {
+      const results = await tcpProbe(cluster.client, ADDR6.nodeA, 30080, { count: 2, timeoutMs: 3500 });
+      expect(tally(results)).toEqual({ 'error:ECONNREFUSED': 2 });
+      if (backend.backend === 'nftables') {
+        // The ip6 table (kept, empty) holds no chain, so no hook: an IPv6 packet meets no
+        // natplan rule. Its chains were there before this plan: the sync removed them.
+        expect((await cluster.nodeA.run(['nft', 'list', 'chains', 'ip6'])).stdout).toBe('table ip6 natplan {\n}\n');
+      }
+    });
+  });
+
   describe('nodePortAddresses primary', () => {
     beforeAll(async () => {
       // The operator's planner resolves `primary` from the Node object, as in a cluster.
