@@ -247,6 +247,7 @@ export interface NodeNatPlanSpec {
    * @maxItems 2
    */
   serviceCIDRs?: string[];
+  localTraffic?: NodeNatPlanLocalTraffic;
   /**
    * Masquerade all Service traffic, as kube-proxy's --masquerade-all.
    */
@@ -261,6 +262,24 @@ export interface NodeNatPlanSpec {
    * @maxItems 1024
    */
   exposures?: NodeNatPlanExposure[];
+}
+/**
+ * How the agent tells traffic from this node's pods apart (kube-proxy's --detect-local-mode). It decides the eTP Local short-circuit and which cluster-IP traffic is masqueraded. ClusterCIDR and NodeCIDR compare the source with cidrs (none: nothing is detected as local); BridgeInterface and InterfaceNamePrefix match the interface the packet arrived on.
+ */
+export interface NodeNatPlanLocalTraffic {
+  mode: 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
+  /**
+   * @maxItems 16
+   */
+  cidrs?: string[];
+  /**
+   * The pods' bridge (e.g. cni0).
+   */
+  interfaceName?: string;
+  /**
+   * Prefix of the pods' host-side interfaces (e.g. veth).
+   */
+  interfaceNamePrefix?: string;
 }
 export interface NodeNatPlanExposure {
   policy: NodeNatPlanExposurePolicy;

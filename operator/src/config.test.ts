@@ -26,6 +26,13 @@ describe('operator configuration', () => {
     expect(r.config.leaderElection).toMatchObject({ identity: 'op-0', namespace: 'np' });
   });
 
+  it('reads the local-traffic detector and primary node-port addresses', () => {
+    const r = parseOperatorConfig(['--detect-local-mode=BridgeInterface', '--pod-bridge-interface=cni0', '--node-port-addresses=primary'], {}, 'h');
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    expect(r.config.planner.localTraffic).toEqual({ mode: 'BridgeInterface', interfaceName: 'cni0' });
+    expect(r.config.planner.nodePortAddressesPrimary).toBe(true);
+  });
+
   it.each([
     [['--metrics-address=0.0.0.0:9090'], {}, { host: '0.0.0.0', port: 9090 }],
     [['--metrics-address=:9091'], {}, { host: '0.0.0.0', port: 9091 }],
@@ -46,6 +53,8 @@ describe('operator configuration', () => {
     [['--external-ip-allow-list=everything'], '--external-ip-allow-list: "everything" is not a CIDR'],
     [['--lease-duration=forever'], '--lease-duration: "forever" is not a duration'],
     [['--no-such-flag'], 'unknown flag --no-such-flag'],
+    [['--detect-local-mode=InterfaceNamePrefix'], '--pod-interface-name-prefix: "" is not an interface name'],
+    [['--detect-local-mode=ClusterCIDR'], '--detect-local-mode: ClusterCIDR needs clusterCIDRs'],
     [['--max-endpoints-per-part=5000'], '--max-endpoints-per-part: must be an integer from 1 to 1000'],
     [['--service-node-port-range=all'], '--service-node-port-range: "all" is not a port range like 30000-32767'],
     [['--api-server-endpoints=10.0.0.1'], '--api-server-endpoints: "10.0.0.1" is not ip:port'],

@@ -4,14 +4,17 @@
  */
 import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
 import type { LogLevel } from '../../controller-kit/src/json-logger.js';
-import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, type PlannerConfig } from './planner/index.js';
+import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, type LocalTrafficMode, type PlannerConfig } from './planner/index.js';
 
 export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
   mode: { type: 'string', help: 'replace: every Service naming no other proxy; complement: only Services labelled service.kubernetes.io/service-proxy-name=<proxy-name>', env: 'NATPLAN_MODE', default: 'replace' },
   'proxy-name': { type: 'string', help: 'value of service.kubernetes.io/service-proxy-name that selects natplan', env: 'NATPLAN_PROXY_NAME', default: 'natplan' },
   'external-ip-allow-list': { type: 'list', help: 'CIDRs a Service externalIP must be in to be programmed (CVE-2020-8554); empty = none', env: 'NATPLAN_EXTERNAL_IP_ALLOW_LIST', default: [] },
-  'node-port-addresses': { type: 'list', help: 'CIDRs selecting node addresses that serve node ports; empty = each node\'s InternalIPs', env: 'NATPLAN_NODE_PORT_ADDRESSES', default: [] },
+  'node-port-addresses': { type: 'list', help: 'CIDRs selecting node addresses that serve node ports, or primary (each node\'s primary InternalIP per family); empty = every InternalIP and ExternalIP', env: 'NATPLAN_NODE_PORT_ADDRESSES', default: [] },
+  'detect-local-mode': { type: 'string', help: 'how agents recognise traffic from a node\'s pods: ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix; empty = ClusterCIDR with --cluster-cidrs, else NodeCIDR', env: 'NATPLAN_DETECT_LOCAL_MODE', default: '' },
+  'pod-bridge-interface': { type: 'string', help: 'the pods\' bridge, for --detect-local-mode=BridgeInterface', env: 'NATPLAN_POD_BRIDGE_INTERFACE', default: '' },
+  'pod-interface-name-prefix': { type: 'string', help: 'prefix of the pods\' host-side interfaces, for --detect-local-mode=InterfaceNamePrefix', env: 'NATPLAN_POD_INTERFACE_NAME_PREFIX', default: '' },
   'cluster-cidrs': { type: 'list', help: 'the cluster\'s pod CIDRs (traffic from outside them is masqueraded)', env: 'NATPLAN_CLUSTER_CIDRS', default: [] },
   'service-cidrs': { type: 'list', help: 'the cluster\'s Service CIDRs (kube-apiserver --service-cluster-ip-range); packets to unallocated addresses in them are dropped', env: 'NATPLAN_SERVICE_CIDRS', default: [] },
   'masquerade-all': { type: 'bool', help: 'masquerade all Service traffic', env: 'NATPLAN_MASQUERADE_ALL', default: false },
@@ -43,7 +46,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** The planner names its settings; a user typed flags, so errors name the flag. */
 const FLAG_OF_SETTING: Record<string, string> = {
-  proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', clusterCIDRs: 'cluster-cidrs', serviceCIDRs: 'service-cidrs',
+  proxyName: 'proxy-name', externalIPAllowList: 'external-ip-allow-list', nodePortAddressCIDRs: 'node-port-addresses', detectLocalMode: 'detect-local-mode', podBridgeInterface: 'pod-bridge-interface', podInterfaceNamePrefix: 'pod-interface-name-prefix', clusterCIDRs: 'cluster-cidrs', serviceCIDRs: 'service-cidrs',
   maxEndpointsPerPart: 'max-endpoints-per-part', reservedPorts: 'reserved-ports', nodePortRange: 'service-node-port-range', apiServerEndpoints: 'api-server-endpoints',
 };
 
@@ -75,6 +78,9 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
     externalIPAllowList: f.list('external-ip-allow-list'),
     nodePortAddressCIDRs: f.list('node-port-addresses'),
     clusterCIDRs: f.list('cluster-cidrs'),
+    ...(f.string('detect-local-mode') ? { detectLocalMode: f.string('detect-local-mode') as LocalTrafficMode } : {}),
+    ...(f.string('pod-bridge-interface') ? { podBridgeInterface: f.string('pod-bridge-interface') } : {}),
+    ...(f.string('pod-interface-name-prefix') ? { podInterfaceNamePrefix: f.string('pod-interface-name-prefix') } : {}),
     serviceCIDRs: f.list('service-cidrs'),
     masqueradeAll: f.bool('masquerade-all'),
     backend: backend as 'auto',

@@ -15,8 +15,9 @@ import { renderInput } from './testing/arbitraries.js';
 
 // Addresses: see testing/builders.ts.
 const SOURCES = {
-  ip: [{ source: '203.0.113.5' }, { source: '192.0.2.77' }, { source: '10.244.1.30', fromLocalPod: true }, { source: '10.244.2.30' }, { source: '172.18.0.2', fromNode: true }],
-  ip6: [{ source: '2001:db8::5' }, { source: 'fd00:10:244:1::30', fromLocalPod: true }, { source: 'fd00:172:18::2', fromNode: true }],
+  ip: [{ source: '203.0.113.5' }, { source: '192.0.2.77' }, { source: '10.244.1.30', inInterface: 'cni0' }, { source: '10.244.1.31', inInterface: 'veth12ab' },
+    { source: '10.244.2.30' }, { source: '172.18.0.2', fromNode: true }],
+  ip6: [{ source: '2001:db8::5' }, { source: 'fd00:10:244:1::30', inInterface: 'veth12ab' }, { source: 'fd00:172:18::2', fromNode: true }],
 } as const;
 const NODE = { ip: '172.18.0.2', ip6: 'fd00:172:18::2' } as const;
 

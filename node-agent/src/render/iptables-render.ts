@@ -151,6 +151,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
     filter.rule(name, '-j DROP');
   };
 
+  const fromPod = localTrafficMatches(plan);
   for (const p of plan.services) {
     const hasExternal = p.nodePort !== undefined || p.externalIPs.length > 0 || p.loadBalancerIPs.length > 0;
     const needsCluster = (p.clusterIP !== undefined && !p.internalLocal) || hasExternal || masqueraded.has(p.id);
@@ -162,7 +163,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
       if (target) {
         chain = nat.chain(`${P}SVC-${p.id}`);
         if (masqueradeAll) nat.rule(chain, `-j ${C.markMasq}`);
-        else if (plan.clusterCIDRs.length) nat.rule(chain, `-j ${C.masqOffCluster}`);
+        else if (fromPod.length) nat.rule(chain, `-j ${C.masqOffCluster}`);
         nat.rule(chain, `-j ${target}`);
       }
       frontend(p.clusterIP, p, chain, p.hasAnyEndpoints, p.label);
@@ -177,7 +178,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
       // Pods and processes of this node use every endpoint (the short-circuit); without a
       // local endpoint that is all the chain does, and external clients are dropped.
       external = nat.chain(`${P}EXT-${p.id}`);
-      if (cl) for (const cidr of plan.podCIDRs) nat.rule(external, `-s ${cidr} -j ${cl}`);
+      if (cl) for (const match of fromPod) nat.rule(external, `${match} -j ${cl}`);
       nat.rule(external, `-m addrtype --src-type LOCAL -j ${C.markMasq}`);
       if (cl) nat.rule(external, `-m addrtype --src-type LOCAL -j ${cl}`);
       if (lo) nat.rule(external, `-j ${lo}`);
@@ -221,13 +222,25 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
   for (const r of nodePortRules) nat.rule(C.nodePorts, r);
   for (const r of noEndpointNodePortRules) filter.rule(C.noEndpointNodePorts, r);
 
-  for (const cidr of plan.clusterCIDRs) nat.rule(C.masqOffCluster, `-s ${cidr} -j RETURN`);
+  for (const match of fromPod) nat.rule(C.masqOffCluster, `${match} -j RETURN`);
   nat.rule(C.masqOffCluster, `-j ${C.markMasq}`);
   nat.rule(C.markMasq, `-j MARK --or-mark ${mark}`);
   nat.rule(C.postrouting, `-m mark ! --mark ${mark}/${mark} -j RETURN`);
   nat.rule(C.postrouting, `-j MARK --xor-mark ${mark}`);
   nat.rule(C.postrouting, '-j MASQUERADE --random-fully');
   return nat.text('nat', stale) + filter.text('filter', stale);
+}
+
+/**
+ * The matches for "from this node's pods", any one of which suffices: one per local CIDR,
+ * or the interface (`+` is iptables' prefix wildcard); none when the family detects none.
+ * The node's own packets have no input interface, so `-i` never matches them.
+ */
+function localTrafficMatches(plan: FamilyPlan): string[] {
+  const lt = plan.localTraffic;
+  if (lt.kind === 'cidrs') return lt.cidrs.map((cidr) => `-s ${cidr}`);
+  if (lt.kind === 'interface') return [`-i ${lt.name}${lt.prefix ? '+' : ''}`];
+  return [];
 }
 
 /** Names of natplan's chains in the filter table (the others are in nat). */

@@ -10,7 +10,7 @@ import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
 
 type Rules = Map<string, string[][]>; // chain -> rules as argument lists
 interface Tables { nat: Rules; filter: Rules }
-interface State { saddr: string; daddr: string; dport: number; origDaddr: string; origDport: number; proto: string; mark: number; masquerade: boolean; endpoint?: string }
+interface State { iifname: string; saddr: string; daddr: string; dport: number; origDaddr: string; origDport: number; proto: string; mark: number; masquerade: boolean; endpoint?: string }
 type Outcome = 'accept' | 'drop' | 'reject' | undefined;
 
 export function parseRestoreInput(text: string): Tables {
@@ -77,6 +77,8 @@ class Run {
         case '-m': i++; continue; // module loads; their options follow
         case '-d': i++; if (!test(inCidr(next, s.daddr))) return undefined; continue;
         case '-s': i++; if (!test(inCidr(next, s.saddr))) return undefined; continue;
+        // `+` at the end: every interface whose name starts with the rest.
+        case '-i': i++; if (!test(next.endsWith('+') ? s.iifname.startsWith(next.slice(0, -1)) : s.iifname === next)) return undefined; continue;
         case '-p': i++; if (!test(next === s.proto)) return undefined; continue;
         case '--dport': i++; if (!test(Number(next) === s.dport)) return undefined; continue;
         case '--comment': i++; continue;
@@ -149,7 +151,7 @@ export function traceIptables(rendered: { ipv4: string; ipv6: string }, packet: 
   while (pending.length) {
     const prefix = pending.pop() ?? [];
     const daddr = canonical(packet.destination);
-    const state: State = { saddr: canonical(packet.source), daddr, dport: packet.port, origDaddr: daddr, origDport: packet.port, proto: packet.protocol.toLowerCase(), mark: 0, masquerade: false };
+    const state: State = { iifname: packet.fromNode ? '' : packet.inInterface ?? 'eth0', saddr: canonical(packet.source), daddr, dport: packet.port, origDaddr: daddr, origDport: packet.port, proto: packet.protocol.toLowerCase(), mark: 0, masquerade: false };
     const run = new Run(tables, state, prefix, isLocal, packet.fromNode === true);
     let outcome: Outcome;
     if (packet.fromNode) {

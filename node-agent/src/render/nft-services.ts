@@ -29,7 +29,7 @@ import { hostPort } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';
 import type { ChainState, IpFamily, SetState } from './model.js';
 import type { Backend, ExposureNat, FamilyPlan, L4Protocol, ServicePortNat } from './plan.js';
-import { CHAIN, SET, addressType, nodePortMatch, slotKey, slotMapName } from './nft-skeleton.js';
+import { CHAIN, SET, addressType, localTrafficMatch, nodePortMatch, slotKey, slotMapName } from './nft-skeleton.js';
 
 export interface UdpFacts {
   /** `address|port` of every UDP endpoint a chain DNATs to. */
@@ -338,9 +338,10 @@ const LOCAL_SLOTS = 0x1000000;
 
 function masqueradeRuleForClusterIP(plan: FamilyPlan, masqueradeAll: boolean): string[] {
   if (masqueradeAll) return [`jump ${CHAIN.markForMasquerade}`];
-  // Without cluster CIDRs we cannot tell off-cluster clients apart; kube-proxy then leaves
-  // cluster-IP traffic unmasqueraded too (only hairpin is masqueraded).
-  return plan.clusterCIDRs.length ? [`${plan.family} saddr != @${SET.clusterCidrs} jump ${CHAIN.markForMasquerade}`] : [];
+  // Without a local-traffic detector we cannot tell off-cluster clients apart; kube-proxy
+  // then leaves cluster-IP traffic unmasqueraded too (only hairpin is masqueraded).
+  const notLocal = localTrafficMatch(plan, true);
+  return notLocal ? [`${notLocal} jump ${CHAIN.markForMasquerade}`] : [];
 }
 
 /**
@@ -349,7 +350,7 @@ function masqueradeRuleForClusterIP(plan: FamilyPlan, masqueradeAll: boolean): s
  * (`svc-cluster-tcp-10`); with affinity they are per Service port (`svc-<id>`).
  */
 function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: boolean, preservedByExposure: boolean, masqueradedByExposure: boolean): void {
-  const ipx = b.plan.family;
+  const fromPod = localTrafficMatch(b.plan, false);
   const owner = `Service port ${p.label ?? p.id}`;
   const hasExternal = p.nodePort !== undefined || p.externalIPs.length > 0 || p.loadBalancerIPs.length > 0;
   // Only the endpoint lists some frontend reaches are programmed (an internal-Local
@@ -381,7 +382,7 @@ function renderServicePort(b: FamilyBuilder, p: ServicePortNat, masqueradeAll: b
     const rules = [
       // Pods and processes of this node may use every endpoint (kube-proxy's short-circuit):
       // their traffic never left the node, so there is no client address to preserve.
-      ...(cl ? [`${ipx} saddr @${SET.podCidrs} ${go(cl)}`] : []),
+      ...(cl && fromPod ? [`${fromPod} ${go(cl)}`] : []),
       `fib saddr type local jump ${CHAIN.markForMasquerade}`,
       ...(cl ? [`fib saddr type local ${go(cl)}`] : []),
     ];
@@ -482,9 +483,9 @@ export function renderFamilyServices(plan: FamilyPlan, masqueradeAll: boolean, m
   const preserved = new Set(plan.exposures.filter((x) => x.preserveClientAddress && x.target).map((x) => x.target?.id));
   const masqueraded = new Set(plan.exposures.filter((x) => !x.preserveClientAddress && x.target).map((x) => x.target?.id));
   if (memo) {
-    // What renderServicePort reads besides the port: the family, node-port addresses, whether
-    // there are cluster CIDRs (the masquerade rule) and masqueradeAll.
-    const env = JSON.stringify([plan.family, plan.nodePortAddresses, plan.clusterCIDRs.length > 0, masqueradeAll]);
+    // What renderServicePort reads besides the port: the family, node-port addresses, the
+    // local-traffic match (short-circuit and masquerade rules) and masqueradeAll.
+    const env = JSON.stringify([plan.family, plan.nodePortAddresses, localTrafficMatch(plan, false) ?? null, masqueradeAll]);
     if (memo.env !== env) { memo.env = env; memo.ports = new WeakMap(); memo.last = undefined; }
   }
   const replayed = new Set<PortContribution>();

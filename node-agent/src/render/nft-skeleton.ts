@@ -26,7 +26,7 @@ export const CHAIN = {
 } as const;
 
 export const SET = {
-  clusterCidrs: 'cluster-cidrs', podCidrs: 'pod-cidrs', nodePortIps: 'nodeport-ips',
+  localCidrs: 'local-cidrs', nodePortIps: 'nodeport-ips',
   firewallIps: 'firewall-ips', firewallAllow: 'firewall-allow', hairpin: 'hairpin',
   serviceCidrs: 'service-cidrs', clusterIps: 'cluster-ips',
   serviceIps: 'service-ips', serviceNodePorts: 'service-nodeports',
@@ -39,6 +39,19 @@ export const SET = {
 
 export const addressType = (family: IpFamily): string => (family === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
 export const markHex = (mark: number): string => `0x${mark.toString(16).padStart(8, '0')}`;
+
+/**
+ * The match for "from this node's pods" (`negate`: "not from them"), or undefined when the
+ * family detects none. `iifname` is empty for the node's own packets (output hook), so the
+ * interface modes never count them as a pod's, as in kube-proxy.
+ */
+export function localTrafficMatch(plan: FamilyPlan, negate: boolean): string | undefined {
+  const lt = plan.localTraffic;
+  const op = negate ? '!= ' : '';
+  if (lt.kind === 'cidrs') return `${plan.family} saddr ${op}@${SET.localCidrs}`;
+  if (lt.kind === 'interface') return `iifname ${op}"${lt.name}${lt.prefix ? '*' : ''}"`;
+  return undefined;
+}
 
 /** The match for "addressed to a node-port address", or undefined when this family serves none. */
 export function nodePortMatch(plan: FamilyPlan): string | undefined {
@@ -85,8 +98,7 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
   const addr = addressType(family);
   const service = `${addr} . inet_proto . inet_service`;
   const sets: SetState[] = [
-    emptySet(family, 'set', SET.clusterCidrs, addr, ['interval']),
-    emptySet(family, 'set', SET.podCidrs, addr, ['interval']),
+    emptySet(family, 'set', SET.localCidrs, addr, ['interval']),
     emptySet(family, 'set', SET.nodePortIps, addr),
     emptySet(family, 'set', SET.serviceCidrs, addr, ['interval']),
     emptySet(family, 'set', SET.clusterIps, addr),
@@ -109,15 +121,20 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
     const set = sets.find((s) => s.definition.name === name);
     for (const v of values) set?.elements.set(v, '');
   };
-  fill(SET.clusterCidrs, plan.clusterCIDRs);
-  fill(SET.podCidrs, plan.podCIDRs);
+  if (plan.localTraffic.kind === 'cidrs') fill(SET.localCidrs, plan.localTraffic.cidrs);
   if (plan.nodePortAddresses !== 'all-local') fill(SET.nodePortIps, plan.nodePortAddresses);
   fill(SET.serviceCidrs, plan.serviceCIDRs);
   fill(SET.clusterIps, plan.clusterIPs);
   return sets;
 }
 
+/**
+ * The hooks and helper chains; none for an inactive family (a single-stack node's other
+ * family), so its packets meet no natplan rule at all. Its sets stay: they are empty and
+ * cost nothing, and an incremental sync adds the chains when the family becomes active.
+ */
 export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainState[] {
+  if (!plan.active) return [];
   const ipx = plan.family;
   const mark = markHex(masqueradeMark);
   const nodePorts = nodePortMatch(plan);

@@ -39,7 +39,7 @@ describe('nftIncrementalScript', () => {
     ]);
     expect(script.filter((l) => l.startsWith('add rule'))).toEqual([
       'add rule ip natplan frontend-cluster-tcp-3 meta l4proto tcp dnat ip to ip daddr . tcp dport . numgen random mod 3 map @frontend-slots-tcp',
-      'add rule ip natplan svc-cluster-tcp-3 ip saddr != @cluster-cidrs jump mark-for-masquerade',
+      'add rule ip natplan svc-cluster-tcp-3 ip saddr != @local-cidrs jump mark-for-masquerade',
       'add rule ip natplan svc-cluster-tcp-3 goto frontend-cluster-tcp-3',
     ]);
   });
@@ -72,8 +72,8 @@ describe('nftIncrementalScript', () => {
 
   it('changing the node plan only touches the skeleton sets it affects', () => {
     const before = renderNftables(makeInput([web(['10.244.2.1'])]));
-    const after = renderNftables(makeInput([web(['10.244.2.1'])], (n) => { n.clusterCIDRs = ['10.244.0.0/16', '10.245.0.0/16', 'fd00:10:244::/56']; }));
-    expect(lines(nftIncrementalScript(before, after))).toEqual(['add element ip natplan cluster-cidrs { 10.245.0.0/16 }']);
+    const after = renderNftables(makeInput([web(['10.244.2.1'])], (n) => { n.localTraffic = { mode: 'ClusterCIDR', cidrs: ['10.244.0.0/16', '10.245.0.0/16', 'fd00:10:244::/56'] }; }));
+    expect(lines(nftIncrementalScript(before, after))).toEqual(['add element ip natplan local-cidrs { 10.245.0.0/16 }']);
   });
 });
 
@@ -87,7 +87,8 @@ describe('nftFullSyncScript', () => {
 
   it('deletes objects that the previous state had and the desired one lacks', () => {
     const previous = renderNftables(makeInput([web(['10.244.2.1'])]));
-    const desired = renderNftables(makeInput([]));
+    // A Service CIDR keeps the IPv4 skeleton: only the Service's own two chains go.
+    const desired = renderNftables(makeInput([], (n) => { n.serviceCIDRs = ['10.96.0.0/16']; }));
     const script = lines(nftFullSyncScript(desired, previous));
     expect(script.filter((l) => l.startsWith('delete chain'))).toHaveLength(2);
   });

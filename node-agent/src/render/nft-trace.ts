@@ -16,8 +16,13 @@ export interface TracePacket {
   destination: string;
   port: number;
   protocol: 'tcp' | 'udp' | 'sctp' | 'TCP' | 'UDP' | 'SCTP';
-  /** Sent by a pod on this node; asserted against the table's pod CIDRs. */
+  /** Sent by a pod on this node; asserted against the table's local CIDRs when it has any. */
   fromLocalPod?: boolean;
+  /**
+   * The interface the packet arrived on (`iifname`, iptables' `-i`); default `eth0`, an
+   * uplink. The node's own packets have none.
+   */
+  inInterface?: string;
   /** Sent by a process of the node itself (output hook, `fib saddr type local`). */
   fromNode?: boolean;
 }
@@ -37,7 +42,7 @@ export interface TraceHost {
   localAddresses?: string[];
 }
 
-interface PacketState { saddr: string; daddr: string; dport: number; proto: string; mark: number; masquerade: boolean; endpoint?: string }
+interface PacketState { iifname: string; saddr: string; daddr: string; dport: number; proto: string; mark: number; masquerade: boolean; endpoint?: string }
 type Outcome = 'accept' | 'drop' | 'reject' | undefined;
 
 class Chooser {
@@ -117,6 +122,7 @@ class Interpreter {
     if ((t === 'ip' || t === 'ip6') && tokens[i + 1] === 'saddr') return [s.saddr, i + 2];
     if ((t === 'ip' || t === 'ip6') && tokens[i + 1] === 'daddr') return [s.daddr, i + 2];
     if (t === 'meta' && tokens[i + 1] === 'l4proto') return [s.proto, i + 2];
+    if (t === 'iifname') return [s.iifname, i + 1];
     if (t === 'meta' && tokens[i + 1] === 'mark') return [String(s.mark), i + 2];
     if (t === 'th' && tokens[i + 1] === 'dport') return [String(s.dport), i + 2];
     // `tcp dport` and the like only follow a match on that protocol in natplan's rules.
@@ -128,6 +134,11 @@ class Interpreter {
   }
 
   private equalsLiteral(value: string, literal: string): boolean {
+    // An interface name: quoted, a trailing `*` matches every name with that prefix.
+    if (literal.startsWith('"')) {
+      const name = literal.slice(1, -1);
+      return name.endsWith('*') ? value.startsWith(name.slice(0, -1)) : value === name;
+    }
     if (literal.includes('/')) {
       const cidr = parseCidr(literal);
       const address = parseAddress(value);
@@ -263,15 +274,17 @@ export function traceNft(ruleset: NftRuleset, packet: TracePacket, host: TraceHo
   };
   const local = new Set((host.localAddresses ?? [...(table.sets.get('nodeport-ips')?.elements.keys() ?? [])]).map((a) => parseAddress(a)?.text ?? a));
   const isLocal = (address: string): boolean => local.has(address);
-  if (packet.fromLocalPod && lookup(table.sets.get('pod-cidrs'), [parse(packet.source)]) === undefined) {
-    throw new Error(`tracer: fromLocalPod but ${packet.source} is outside the pod CIDRs`);
+  const localCidrs = table.sets.get('local-cidrs');
+  if (packet.fromLocalPod && localCidrs?.elements.size && lookup(localCidrs, [parse(packet.source)]) === undefined) {
+    throw new Error(`tracer: fromLocalPod but ${packet.source} is outside the local CIDRs`);
   }
+  const iifname = packet.fromNode ? '' : packet.inInterface ?? 'eth0';
   const branches: TraceResult['branches'] = [];
   const pending: boolean[][] = [[]];
   while (pending.length) {
     const prefix = pending.pop() ?? [];
     const chooser = new Chooser(prefix);
-    const state: PacketState = { saddr: parse(packet.source), daddr: parse(packet.destination), dport: packet.port, proto: normalizeProtocol(packet.protocol), mark: 0, masquerade: false };
+    const state: PacketState = { iifname, saddr: parse(packet.source), daddr: parse(packet.destination), dport: packet.port, proto: normalizeProtocol(packet.protocol), mark: 0, masquerade: false };
     const run = new Interpreter(table, state, chooser, isLocal, packet.fromNode === true);
     let outcome = run.runHook(packet.fromNode ? 'output' : 'prerouting');
     if (outcome === undefined) {

@@ -71,14 +71,33 @@ export interface ExposureNat {
   sourceRanges: string[] | undefined;
 }
 
+/**
+ * How this family recognises traffic from the node's pods (NodeNatPlan localTraffic,
+ * kube-proxy's local detectors): by source CIDR, by the interface it arrived on (a bridge,
+ * or every interface whose name starts with a prefix), or not at all.
+ */
+export type LocalTraffic =
+  | { kind: 'none' }
+  | { kind: 'cidrs'; cidrs: string[] }
+  | { kind: 'interface'; name: string; prefix: boolean };
+
+/** The NodeNatPlan schema's pattern: rendered inside quotes, so no quote, wildcard or space. */
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
 export interface FamilyPlan {
   family: IpFamily;
+  /**
+   * Something of this family is to be enforced: a Service port, an exposure or a Service
+   * CIDR (whose unallocated addresses are dropped). A single-stack node's other family has
+   * none, and its table then hooks no packets.
+   */
+  active: boolean;
   services: ServicePortNat[];
   exposures: ExposureNat[];
   /** 'all-local' when the plan names no node-port addresses at all (kube-proxy's default). */
   nodePortAddresses: string[] | 'all-local';
-  podCIDRs: string[];
-  clusterCIDRs: string[];
+  /** Decides the eTP Local short-circuit and which cluster-IP traffic is masqueraded. */
+  localTraffic: LocalTraffic;
   serviceCIDRs: string[];
   /** Every cluster IP of this family: allocated addresses inside the Service CIDRs. */
   clusterIPs: string[];
@@ -126,6 +145,31 @@ export function disjointCidrs(cidrs: readonly string[]): string[] {
   const kept = parsed.filter((c, i) => !parsed.some((other, j) => j !== i && other.prefix <= c.prefix
     && cidrContains(other, c) && (other.prefix < c.prefix || j < i)));
   return [...new Set(kept.map((c) => c.cidr))].sort(byText);
+}
+
+/**
+ * The detector of each family. Without `localTraffic` (a plan from an older operator) the
+ * operator's default is applied to the plan's CIDRs: the cluster CIDRs, else the node's pod
+ * CIDRs. A CIDR mode without CIDRs of a family detects nothing in that family, so no rule
+ * tests an empty set.
+ */
+function resolveLocalTraffic(node: NodeNatPlanSpec, problems: string[]): Record<IpFamily, LocalTraffic> {
+  const spec = node.localTraffic;
+  const byCidrs = (texts: readonly string[] | undefined, what: string): Record<IpFamily, LocalTraffic> => {
+    const cidrs = cidrsByFamily(texts, what, problems);
+    const of = (f: IpFamily): LocalTraffic => (cidrs[f].length ? { kind: 'cidrs', cidrs: cidrs[f] } : { kind: 'none' });
+    return { ip: of('ip'), ip6: of('ip6') };
+  };
+  if (!spec) return byCidrs((node.clusterCIDRs ?? []).length ? node.clusterCIDRs : node.podCIDRs, 'node clusterCIDRs/podCIDRs');
+  if (spec.mode === 'ClusterCIDR' || spec.mode === 'NodeCIDR') return byCidrs(spec.cidrs, 'node localTraffic cidrs');
+  const prefix = spec.mode === 'InterfaceNamePrefix';
+  const name = (prefix ? spec.interfaceNamePrefix : spec.interfaceName) ?? '';
+  if (!INTERFACE_NAME.test(name)) {
+    problems.push(`node localTraffic: invalid interface ${JSON.stringify(name)}; no traffic is treated as local`);
+    return { ip: { kind: 'none' }, ip6: { kind: 'none' } };
+  }
+  const lt: LocalTraffic = { kind: 'interface', name, prefix };
+  return { ip: lt, ip6: lt };
 }
 
 /**
@@ -437,8 +481,7 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     if (!nodePortAddresses[parsed.family].includes(parsed.text)) nodePortAddresses[parsed.family].push(parsed.text);
   }
   const allLocal = (node.nodePortAddresses ?? []).length === 0;
-  const podCIDRs = cidrsByFamily(node.podCIDRs, 'node podCIDRs', problems);
-  const clusterCIDRs = cidrsByFamily(node.clusterCIDRs, 'node clusterCIDRs', problems);
+  const localTraffic = resolveLocalTraffic(node, problems);
   // The NodeNatPlan carries them; the option remains for callers without a plan field.
   const serviceCIDRs = cidrsByFamily(input.node.serviceCIDRs ?? input.options?.serviceCIDRs, 'serviceCIDRs', problems);
 
@@ -468,16 +511,21 @@ export function resolvePlan(input: RenderInput, memo?: PlanMemo): NatPlan {
     // The default sort compares UTF-16 code units, as byText does, without a callback.
     return [...ips].sort();
   };
-  const family = (f: IpFamily): FamilyPlan => ({
-    family: f,
-    services: servicePorts.filter((p) => p.family === f),
-    exposures: exposures.filter((x) => x.family === f),
-    nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f],
-    podCIDRs: podCIDRs[f],
-    clusterCIDRs: clusterCIDRs[f],
-    serviceCIDRs: serviceCIDRs[f],
-    clusterIPs: clusterIPsOf(f),
-  });
+  const family = (f: IpFamily): FamilyPlan => {
+    const services = servicePorts.filter((p) => p.family === f);
+    const familyExposures = exposures.filter((x) => x.family === f);
+    return {
+      family: f,
+      active: services.length > 0 || familyExposures.length > 0 || serviceCIDRs[f].length > 0,
+      services,
+      exposures: familyExposures,
+      nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f],
+      localTraffic: localTraffic[f],
+      serviceCIDRs: serviceCIDRs[f],
+      clusterIPs: clusterIPsOf(f),
+    };
+  };
+
   return {
     families: { ip: family('ip'), ip6: family('ip6') },
     masqueradeAll: node.masqueradeAll === true,

@@ -64,7 +64,9 @@ const TRACE_ROWS: Row[] = [
   { name: 'Local node port without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, NODE, 30082, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
   { name: 'Local LB IP without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, '198.51.100.11', 80, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
   { name: 'Local external IP without a local endpoint, from the node: short-circuit, masqueraded', packet: tcp(NODE, '192.0.2.11', 80, { fromNode: true }), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: true } },
-  { name: 'Local node port without a local endpoint, from a pod of another node: DROP', packet: tcp('10.244.2.30', NODE, 30082), want: { verdict: 'DROP', masquerade: false } },
+  // ClusterCIDR (the scenario's detector) counts every pod of the cluster as local, as
+  // kube-proxy does; NodeCIDR only this node's (local-traffic.test.ts).
+  { name: 'Local node port without a local endpoint, from a pod of another node: short-circuit (ClusterCIDR)', packet: tcp('10.244.2.30', NODE, 30082), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
   { name: 'its cluster IP still works', packet: tcp(LOCAL_POD, '10.96.0.12', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.7:8080'], masquerade: false } },
   { name: 'no endpoints: cluster IP REJECT', packet: tcp(LOCAL_POD, '10.96.0.13', 80), want: { verdict: 'REJECT', masquerade: false } },
   { name: 'no endpoints: cluster IP REJECT from the node', packet: tcp(NODE, '10.96.0.13', 80, { fromNode: true }), want: { verdict: 'REJECT', masquerade: false } },
@@ -147,8 +149,8 @@ describe.each(BACKENDS)('%s: node options', (_, tracer) => {
     const trace = tracer(scenarioInput((n) => { n.masqueradeAll = true; }));
     expect(trace({ family: 'ip', ...tcp(LOCAL_POD, '10.96.0.10', 80) }).masquerade).toBe(true);
   });
-  it('without cluster CIDRs, off-cluster traffic to a cluster IP is not masqueraded', () => {
-    const trace = tracer(scenarioInput((n) => { n.clusterCIDRs = []; }));
+  it('without local CIDRs, off-cluster traffic to a cluster IP is not masqueraded', () => {
+    const trace = tracer(scenarioInput((n) => { n.localTraffic = { mode: 'ClusterCIDR' }; }));
     expect(trace({ family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(false);
   });
   it('no node-port addresses: node ports open on every local address but loopback', () => {
@@ -172,9 +174,9 @@ describe('tracer details', () => {
     const ruleset = renderNftables({ ...scenarioInput(), options: { masqueradeBit: 5 } });
     expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00000020']);
   });
-  it('the tracer refuses a fromLocalPod source outside the pod CIDRs', () => {
+  it('the tracer refuses a fromLocalPod source outside the local CIDRs', () => {
     const ruleset = renderNftables(scenarioInput());
-    expect(() => traceNft(ruleset, { family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80, { fromLocalPod: true }) })).toThrow(/pod CIDRs/);
+    expect(() => traceNft(ruleset, { family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80, { fromLocalPod: true }) })).toThrow(/local CIDRs/);
   });
   it('hairpin masquerades only the branch where the pod picks itself', () => {
     const got = traceNft(renderNftables(scenarioInput()), { family: 'ip', ...tcp('10.244.1.5', '10.96.0.10', 80) });

@@ -79,7 +79,8 @@ describe('invalid or conflicting input is reported and left out', () => {
     { name: 'bad endpoint address', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.endpoints = [makeEndpoint('10.244.2.300')]; })]), problem: /invalid endpoint address/ },
     { name: 'bad cluster IP', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.clusterIPs = ['10.96.0.1; drop']; })]), problem: /invalid cluster IP/ },
     { name: 'a later part without part 0', input: makeInput([makeServicePlan('ns1', 'web', () => {}, 1)]), problem: /no part 0/ },
-    { name: 'bad pod CIDR', input: makeInput([], (n) => { n.podCIDRs = ['10.244.1.0/40']; }), problem: /invalid CIDR/ },
+    { name: 'bad local-traffic CIDR', input: makeInput([], (n) => { n.localTraffic = { mode: 'NodeCIDR', cidrs: ['10.244.1.0/40'] }; }), problem: /invalid CIDR/ },
+    { name: 'bad pod interface', input: makeInput([], (n) => { n.localTraffic = { mode: 'BridgeInterface', interfaceName: 'cni0" accept' }; }), problem: /invalid interface/ },
     { name: 'exposure on a Service LB IP', input: makeInput([makeServicePlan('ns1', 'web', (s) => { s.loadBalancerIPs = ['198.51.100.7']; })], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '198.51.100.7'; x.port = 80; })]; }), problem: /claimed by Service port ns1\/web:http; exposure/ },
     { name: 'exposure on loopback', input: makeInput([makeServicePlan('ns1', 'web')], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '127.0.0.1'; })]; }), problem: /exposure "127.0.0.1":8080: not a unicast address; skipped/ },
     { name: 'exposure on the unspecified IPv6 address', input: makeInput([makeServicePlan('ns1', 'web')], (n) => { n.exposures = [makeExposure('web', (x) => { x.address = '::'; })]; }), problem: /exposure "::":8080: not a unicast address; skipped/ },
@@ -90,7 +91,7 @@ describe('invalid or conflicting input is reported and left out', () => {
     expect(nftFullSyncScript(ruleset)).not.toMatch(/natplan renderer bug/);
   });
   it('an invalid masquerade bit falls back to the default', () => {
-    const ruleset = renderNftables({ ...makeInput([]), options: { masqueradeBit: 40 } });
+    const ruleset = renderNftables({ ...makeInput([], (n) => { n.serviceCIDRs = ['10.96.0.0/16']; }), options: { masqueradeBit: 40 } });
     expect(ruleset.problems).toEqual(['masqueradeBit 40 is not in 0..31; using 14']);
     expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00004000']);
   });

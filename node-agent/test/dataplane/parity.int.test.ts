@@ -43,7 +43,10 @@ const services = (): ServiceEntry[] => [
 ];
 
 function inputFor(node: 'node-a' | 'node-b'): RenderInput {
-  return { node: nodePlan(node), services: services(), identity: { nodeName: node, zone: node === 'node-a' ? 'zone-1' : 'zone-2' } };
+  // NodeCIDR: only this node's pods are local, so a pod of another node is an external
+  // client here (with ClusterCIDR it is short-circuited too; see local-traffic.int.test.ts).
+  const plan = nodePlan(node, (n) => { n.localTraffic = { mode: 'NodeCIDR', cidrs: n.podCIDRs ?? [] }; });
+  return { node: plan, services: services(), identity: { nodeName: node, zone: node === 'node-a' ? 'zone-1' : 'zone-2' } };
 }
 
 type From = 'client' | 'outsider' | 'nodeA' | 'nodeAFromNodeIP' | 'nodeAFromLbIP' | 'nodeAFromLocalPolicyLbIP' | 'podA1' | 'podB1';

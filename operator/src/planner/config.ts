@@ -21,6 +21,12 @@ export const DEFAULT_RESERVED_PORTS: readonly number[] = [22, 2379, 2380, 6443, 
 /** kube-apiserver's default --service-node-port-range. */
 export const DEFAULT_NODE_PORT_RANGE = '30000-32767';
 
+/** kube-proxy's --detect-local-mode values: how traffic from a node's pods is recognised. */
+export type LocalTrafficMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
+export const LOCAL_TRAFFIC_MODES: readonly LocalTrafficMode[] = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'];
+/** The NodeNatPlan schema's pattern for interface names and prefixes (no wildcard, no quote). */
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
 /** An inclusive port range. */
 export interface PortRange { readonly from: number; readonly to: number }
 /** An address and port, e.g. where the API server listens. */
@@ -41,9 +47,19 @@ export interface PlannerSettings {
   maxEndpointsPerPart?: number;
   /**
    * CIDRs selecting which node addresses serve node ports (kube-proxy's
-   * --nodeport-addresses). Empty or absent: every InternalIP and ExternalIP of the node.
+   * --nodeport-addresses), or the single value `primary`: the node's primary address of
+   * each family. Empty or absent: every InternalIP and ExternalIP of the node.
    */
   nodePortAddressCIDRs?: readonly string[];
+  /**
+   * How agents recognise traffic from the node's pods (kube-proxy's --detect-local-mode).
+   * Default: ClusterCIDR when clusterCIDRs are given, else NodeCIDR (README, "Local traffic").
+   */
+  detectLocalMode?: LocalTrafficMode;
+  /** The pods' bridge for BridgeInterface (kube-proxy's --pod-bridge-interface). */
+  podBridgeInterface?: string;
+  /** The prefix of the pods' host-side interfaces for InterfaceNamePrefix (--pod-interface-name-prefix). */
+  podInterfaceNamePrefix?: string;
   /** The cluster's pod CIDRs, copied into every NodeNatPlan for masquerade decisions. */
   clusterCIDRs: readonly string[];
   /** The cluster's Service CIDRs (kube-apiserver --service-cluster-ip-range), one per family. */
@@ -70,6 +86,10 @@ export interface PlannerConfig {
   readonly externalIPAllowList: readonly ParsedCIDR[];
   readonly maxEndpointsPerPart: number;
   readonly nodePortAddressCIDRs: readonly ParsedCIDR[];
+  /** `--nodeport-addresses primary`: each node's primary address per family, not CIDRs. */
+  readonly nodePortAddressesPrimary: boolean;
+  /** The resolved detector; the interface name or prefix for the interface modes. */
+  readonly localTraffic: { readonly mode: LocalTrafficMode; readonly interfaceName?: string };
   readonly clusterCIDRs: readonly string[];
   readonly serviceCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
@@ -80,9 +100,9 @@ export interface PlannerConfig {
 }
 
 /** What planNode needs. */
-export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'clusterCIDRs' | 'serviceCIDRs' | 'masqueradeAll' | 'backend'>;
+export type NodePlannerConfig = Pick<PlannerConfig, 'nodePortAddressCIDRs' | 'nodePortAddressesPrimary' | 'localTraffic' | 'clusterCIDRs' | 'serviceCIDRs' | 'masqueradeAll' | 'backend'>;
 /** What resolveExposures needs. */
-export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'reservedPorts' | 'nodePortRange' | 'serviceCIDRs' | 'apiServerEndpoints'>;
+export type ExposureConfig = Pick<PlannerConfig, 'mode' | 'nodePortAddressCIDRs' | 'nodePortAddressesPrimary' | 'reservedPorts' | 'nodePortRange' | 'serviceCIDRs' | 'apiServerEndpoints'>;
 
 /** Either a usable config or the list of settings that are wrong; the shell refuses to start on errors. */
 export type CompiledConfig =
@@ -121,7 +141,10 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
   const errors: string[] = [];
   if (settings.proxyName.trim() === '') errors.push('proxyName: must not be empty');
   const externalIPAllowList = parseList('externalIPAllowList', settings.externalIPAllowList, errors);
-  const nodePortAddressCIDRs = parseList('nodePortAddressCIDRs', settings.nodePortAddressCIDRs ?? [], errors);
+  const nodePortTexts = settings.nodePortAddressCIDRs ?? [];
+  const nodePortAddressesPrimary = nodePortTexts.some((t) => t.trim() === 'primary');
+  if (nodePortAddressesPrimary && nodePortTexts.length > 1) errors.push('nodePortAddressCIDRs: primary cannot be combined with CIDRs');
+  const nodePortAddressCIDRs = nodePortAddressesPrimary ? [] : parseList('nodePortAddressCIDRs', nodePortTexts, errors);
   const clusterCIDRs: string[] = [];
   for (const text of settings.clusterCIDRs) {
     const canonical = canonicalCIDR(text);
@@ -136,6 +159,7 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
     else errors.push(`serviceCIDRs: ${JSON.stringify(text)} is not a CIDR`);
   }
   if (serviceCIDRs.length > 2) errors.push('serviceCIDRs: at most 2, one per family (NodeNatPlan schema)');
+  const localTraffic = compileLocalTraffic(settings, clusterCIDRs, errors);
   const maxEndpointsPerPart = settings.maxEndpointsPerPart ?? DEFAULT_MAX_ENDPOINTS_PER_PART;
   if (!Number.isInteger(maxEndpointsPerPart) || maxEndpointsPerPart < 1 || maxEndpointsPerPart > SCHEMA_MAX_ENDPOINTS_PER_PART) {
     errors.push(`maxEndpointsPerPart: must be an integer from 1 to ${SCHEMA_MAX_ENDPOINTS_PER_PART}`);
@@ -160,6 +184,8 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
       externalIPAllowList,
       maxEndpointsPerPart,
       nodePortAddressCIDRs,
+      nodePortAddressesPrimary,
+      localTraffic,
       clusterCIDRs,
       serviceCIDRs,
       masqueradeAll: settings.masqueradeAll,
@@ -169,4 +195,26 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
       apiServerEndpoints,
     },
   };
+}
+
+/**
+ * The detector the agents use. kube-proxy defaults to ClusterCIDR and detects nothing when
+ * no cluster CIDR is given; natplan then falls back to NodeCIDR, which needs no setting and
+ * keeps the short-circuit for the node's own pods. An interface mode needs its name.
+ */
+function compileLocalTraffic(settings: PlannerSettings, clusterCIDRs: readonly string[], errors: string[]): PlannerConfig['localTraffic'] {
+  const mode = settings.detectLocalMode ?? (clusterCIDRs.length > 0 ? 'ClusterCIDR' : 'NodeCIDR');
+  if (!LOCAL_TRAFFIC_MODES.includes(mode)) {
+    errors.push(`detectLocalMode: ${JSON.stringify(mode)} is not one of ${LOCAL_TRAFFIC_MODES.join(', ')}`);
+    return { mode: 'NodeCIDR' };
+  }
+  if (mode === 'ClusterCIDR' && clusterCIDRs.length === 0) errors.push('detectLocalMode: ClusterCIDR needs clusterCIDRs');
+  const named = (setting: 'podBridgeInterface' | 'podInterfaceNamePrefix'): PlannerConfig['localTraffic'] => {
+    const name = settings[setting] ?? '';
+    if (!INTERFACE_NAME.test(name)) errors.push(`${setting}: ${JSON.stringify(name)} is not an interface name (1-15 of A-Z a-z 0-9 _ . -), required with ${mode}`);
+    return { mode, interfaceName: name };
+  };
+  if (mode === 'BridgeInterface') return named('podBridgeInterface');
+  if (mode === 'InterfaceNamePrefix') return named('podInterfaceNamePrefix');
+  return { mode };
 }

@@ -1,8 +1,8 @@
 // The planner's public API (DESIGN.md §2): pure functions from informer snapshots to
 // plan specs. The operator's shell calls these and nothing deeper; see README.md.
 export {
-  compilePlannerConfig, DEFAULT_MAX_ENDPOINTS_PER_PART, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS,
-  type AddressPort, type CompiledConfig, type ExposureConfig, type NodePlannerConfig, type PlannerConfig, type PlannerSettings, type ProxyMode,
+  compilePlannerConfig, LOCAL_TRAFFIC_MODES, DEFAULT_MAX_ENDPOINTS_PER_PART, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS,
+  type AddressPort, type CompiledConfig, type LocalTrafficMode, type ExposureConfig, type NodePlannerConfig, type PlannerConfig, type PlannerSettings, type ProxyMode,
 } from './config.js';
 export { planService, TRIGGER_TIME_ANNOTATION, type ServicePlanInput, type ServicePlanResult } from './plan-service.js';
 export { createSliceMemo, type SliceMemo } from './endpoints.js';

@@ -2,7 +2,7 @@
 // operator's settings and the exposures assigned to the node — never on endpoints — so
 // the NodeNatPlan is rewritten only when node facts change (DESIGN.md §1).
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeNatPlanExposure, NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '../../../crds/generated/types.js';
 import type { NodePlannerConfig } from './config.js';
 import { compareText } from './endpoints.js';
 import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
@@ -25,12 +25,29 @@ export function nodeAddresses(node: V1Node, types: readonly string[]): string[] 
 }
 
 /**
+ * The node's primary address of each family, as kube-proxy's `--nodeport-addresses primary`
+ * finds it: the first InternalIP of the family in status order, else the first ExternalIP.
+ */
+export function primaryNodeAddresses(node: V1Node): string[] {
+  const internal = nodeAddresses(node, ['InternalIP']);
+  const external = nodeAddresses(node, ['ExternalIP']);
+  const out: string[] = [];
+  for (const v6 of [false, true]) {
+    const first = internal.find((a) => a.includes(':') === v6) ?? external.find((a) => a.includes(':') === v6);
+    if (first) out.push(first);
+  }
+  return out;
+}
+
+/**
  * The node's addresses that serve node ports, sorted: every InternalIP and ExternalIP in
  * node.status, narrowed to the configured CIDRs when there are any (kube-proxy's
- * --nodeport-addresses). Status addresses rather than every local address, so a node
- * port never appears on an interface the cluster does not know about (e.g. a VPN).
+ * --nodeport-addresses), or only the primary ones. Status addresses rather than every
+ * local address, so a node port never appears on an interface the cluster does not know
+ * about (e.g. a VPN).
  */
-export function nodePortAddressesFor(node: V1Node, config: Pick<NodePlannerConfig, 'nodePortAddressCIDRs'>): string[] {
+export function nodePortAddressesFor(node: V1Node, config: Pick<NodePlannerConfig, 'nodePortAddressCIDRs' | 'nodePortAddressesPrimary'>): string[] {
+  if (config.nodePortAddressesPrimary) return primaryNodeAddresses(node).sort(compareText);
   const cidrs = config.nodePortAddressCIDRs;
   return nodeAddresses(node, ['InternalIP', 'ExternalIP'])
     .filter((text) => {
@@ -50,6 +67,18 @@ function podCIDRsOf(node: V1Node): string[] {
     if (cidr && !out.includes(formatCIDR(cidr))) out.push(formatCIDR(cidr));
   }
   return out.slice(0, MAX_POD_CIDRS);
+}
+
+/**
+ * What the agent needs to recognise this node's pods' traffic: the cluster CIDRs, the
+ * node's pod CIDRs (none yet: nothing is local until the node has them), or an interface.
+ */
+export function localTrafficFor(config: Pick<NodePlannerConfig, 'localTraffic' | 'clusterCIDRs'>, podCIDRs: readonly string[]): NodeNatPlanLocalTraffic {
+  const { mode, interfaceName } = config.localTraffic;
+  if (mode === 'BridgeInterface') return { mode, interfaceName: interfaceName ?? '' };
+  if (mode === 'InterfaceNamePrefix') return { mode, interfaceNamePrefix: interfaceName ?? '' };
+  const cidrs = mode === 'ClusterCIDR' ? config.clusterCIDRs : podCIDRs;
+  return cidrs.length > 0 ? { mode, cidrs: [...cidrs] } : { mode };
 }
 
 /** Sort order of exposures: the schema's list-map key (address, port, protocol). */
@@ -76,6 +105,7 @@ export function planNode(input: NodePlanInput, config: NodePlannerConfig): NodeN
   const podCIDRs = podCIDRsOf(node);
   if (podCIDRs.length > 0) spec.podCIDRs = podCIDRs;
   if (config.clusterCIDRs.length > 0) spec.clusterCIDRs = [...config.clusterCIDRs];
+  spec.localTraffic = localTrafficFor(config, podCIDRs);
   if (config.serviceCIDRs.length > 0) spec.serviceCIDRs = [...config.serviceCIDRs];
   spec.masqueradeAll = config.masqueradeAll;
   spec.backend = config.backend;

@@ -3,7 +3,7 @@
  * address ranges (see builders.ts), plus hostile names for the structure property.
  */
 import fc from 'fast-check';
-import type { NodeNatPlanExposure, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../../crds/generated/types.js';
 import type { RenderInput } from '../plan.js';
 import { makeNodePlan, THIS_NODE } from './builders.js';
 
@@ -62,13 +62,23 @@ export const renderInput = (maxServices = 6): fc.Arbitrary<RenderInput> =>
       masqueradeAll: fc.boolean(),
       allLocalNodePorts: fc.boolean(),
       serviceCIDRs: fc.boolean(),
+      localTraffic: fc.constantFrom<NodeNatPlanLocalTraffic | undefined>(
+        undefined,
+        { mode: 'ClusterCIDR', cidrs: ['10.244.0.0/16', 'fd00:10:244::/56'] },
+        { mode: 'NodeCIDR', cidrs: ['10.244.1.0/24'] },
+        { mode: 'ClusterCIDR' },
+        { mode: 'BridgeInterface', interfaceName: 'cni0' },
+        { mode: 'InterfaceNamePrefix', interfaceNamePrefix: 'veth' },
+      ),
     });
-  }).map(({ specs, exposures, masqueradeAll, allLocalNodePorts, serviceCIDRs }) => ({
+  }).map(({ specs, exposures, masqueradeAll, allLocalNodePorts, serviceCIDRs, localTraffic }) => ({
     ...(serviceCIDRs ? { options: { serviceCIDRs: ['10.96.0.0/16', 'fd00:10:96::/108'] } } : {}),
     node: makeNodePlan((node) => {
       node.exposures = exposures;
       node.masqueradeAll = masqueradeAll;
       if (allLocalNodePorts) node.nodePortAddresses = [];
+      if (localTraffic) node.localTraffic = localTraffic;
+      else delete node.localTraffic; // a plan from an older operator
     }),
     services: specs.map((spec) => ({ namespace: 'ns1', name: spec.service.name, spec })),
     identity: { nodeName: THIS_NODE, zone: 'zone-1' },

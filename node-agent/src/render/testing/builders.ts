@@ -40,6 +40,8 @@ export function makeNodePlan(edit: (n: NodeNatPlanSpec) => void = () => {}): Nod
     nodePortAddresses: ['172.18.0.2', 'fd00:172:18::2'],
     podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'],
     clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'],
+    // What the operator writes by default when it knows the cluster CIDRs.
+    localTraffic: { mode: 'ClusterCIDR', cidrs: ['10.244.0.0/16', 'fd00:10:244::/56'] },
     exposures: [],
   };
   edit(node);
