@@ -184,7 +184,11 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
       if (lo) nat.rule(external, `-j ${lo}`);
     }
     const dropUntranslated = p.externalLocal && !lo;
-    if (p.nodePort !== undefined) {
+    // First wins per protocol and node port, as nft's claim does (the API server never
+    // allocates one node port twice, but a plan is input and the backends must agree).
+    const nodePortKey = `nodeport|${p.protocol}|${p.nodePort}`;
+    if (p.nodePort !== undefined && !claimed.has(nodePortKey)) {
+      claimed.add(nodePortKey);
       const match = `${l4(p.protocol, p.nodePort)}${comment(p.label)}`;
       if (external) nodePortRules.push(`${match} -j ${external}`);
       if (!external) noEndpointNodePortRules.push(`${match} ${p.hasAnyEndpoints ? '-j DROP' : rejectTarget(p.protocol)}`);
