@@ -52,7 +52,9 @@ export function exchange<T>(
     const started = clock.now();
     let attempts = 0;
     let cancelTimer: () => void = () => {};
+    let done = false;
     const finish = (settle: () => void) => {
+      done = true;
       cancelTimer();
       unsubscribe();
       settle();
@@ -68,6 +70,7 @@ export function exchange<T>(
       if (answer !== undefined) finish(() => resolve(answer));
     });
     const attempt = () => {
+      if (done) return;
       if (attempts >= policy.maxAttempts) {
         finish(() => reject(new GatewayTimeout(via, attempts, clock.now() - started)));
         return;
@@ -80,7 +83,8 @@ export function exchange<T>(
         finish(() => reject(error));
         return;
       }
-      cancelTimer = clock.setTimer(wait, attempt);
+      // An answer may arrive within send (a fake, a loopback socket): then no timer.
+      if (!done) cancelTimer = clock.setTimer(wait, attempt);
     };
     attempt();
   });
