@@ -11,7 +11,11 @@ const IO_MODULES = [
 ];
 
 /** Folders holding pure functions over plain data (DESIGN.md §6, STYLE.md "pure core"). */
-const PURE_CORES = ['operator/src/planner/**/*.ts', 'node-agent/src/render/**/*.ts', 'crds/generated/**/*.ts', 'netaddr/**/*.ts'];
+const PURE_CORES = [
+  'operator/src/planner/**/*.ts', 'node-agent/src/render/**/*.ts', 'crds/generated/**/*.ts', 'netaddr/**/*.ts',
+  // The gateway protocols' codecs (the client, lease and sockets around them are the shell).
+  'node-agent/src/gateway/{address,pcp,natpmp,types}.ts',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'charts/**'] },
