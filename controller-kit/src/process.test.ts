@@ -14,6 +14,13 @@ describe('loadKubeConfig', () => {
     expect(() => loadKubeConfig('', { KUBERNETES_SERVICE_HOST: '192.0.2.1' })).toThrow(/KUBERNETES_SERVICE_HOST/);
   });
 
+  it('refuses with one line when the file given does not exist or is not a kubeconfig', () => {
+    expect(() => loadKubeConfig(join(dir, 'absent'), {})).toThrow(new NoKubeConfigError(`kubeconfig ${join(dir, 'absent')} does not exist`));
+    const garbage = join(dir, 'garbage');
+    writeFileSync(garbage, '{{{ not yaml');
+    expect(() => loadKubeConfig(garbage, {})).toThrow(NoKubeConfigError);
+  });
+
   it('uses the in-cluster address when the pod environment names one', () => {
     const env = { KUBERNETES_SERVICE_HOST: '192.0.2.1', KUBERNETES_SERVICE_PORT: '443' };
     // client-node reads the address from process.env itself.

@@ -275,6 +275,19 @@ describe('charts/natplan', () => {
     expect(agent.config).toMatchObject({ nodeName: 'node-a', minSyncPeriodMs: 2000, metrics: { host: '127.0.0.1', port: 10261 } });
   });
 
+  it('points every API client at k8sServiceHost/k8sServicePort when set (replace mode without kube-proxy), and leaves the pod default otherwise', async () => {
+    const apiEnv = (docs: Manifest[]) => docs.filter((d) => ['Deployment', 'DaemonSet', 'Job'].includes(d.kind))
+      .map((d) => [d.kind, d.metadata.name, (d.spec.template.spec.containers[0].env ?? []).filter((e: { name: string }) => e.name.startsWith('KUBERNETES_SERVICE_'))])
+      .sort((a, b) => `${a[0]}/${a[1]}`.localeCompare(`${b[0]}/${b[1]}`));
+    const server = [{ name: 'KUBERNETES_SERVICE_HOST', value: '192.0.2.10' }, { name: 'KUBERNETES_SERVICE_PORT', value: '6443' }];
+    // The cleanup DaemonSet only removes rules; every other workload talks to the API server.
+    expect(apiEnv(await render('--set', 'k8sServiceHost=192.0.2.10'))).toEqual([
+      ['DaemonSet', 'natplan-agent', server], ['DaemonSet', 'natplan-cleanup', []], ['Deployment', 'natplan-operator', server], ['Job', 'natplan-cleanup-wait', server],
+    ]);
+    expect(apiEnv(await render()).flatMap(([, , env]) => env)).toEqual([]);
+    await expect(render('--set', 'k8sServiceHost=https://192.0.2.10')).rejects.toThrow(/k8sServiceHost/);
+  });
+
   it('installs and creates the expected objects', async () => {
     const r = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', 'natplan-system', '--create-namespace', '--wait=false']);
     expect(r.code, r.stderr).toBe(0);

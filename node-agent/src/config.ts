@@ -7,6 +7,7 @@ import type { LogLevel } from '../../controller-kit/src/json-logger.js';
 export const AGENT_FLAGS: Record<string, FlagSpec> = {
   'node-name': { type: 'string', help: 'the Node this agent enforces (its NodeNatPlan has this name)', env: 'NODE_NAME', default: '' },
   kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
+  'startup-timeout': { type: 'duration', help: 'how long to wait at start for the API server to answer before exiting non-zero (the kubelet\'s restart backoff then retries)', env: 'NATPLAN_STARTUP_TIMEOUT', default: '2m' },
   // Loopback by default, like kube-proxy's metrics: with host networking 0.0.0.0 would
   // serve them to every network the node is on. The kubelet probes 127.0.0.1.
   'metrics-address': { type: 'string', help: 'host:port of /metrics, /healthz, /readyz; 0.0.0.0:10261 (or :10261) serves every address of the node', env: 'NATPLAN_METRICS_ADDRESS', default: '127.0.0.1:10261' },
@@ -28,6 +29,7 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
 export interface AgentConfig {
   nodeName: string;
   kubeconfig: string;
+  startupTimeoutMs: number;
   metrics: { host: string; port: number };
   /** kube-proxy's /healthz and /livez; undefined when turned off. */
   healthz: { host: string; port: number } | undefined;
@@ -68,7 +70,7 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   return {
     ok: true,
     config: {
-      nodeName, kubeconfig: f.string('kubeconfig'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs, kernelCheckPeriodMs, enforcementTimeoutMs,
+      nodeName, kubeconfig: f.string('kubeconfig'), startupTimeoutMs: f.number('startup-timeout'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs, kernelCheckPeriodMs, enforcementTimeoutMs,
       statusPeriodMs: f.number('status-period'), netns: f.string('netns') || undefined,
       healthCheckServers: f.bool('health-check-servers'), cleanup, logLevel,
     },

@@ -3,23 +3,24 @@
  * nftables rules (iptables where nftables is missing) and reports in the plan's status.
  * `--cleanup` removes everything the agent ever installed and exits. Flags: `--help`.
  */
-import { flagUsage } from '../../controller-kit/src/flags.js';
+import { BUILD_INFO } from '../../controller-kit/src/build-info.js';
+import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { loadKubeConfig, stopOnSignals } from '../../controller-kit/src/process.js';
+import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '../../controller-kit/src/process.js';
 import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';
 import { startAgent } from './shell/agent.js';
 
-export async function main(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    console.log(`natplan node agent\n\n${flagUsage(AGENT_FLAGS)}`);
-    return;
-  }
+export const AGENT_COMMAND = { name: 'natplan agent', summary: 'enforces this node\'s NAT plans as nftables (or iptables) rules', flags: AGENT_FLAGS };
+
+/** `natplan cleanup` is the agent with --cleanup; its help and errors carry its own name. */
+export async function main(argv: readonly string[], command: { name: string; summary: string } = AGENT_COMMAND): Promise<void> {
+  if (answerCommandRequest({ ...command, flags: AGENT_FLAGS }, argv, BUILD_INFO.version)) return;
   const parsed = parseAgentConfig(argv, process.env);
   if (!parsed.ok) {
-    console.error(`natplan agent: invalid configuration:\n  ${parsed.errors.join('\n  ')}`);
-    process.exitCode = 2;
+    console.error(flagErrorLine(command.name, parsed.errors));
+    process.exitCode = USAGE_EXIT_CODE;
     return;
   }
   const { config } = parsed;
@@ -32,7 +33,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const agent = await startAgent({ kubeConfig, config, logger });
+  await waitForApiServer(kubeConfig, { timeoutMs: config.startupTimeoutMs, logger });
+  const agent = await holdOpenUntil(startAgent({ kubeConfig, config, logger }));
   logger.info('started', { metrics: agent.http.url, netns: config.netns });
   stopOnSignals(() => agent.stop(), logger, 'stopping; rules stay in place');
 }

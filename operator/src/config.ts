@@ -8,6 +8,7 @@ import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, 
 
 export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   kubeconfig: { type: 'string', help: 'kubeconfig file; in-cluster config when empty', env: 'KUBECONFIG', default: '' },
+  'startup-timeout': { type: 'duration', help: 'how long to wait at start for the API server to answer before exiting non-zero (the kubelet\'s restart backoff then retries)', env: 'NATPLAN_STARTUP_TIMEOUT', default: '2m' },
   mode: { type: 'string', help: 'replace: every Service naming no other proxy; complement: only Services labelled service.kubernetes.io/service-proxy-name=<proxy-name>', env: 'NATPLAN_MODE', default: 'replace' },
   'proxy-name': { type: 'string', help: 'value of service.kubernetes.io/service-proxy-name that selects natplan', env: 'NATPLAN_PROXY_NAME', default: 'natplan' },
   'external-ip-allow-list': { type: 'list', help: 'CIDRs a Service externalIP must be in to be programmed (CVE-2020-8554); empty = none', env: 'NATPLAN_EXTERNAL_IP_ALLOW_LIST', default: [] },
@@ -36,6 +37,7 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
 
 export interface OperatorConfig {
   kubeconfig: string;
+  startupTimeoutMs: number;
   planner: PlannerConfig;
   metrics: { host: string; port: number };
   leaderElection: { enabled: boolean; namespace: string; name: string; identity: string; leaseDurationMs: number };
@@ -95,6 +97,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
     ok: true,
     config: {
       kubeconfig: f.string('kubeconfig'),
+      startupTimeoutMs: f.number('startup-timeout'),
       planner: planner.config,
       metrics,
       leaderElection: {

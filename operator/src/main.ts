@@ -3,21 +3,20 @@
  * writes ServiceNatPlans and NodeNatPlans. Flags: `--help`.
  */
 import { hostname } from 'node:os';
-import { flagUsage } from '../../controller-kit/src/flags.js';
+import { BUILD_INFO } from '../../controller-kit/src/build-info.js';
+import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { loadKubeConfig, stopOnSignals } from '../../controller-kit/src/process.js';
+import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '../../controller-kit/src/process.js';
 import { OPERATOR_FLAGS, parseOperatorConfig } from './config.js';
 import { startOperator } from './shell/operator.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    console.log(`natplan operator\n\n${flagUsage(OPERATOR_FLAGS)}`);
-    return;
-  }
+  const command = { name: 'natplan operator', summary: 'plans Service NAT for every node (ServiceNatPlans, NodeNatPlans)', flags: OPERATOR_FLAGS };
+  if (answerCommandRequest(command, argv, BUILD_INFO.version)) return;
   const parsed = parseOperatorConfig(argv, process.env, hostname());
   if (!parsed.ok) {
-    console.error(`natplan operator: invalid configuration:\n  ${parsed.errors.join('\n  ')}`);
-    process.exitCode = 2;
+    console.error(flagErrorLine(command.name, parsed.errors));
+    process.exitCode = USAGE_EXIT_CODE;
     return;
   }
   const { config } = parsed;
@@ -25,7 +24,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   // A lost lease ends the term (controllers, caches, writes) and the process stays a
   // candidate: a new term starts cleanly, without a pod restart and its crash-loop backoff.
-  const operator = await startOperator({ kubeConfig, config, logger });
+  await waitForApiServer(kubeConfig, { timeoutMs: config.startupTimeoutMs, logger });
+  const operator = await holdOpenUntil(startOperator({ kubeConfig, config, logger }));
   logger.info('started', { metrics: operator.http.url, mode: config.planner.mode, leaderElection: config.leaderElection.enabled });
   stopOnSignals(() => operator.stop(), logger);
 }

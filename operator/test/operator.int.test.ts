@@ -4,6 +4,7 @@
  * write and no NodeNatPlan write, with 50 Nodes present) counted from watches; a restart
  * writes nothing; deleted or edited plans are repaired; policies end in the right status.
  */
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
 import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
@@ -171,6 +172,8 @@ describe('NatExposurePolicy', () => {
     expect(condition(p, 'Conflict')).toMatchObject({ status: 'False' });
     // No agent runs in this test, so nothing is enforced yet.
     expect(condition(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'AwaitingAgents' });
+    // kstatus reads Ready: not ready while no agent enforces it, at the generation seen.
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'AwaitingAgents', observedGeneration: 1 });
     expect(p.status.publicEndpoints).toEqual([
       { node: 'node-1', service: 'web', address: '172.18.0.2', port: 8080, protocol: 'TCP', readyEndpoints: 3 },
       { node: 'node-2', service: 'web', address: '172.18.0.3', port: 8080, protocol: 'TCP', readyEndpoints: 3 },
@@ -183,6 +186,20 @@ describe('NatExposurePolicy', () => {
     expect((await nnp('node-3')).spec.exposures).toBeUndefined();
   });
 
+  it('is Ready once the agents of its nodes report their plans enforced', async () => {
+    // The test plays the agents of node-1 and node-2: Ready at the plan's generation.
+    for (const node of ['node-1', 'node-2']) {
+      const plan = await nnp(node);
+      await api.custom.patchClusterCustomObjectStatus({
+        group: 'natplan.io', version: 'v1alpha1', plural: 'nodenatplans', name: node,
+        body: { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: node }, status: { observedGeneration: plan.metadata.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Enforced', message: 'test agent', lastTransitionTime: new Date().toISOString(), observedGeneration: plan.metadata.generation }] } },
+      }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+    const p = await waitFor('policy ready', async () => { const x = await policy('web-edge'); return condition(x, 'Ready')?.status === 'True' ? x : undefined; }, 20_000);
+    expect(condition(p, 'Programmed')).toMatchObject({ status: 'True' });
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 });
+  });
+
   it('a younger policy on the same address and port loses, and says to whom', async () => {
     await settle(1100); // creationTimestamp has one-second resolution
     await api.create(makePolicy(NS, 'web-copy', {
@@ -192,6 +209,7 @@ describe('NatExposurePolicy', () => {
     const p = await waitFor('conflict reported', async () => { const x = await policy('web-copy'); return condition(x, 'Conflict') ? x : undefined; }, 20_000);
     expect(condition(p, 'Conflict')).toMatchObject({ status: 'True', reason: 'AddressPortInUse' });
     expect(condition(p, 'Conflict')?.message).toContain('shop/web-edge');
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'AddressPortInUse' });
     expect((await policy('web-edge')).status.publicEndpointCount).toBe(2);
   });
 

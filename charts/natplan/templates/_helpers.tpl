@@ -1,5 +1,15 @@
 {{- define "natplan.name" -}}natplan{{- end -}}
 
+{{/* KUBERNETES_SERVICE_HOST/PORT when k8sServiceHost is set: the real API server, not its ClusterIP (replace mode without kube-proxy). */}}
+{{- define "natplan.apiServerEnv" -}}
+{{- if .Values.k8sServiceHost }}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .Values.k8sServiceHost | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .Values.k8sServicePort | quote }}
+{{- end }}
+{{- end -}}
+
 {{- define "natplan.fullname" -}}
 {{- if contains "natplan" .Release.Name -}}{{ .Release.Name | trunc 50 | trimSuffix "-" }}{{- else -}}{{ printf "%s-natplan" .Release.Name | trunc 50 | trimSuffix "-" }}{{- end -}}
 {{- end -}}

@@ -19,6 +19,7 @@ import { createExec, type BackendPreference, type Exec } from '../exec/index.js'
 import type { RenderInput } from '../render/index.js';
 import { desiredState, type LastGood } from './desired-state.js';
 import { familiesOf } from './kube-proxy-metrics.js';
+import { kubeProxyPresence } from './kube-proxy-presence.js';
 import { agentMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
@@ -234,7 +235,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await Promise.all([nodePlans.waitForSync(), servicePlans.waitForSync()]);
   loop.start();
   changed();
-  const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); }, config.resyncPeriodMs);
+  // kube-proxy's rules beside ours: looked for at start and at each full resync (reads only).
+  const kubeProxy = kubeProxyPresence(exec, logger, metrics);
+  void kubeProxy.check();
+  const resync = setInterval(() => { applier?.applier.requestFullSync(); request(); void kubeProxy.check(); }, config.resyncPeriodMs);
   // An idle agent still reads the kernel back now and then (a constant-cost check, no
   // render), so drift is repaired without waiting for a plan change.
   let checking = false;

@@ -5,12 +5,13 @@
  * uninstall` returns only when every node is clean.
  */
 import { AppsV1Api } from '@kubernetes/client-node';
-import { flagReader, flagUsage, parseFlags, type FlagSpec } from '../../../controller-kit/src/flags.js';
+import { BUILD_INFO } from '../../../controller-kit/src/build-info.js';
+import { answerCommandRequest, flagErrorLine, flagReader, parseFlags, USAGE_EXIT_CODE, type FlagSpec } from '../../../controller-kit/src/flags.js';
 import { jsonLogger } from '../../../controller-kit/src/json-logger.js';
 import { loadKubeConfig } from '../../../controller-kit/src/process.js';
 import { cleanupDone } from './cleanup-done.js';
 
-const FLAGS: Record<string, FlagSpec> = {
+export const CLEANUP_WAIT_FLAGS: Record<string, FlagSpec> = {
   namespace: { type: 'string', help: 'namespace of the cleanup DaemonSet', env: 'POD_NAMESPACE' },
   daemonset: { type: 'string', help: 'name of the cleanup DaemonSet' },
   interval: { type: 'duration', help: 'time between two reads of its status', default: '2s' },
@@ -18,15 +19,13 @@ const FLAGS: Record<string, FlagSpec> = {
 };
 
 export async function main(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    console.log(`natplan cleanup-wait: waits until the uninstall cleanup DaemonSet ran on every node\n\n${flagUsage(FLAGS)}`);
-    return;
-  }
-  const parsed = parseFlags(FLAGS, argv, process.env);
+  const command = { name: 'natplan cleanup-wait', summary: 'waits until the uninstall cleanup DaemonSet ran on every node', flags: CLEANUP_WAIT_FLAGS };
+  if (answerCommandRequest(command, argv, BUILD_INFO.version)) return;
+  const parsed = parseFlags(CLEANUP_WAIT_FLAGS, argv, process.env);
   const flags = parsed.ok ? flagReader(parsed.values) : undefined;
   if (!parsed.ok || !flags?.string('namespace') || !flags.string('daemonset')) {
-    console.error(`natplan cleanup-wait: ${parsed.ok ? '--namespace and --daemonset are required' : parsed.errors.join('; ')}`);
-    process.exitCode = 2;
+    console.error(flagErrorLine(command.name, parsed.ok ? ['--namespace and --daemonset are required'] : parsed.errors));
+    process.exitCode = USAGE_EXIT_CODE;
     return;
   }
   const logger = jsonLogger({ component: 'cleanup-wait', level: 'info' });

@@ -9,6 +9,7 @@ export { createSliceMemo, type SliceMemo } from './endpoints.js';
 export { planNode, nodePortAddressesFor, ZONE_LABEL, type NodePlanInput } from './plan-node.js';
 export { resolveExposures, type ExposureInput, type ExposureResolution } from './resolve-exposures.js';
 export type { ConditionDraft, EndpointsOf, PolicyStatusDraft } from './policy-status.js';
+export { readyCondition } from './policy-status.js';
 export { apiServerEndpointsOf, API_SERVER_SERVICE } from './claimable.js';
 export { decideHandling, SERVICE_PROXY_NAME_LABEL, type ServiceHandling, type SkipReason } from './selection.js';
 export { TOPOLOGY_MODE_ANNOTATION, topologyRequested } from './traffic.js';

@@ -16,7 +16,7 @@ export const MAX_PUBLIC_ENDPOINTS = 4096;
 const MAX_LISTED = 5;
 
 export interface ConditionDraft {
-  readonly type: 'Accepted' | 'Programmed' | 'Conflict';
+  readonly type: 'Accepted' | 'Programmed' | 'Conflict' | 'Ready';
   readonly status: 'True' | 'False' | 'Unknown';
   readonly reason: string;
   readonly message: string;
@@ -91,6 +91,26 @@ function programmed(accepted: boolean, publicEndpoints: readonly NatExposurePoli
   return withEndpoints > 0
     ? condition('True', 'Programmed', `${withEndpoints} of ${publicEndpoints.length} public endpoints have ready endpoints behind them`)
     : condition('False', 'NoReadyEndpoints', 'no public endpoint has a ready endpoint behind it');
+}
+
+type ConditionInput = Pick<ConditionDraft, 'status' | 'reason' | 'message'> & { readonly type: string };
+
+/**
+ * The summary condition tools read (kstatus, so Flux's health checks, and Argo CD health
+ * scripts): True only when the policy is Accepted, Programmed and in no Conflict; else the
+ * first problem, in that order, with its reason. Programmed Unknown (endpoints not known
+ * yet) makes Ready Unknown: nothing is wrong yet. Computed from the final conditions, so
+ * the shell calls it after it grounded Programmed in what the agents report.
+ */
+export function readyCondition(conditions: readonly ConditionInput[]): ConditionDraft {
+  const find = (type: string) => conditions.find((c) => c.type === type);
+  const [accepted, programmed, conflict] = [find('Accepted'), find('Programmed'), find('Conflict')];
+  const ready = (status: ConditionDraft['status'], reason: string, message: string): ConditionDraft => ({ type: 'Ready', status, reason, message });
+  if (accepted?.status !== 'True') return ready(accepted ? 'False' : 'Unknown', accepted?.reason ?? 'Pending', `not accepted${accepted?.message ? `: ${accepted.message}` : ''}`);
+  if (conflict?.status === 'True') return ready('False', conflict.reason, `in conflict: ${conflict.message}`);
+  if (!programmed || programmed.status === 'Unknown') return ready('Unknown', programmed?.reason ?? 'Pending', `not programmed yet${programmed?.message ? `: ${programmed.message}` : ''}`);
+  if (programmed.status === 'False') return ready('False', programmed.reason, `not programmed: ${programmed.message}`);
+  return ready('True', 'Ready', programmed.message);
 }
 
 /** Builds a policy's status from its expanded claims and what it won and lost. */

@@ -10,7 +10,7 @@ import { setCondition, type Condition } from '../../../controller-kit/src/condit
 import type { EventRecorder } from '../../../controller-kit/src/events.js';
 import { canonicalJson } from '../../../controller-kit/src/hash.js';
 import type { NatExposurePolicy, NatExposurePolicyStatus } from '../../../crds/generated/types.js';
-import { API_SERVER_SERVICE, apiServerEndpointsOf, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
+import { API_SERVER_SERVICE, apiServerEndpointsOf, readyCondition, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
 import { BY_SERVICE, type OperatorCaches } from './caches.js';
 import type { PlanWriter } from './plan-writer.js';
 import { programmedCondition } from './programmed.js';
@@ -80,10 +80,11 @@ function policyStatus(draft: PolicyStatusDraft, live: NatExposurePolicy, deps: E
   const publicEndpoints = [...draft.publicEndpoints];
   const generation = draft.observedGeneration ?? 0;
   // The planner can only say what it decided; Programmed comes from what the agents report.
-  const drafts = [
+  const grounded = [
     ...draft.conditions.filter((c) => c.type !== 'Programmed'),
     programmedCondition(draft.policy, publicEndpoints, (node) => deps.caches.nodePlans.get(node)),
   ];
+  const drafts = [...grounded, readyCondition(grounded)];
   let conditions = (live.status?.conditions ?? []) as Condition[];
   for (const c of drafts) conditions = setCondition(conditions, { ...c, observedGeneration: generation }, deps.now());
   conditions = conditions.filter((c) => drafts.some((d) => d.type === c.type));
@@ -94,7 +95,8 @@ async function recordTransitions(deps: ExposureReconcilerDeps, policy: NatExposu
   if (!deps.events) return;
   for (const c of after) {
     const old = before.find((b) => b.type === c.type);
-    if (old?.status === c.status && old.reason === c.reason) continue;
+    // Ready restates the others; its transitions would only double their Events.
+    if (c.type === 'Ready' || (old?.status === c.status && old.reason === c.reason)) continue;
     const bad = (c.type === 'Conflict' && c.status === 'True') || (c.type !== 'Conflict' && c.status === 'False');
     await deps.events.record({ ...policy, apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy' }, {
       type: bad ? 'Warning' : 'Normal', reason: c.reason, action: `${c.type}${c.status}`, note: c.message,
