@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "prereqs: $*" >&2; }
 
-DEBIAN_PACKAGES=(nftables iptables conntrack iproute2 unzip openssl procps)
+# containerd + the CNI plugins: the real kubelet node of e2e/real-node.
+DEBIAN_PACKAGES=(nftables iptables conntrack iproute2 unzip openssl procps containerd containernetworking-plugins)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
