@@ -47,3 +47,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "natplan.probeHost" -}}
 {{- if or (eq . "0.0.0.0") (eq . "::") -}}127.0.0.1{{- else -}}{{ . }}{{- end -}}
 {{- end -}}
+
+{{/* KUBERNETES_SERVICE_HOST/PORT overrides for the in-cluster client (k8sServiceHost), or nothing. */}}
+{{- define "natplan.apiServerEnv" -}}
+{{- if .Values.k8sServiceHost -}}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .Values.k8sServiceHost | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .Values.k8sServicePort | default "443" | quote }}
+{{- end }}
+{{- end -}}
