@@ -10,6 +10,17 @@ set -euo pipefail
 dir=$1 node_name=$2 node_ip=$3 pod_cidr=$4 cgroup_root=$5 sandbox_image=$6 kubeconfig=$7
 log() { echo "node.sh: $*" >&2; }
 
+# This script and everything it starts (containerd, its shims, the kubelet) run in the
+# cgroup <cgroup root>/node of every hierarchy, beside the kubelet's pods: the harness
+# finds and kills the whole node by that subtree, even after a crashed test.
+for h in $(awk '($3 == "cgroup" || $3 == "cgroup2") && $2 ~ "^/sys/fs/cgroup/" {print $2}' /proc/self/mounts); do
+  mkdir -p "$h$cgroup_root/node"
+  for f in cpuset.cpus cpuset.mems; do
+    [ -f "$h$cgroup_root/$f" ] && cat "$h$cgroup_root/$f" > "$h$cgroup_root/node/$f"
+  done
+  echo $$ > "$h$cgroup_root/node/cgroup.procs"
+done
+
 # Never let a mount made here reach the host, whatever unshare's defaults were.
 mount --make-rslave /
 

@@ -62,7 +62,7 @@ function killAll(pids: number[]): void {
   }
 }
 
-/** Removes what a crashed earlier run left: its cgroup roots and the processes in them. */
+/** Removes what a crashed earlier run left: its cgroup roots and the processes in them (the whole node). */
 function sweepStale(): void {
   for (const name of staleCgroupRoots(CGROUP_PREFIX)) {
     killAll(cgroupPids(name));
@@ -105,19 +105,18 @@ export async function startRealNode(cp: ControlPlane, options: RealNodeOptions):
   const inNode = (argv: string[]) => sh(['ip', 'netns', 'exec', namespace, ...argv]);
 
   const stop = async () => {
-    const node = processes.find((p) => p.name === 'node');
-    // containerd and the kubelet first (node.sh stops them on SIGTERM), then whatever
-    // is left: shims (same mount namespace) and containers (the kubelet's cgroups).
-    if (node) await node.stop();
+    // The node is thrown away: kill it whole, no graceful stop. Every process it started
+    // (node.sh, containerd, its shims, the kubelet, the containers) is in the cgroup root;
+    // the mount namespace check catches one that escaped it.
     await waitFor('the node\'s processes to exit', async () => {
       const left = [...cgroupPids(cgroupRoot), ...(mountNamespace ? processesIn(mountNamespace) : [])];
       killAll(left);
       return left.length === 0 ? true : undefined;
-    }, 30_000, 200).catch(() => undefined);
+    }, 30_000, 100).catch(() => undefined);
     const cgroupsLeft = await waitFor('the node\'s cgroups to go', async () => {
       const left = removeCgroupRoot(cgroupRoot);
       return left.length === 0 ? left : undefined;
-    }, 10_000, 200).catch(() => removeCgroupRoot(cgroupRoot));
+    }, 10_000, 100).catch(() => removeCgroupRoot(cgroupRoot));
     for (const p of [...processes].reverse()) await p.stop();
     await removeNamespace(namespace);
     // The mounts lived in the node's mount namespace; none may remain on the host.

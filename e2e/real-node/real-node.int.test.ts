@@ -93,8 +93,9 @@ afterAll(async () => {
   try {
     mark = performance.now();
     await node?.stop();
+    phase('node teardown');
     await cp?.stop();
-    phase('teardown');
+    phase('control plane teardown');
   } finally {
     timings.push(['total', Math.round(performance.now() - testStart)]);
     console.log(`real-node phases (ms):\n${timings.map(([n, ms]) => `  ${n.padEnd(28)} ${ms}`).join('\n')}`);
