@@ -2,8 +2,11 @@
 // unix socket path. The node's network namespace reaches the API server on host loopback
 // through two of these: namespace port -> unix socket -> host loopback port.
 //   node forward.mjs <listen> <connect>
+// Plain JavaScript (no TypeScript loader to start); Node globals imported for the lint config.
 import { createConnection, createServer } from 'node:net';
 import { rmSync } from 'node:fs';
+import process from 'node:process';
+import { log } from 'node:console';
 
 const [listen, connect] = process.argv.slice(2);
 const endpoint = (spec) => {
@@ -19,5 +22,5 @@ const server = createServer((socket) => {
 });
 const target = endpoint(listen);
 if (target.path) rmSync(target.path, { force: true });
-server.listen(target, () => console.log(`forwarding ${listen} -> ${connect}`));
+server.listen(target, () => log(`forwarding ${listen} -> ${connect}`));
 process.on('SIGTERM', () => process.exit(0));
