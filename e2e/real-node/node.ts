@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binaryPath, freePort, kubectl, waitFor, type ControlPlane } from '../control-plane/index.js';
 import { startProcess, type ManagedProcess } from '../control-plane/processes.js';
-import { newRunPrefix, removeNamespace } from '../netns/names.js';
+import { newRunPrefix, removeNamespace, sweepStaleNamespaces } from '../netns/names.js';
 import { cgroupPids, createCgroupRoot, removeCgroupRoot, staleCgroupRoots } from './cgroups.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,11 +63,13 @@ function killAll(pids: number[]): void {
 }
 
 /** Removes what a crashed earlier run left: its cgroup roots and the processes in them (the whole node). */
-function sweepStale(): void {
+async function sweepStale(): Promise<void> {
   for (const name of staleCgroupRoots(CGROUP_PREFIX)) {
     killAll(cgroupPids(name));
+    await waitFor(`stale node ${name} gone`, async () => (cgroupPids(name).length === 0 ? true : undefined), 10_000, 100).catch(() => undefined);
     removeCgroupRoot(name);
   }
+  await sweepStaleNamespaces();
 }
 
 /** kube-controller-manager with every controller (DaemonSets, Deployments, Jobs, ServiceAccount tokens, ...). */
@@ -95,7 +97,7 @@ export async function startScheduler(cp: ControlPlane): Promise<ManagedProcess> 
 }
 
 export async function startRealNode(cp: ControlPlane, options: RealNodeOptions): Promise<RealNode> {
-  sweepStale();
+  await sweepStale();
   const name = options.name ?? 'node-1';
   const dir = mkdtempSync(join(tmpdir(), 'natplan-node-'));
   const namespace = `${newRunPrefix()}knode`;
