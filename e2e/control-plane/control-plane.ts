@@ -118,7 +118,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 }
 
-function kubeconfigYaml(server: string, c: Certificates): string {
+/** An admin kubeconfig for `server` (e.g. the address a test node reaches the API server at). */
+export function kubeconfigYaml(server: string, c: Certificates): string {
   return `apiVersion: v1
 kind: Config
 clusters:

@@ -1,17 +1,18 @@
 /**
  * A real Kubernetes node for end-to-end tests: containerd and the kubelet in a network
  * namespace of their own with a private mount namespace (node.sh), joined to a test
- * control plane, with kube-scheduler and a kube-controller-manager running every
- * controller. Nothing touches the machine's own network, mounts or sysctls; `stop()`
- * kills every process the node started (containers included), removes its cgroups, its
- * namespace and its directory, also after a failure.
+ * control plane (with startScheduler() here and startControllerManager(cp,
+ * { controllers: ['*'] }) for DaemonSets, Deployments, Jobs and ServiceAccount tokens).
+ * Nothing touches the machine's own network, mounts or sysctls; `stop()` kills every
+ * process the node started (containers included), removes its cgroups, its namespace
+ * and its directory, also after a failure.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binaryPath, freePort, kubectl, waitFor, type ControlPlane } from '../control-plane/index.js';
+import { binaryPath, freePort, kubeconfigYaml, kubectl, waitFor, type ControlPlane } from '../control-plane/index.js';
 import { startProcess, type ManagedProcess } from '../control-plane/processes.js';
 import { newRunPrefix, removeNamespace, sweepStaleNamespaces } from '../netns/names.js';
 import { cgroupPids, createCgroupRoot, removeCgroupRoot, staleCgroupRoots } from './cgroups.js';
@@ -70,20 +71,6 @@ async function sweepStale(): Promise<void> {
     removeCgroupRoot(name);
   }
   await sweepStaleNamespaces();
-}
-
-/** kube-controller-manager with every controller (DaemonSets, Deployments, Jobs, ServiceAccount tokens, ...). */
-export async function startAllControllers(cp: ControlPlane): Promise<ManagedProcess> {
-  const port = await freePort();
-  const kcm = startProcess('kube-controller-manager', binaryPath('kube-controller-manager'), [
-    `--kubeconfig=${cp.kubeconfigPath}`, `--authentication-kubeconfig=${cp.kubeconfigPath}`, `--authorization-kubeconfig=${cp.kubeconfigPath}`,
-    '--controllers=*', '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${port}`,
-    `--cert-dir=${join(cp.dir, 'kcm-certs')}`,
-    `--root-ca-file=${cp.certificates.caCert}`, `--service-account-private-key-file=${cp.certificates.serviceAccountKey}`,
-    '--endpointslice-updates-batch-period=0s', '--v=1',
-  ], join(cp.dir, 'kube-controller-manager.log'));
-  cp.processes.push(kcm);
-  return kcm;
 }
 
 export async function startScheduler(cp: ControlPlane): Promise<ManagedProcess> {
@@ -149,15 +136,8 @@ export async function startRealNode(cp: ControlPlane, options: RealNodeOptions):
     await waitFor('the host forwarder', async () => (existsSync(socket) ? true : undefined), 10_000);
     processes.push(startProcess('api-forward-node', 'nsenter', [`--net=/run/netns/${namespace}`, process.execPath, forwarder, `0.0.0.0:${NODE_API_PORT}`, socket], join(dir, 'forward-node.log')));
 
-    const c = cp.certificates;
     const kubeconfig = join(dir, 'kubelet.kubeconfig');
-    writeFileSync(kubeconfig, `apiVersion: v1
-kind: Config
-clusters: [{name: test, cluster: {server: "https://127.0.0.1:${NODE_API_PORT}", certificate-authority: "${c.caCert}"}}]
-users: [{name: kubelet, user: {client-certificate: "${c.adminCert}", client-key: "${c.adminKey}"}}]
-contexts: [{name: test, context: {cluster: test, user: kubelet}}]
-current-context: test
-`);
+    writeFileSync(kubeconfig, kubeconfigYaml(`https://127.0.0.1:${NODE_API_PORT}`, cp.certificates));
     writeFileSync(join(dir, 'images'), `${options.images.join('\n')}\n`);
     mkdirSync(join(dir, 'pod-logs'));
     createCgroupRoot(cgroupRoot);

@@ -10,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
-import { NODE_API_PORT, NODE_IP, startAllControllers, startRealNode, startScheduler, type RealNode } from './node.js';
+import { crdsDir, helm, kubectl, startControllerManager, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
+import { NODE_API_PORT, NODE_IP, startRealNode, startScheduler, type RealNode } from './node.js';
 
 const repo = join(crdsDir, '..');
 const chart = join(repo, 'charts', 'natplan');
@@ -82,7 +82,7 @@ beforeAll(async () => {
   phase('images built');
   // The chart installs the CRDs (crds.enabled), as in a cluster.
   cp = await startControlPlane({ installCrds: false, serverAddresses: [NODE_IP] });
-  await startAllControllers(cp);
+  await startControllerManager(cp, { controllers: ['*'] });
   await startScheduler(cp);
   phase('control plane up');
   node = await startRealNode(cp, { images: [natplanImage, tinyImage], sandboxImage: TINY });
