@@ -24,3 +24,6 @@ const target = endpoint(listen);
 if (target.path) rmSync(target.path, { force: true });
 server.listen(target, () => log(`forwarding ${listen} -> ${connect}`));
 process.on('SIGTERM', () => process.exit(0));
+// A test process killed outright cannot stop its children: exit once it is gone (reparented).
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 500).unref();

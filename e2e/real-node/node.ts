@@ -64,7 +64,7 @@ function killAll(pids: number[]): void {
 }
 
 /** Removes what a crashed earlier run left: its cgroup roots and the processes in them (the whole node). */
-async function sweepStale(): Promise<void> {
+export async function sweepStaleNodes(): Promise<void> {
   for (const name of staleCgroupRoots(CGROUP_PREFIX)) {
     killAll(cgroupPids(name));
     await waitFor(`stale node ${name} gone`, async () => (cgroupPids(name).length === 0 ? true : undefined), 10_000, 100).catch(() => undefined);
@@ -84,7 +84,7 @@ export async function startScheduler(cp: ControlPlane): Promise<ManagedProcess> 
 }
 
 export async function startRealNode(cp: ControlPlane, options: RealNodeOptions): Promise<RealNode> {
-  await sweepStale();
+  await sweepStaleNodes();
   const name = options.name ?? 'node-1';
   const dir = mkdtempSync(join(tmpdir(), 'natplan-node-'));
   const namespace = `${newRunPrefix()}knode`;
