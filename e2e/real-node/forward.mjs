@@ -6,6 +6,7 @@
 import { createConnection, createServer } from 'node:net';
 import { rmSync } from 'node:fs';
 import process from 'node:process';
+import { setInterval } from 'node:timers';
 import { log } from 'node:console';
 
 const [listen, connect] = process.argv.slice(2);

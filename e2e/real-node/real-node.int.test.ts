@@ -40,7 +40,7 @@ async function h(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-interface PodJson { metadata: { name: string; uid: string; namespace: string }; spec: { containers: { args?: string[] }[] }; status: { phase: string; conditions?: { type: string; status: string }[] } }
+interface PodJson { metadata: { name: string; uid: string; namespace: string }; spec: { containers: { args?: string[] }[] }; status: { phase: string; podIP?: string; conditions?: { type: string; status: string }[] } }
 const ready = (p: PodJson) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 async function pods(namespace: string, selector: string): Promise<PodJson[]> {
   return (JSON.parse(await k(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json'])) as { items: PodJson[] }).items;
@@ -132,7 +132,14 @@ describe('natplan on a real node', () => {
     clusterIP = await k(['get', 'service', 'web', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}']);
     const [web] = await waitFor('the web pod Ready', async () => { const p = await pods('default', 'app=web'); return p.some(ready) ? p : undefined; }, 60_000, 250);
     phase('backend Ready');
-    await waitFor(`${clusterIP} in the node's nftables`, async () => (node?.run(['nft', 'list', 'ruleset']).includes(clusterIP) ? true : undefined), 30_000, 100);
+    // The ClusterIP with its endpoint: before the EndpointSlice reaches the plan, the
+    // Service is there too, rejecting (no endpoints), as kube-proxy does.
+    const podIP = web?.status.podIP ?? 'no pod IP';
+    await waitFor(`${clusterIP} -> ${podIP} in the node's nftables`, async () => {
+      const rules = (node as RealNode).run(['nft', 'list', 'ruleset']);
+      const has = (ip: string) => new RegExp(`(^|[^\\d.])${ip.replaceAll('.', '\\.')}($|[^\\d.])`, 'm').test(rules);
+      return has(clusterIP) && has(podIP) ? true : undefined;
+    }, 30_000, 100);
     phase('Service in the node\'s rules');
     const answer = await clientJob('client', `http://${clusterIP}/`);
     phase('Service reached from a pod');
