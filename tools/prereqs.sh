@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 log() { echo "prereqs: $*" >&2; }
 
 # miniupnpd-nftables: a real PCP/NAT-PMP gateway for node-agent/test/gateway (the package
-# ships no service; the test runs the daemon inside a network namespace).
-DEBIAN_PACKAGES=(nftables iptables conntrack iproute2 unzip openssl procps miniupnpd-nftables)
+# ships no service; the test runs the daemon inside a network namespace). containerd + the
+# CNI plugins: the real kubelet node of e2e/real-node (no daemon starts on install).
+DEBIAN_PACKAGES=(nftables iptables conntrack iproute2 unzip openssl procps miniupnpd-nftables containerd containernetworking-plugins)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

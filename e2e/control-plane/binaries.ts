@@ -12,7 +12,7 @@ const cacheDir = process.env.NATPLAN_CACHE_DIR ?? join(homedir(), '.cache', 'nat
 export const binDir = process.env.NATPLAN_K8S_BIN_DIR ?? join(cacheDir, `k8s-v${K8S_VERSION}`, 'bin');
 export const kubectlDir = process.env.NATPLAN_KUBECTL_DIR ?? join(cacheDir, 'kubectl-v34');
 
-export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-proxy' | 'kubectl' | 'helm';
+export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-proxy' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'helm';
 
 /** Absolute path of a binary; throws with the command that installs it when it is missing. */
 export function binaryPath(name: Binary): string {

@@ -29,12 +29,13 @@ function issue(dir: string, name: string, subject: string, extensions: string): 
     '-days', '2', '-sha256', '-extfile', `${name}.ext`], dir);
 }
 
-export function generateCertificates(dir: string): Certificates {
+/** `serverAddresses`: extra IP addresses the API server's certificate covers (a test node's forwarder). */
+export function generateCertificates(dir: string, serverAddresses: readonly string[] = []): Certificates {
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
     '-subj', '/CN=natplan-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
   issue(dir, 'apiserver', '/CN=kube-apiserver',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n');
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${serverAddresses.map((a) => `IP:${a},`).join('')}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n`);
   issue(dir, 'admin', '/O=system:masters/CN=natplan-admin',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);

@@ -27,6 +27,8 @@ export interface ControlPlaneOptions {
   keepDir?: boolean;
   /** Extra kube-apiserver flags, e.g. an admission configuration a test needs. */
   apiServerArgs?: string[];
+  /** Extra IP addresses the serving certificate covers (where a test node reaches the API server). */
+  serverAddresses?: string[];
 }
 
 export interface ControlPlane {
@@ -57,7 +59,7 @@ export async function freePort(): Promise<number> {
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'natplan-cp-'));
   mkdirSync(join(dir, 'certs'), { recursive: true });
-  const certificates = generateCertificates(join(dir, 'certs'));
+  const certificates = generateCertificates(join(dir, 'certs'), options.serverAddresses);
   const processes: ManagedProcess[] = [];
   const stop = async () => {
     for (const p of [...processes].reverse()) await p.stop();
@@ -116,7 +118,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 }
 
-function kubeconfigYaml(server: string, c: Certificates): string {
+/** An admin kubeconfig for `server` (e.g. the address a test node reaches the API server at). */
+export function kubeconfigYaml(server: string, c: Certificates): string {
   return `apiVersion: v1
 kind: Config
 clusters:

@@ -12,19 +12,22 @@ import { startProcess, type ManagedProcess } from './processes.js';
 
 export const CONTROLLERS = ['endpointslice', 'endpointslicemirroring', 'serviceaccount', 'garbagecollector', 'namespace'];
 
-export async function startControllerManager(cp: ControlPlane, options: { detached?: boolean } = {}): Promise<ManagedProcess> {
+/** `controllers`: e.g. ['*'] for a cluster with a real node (DaemonSets, Deployments, Jobs, ServiceAccount tokens). */
+export async function startControllerManager(cp: ControlPlane, options: { detached?: boolean; controllers?: string[] } = {}): Promise<ManagedProcess> {
   const port = await freePort();
   const kcm = startProcess('kube-controller-manager', binaryPath('kube-controller-manager'), [
     `--kubeconfig=${cp.kubeconfigPath}`,
     `--authentication-kubeconfig=${cp.kubeconfigPath}`,
     `--authorization-kubeconfig=${cp.kubeconfigPath}`,
-    `--controllers=${CONTROLLERS.join(',')}`,
+    `--controllers=${(options.controllers ?? CONTROLLERS).join(',')}`,
     '--leader-elect=false',
     '--bind-address=127.0.0.1', `--secure-port=${port}`,
     `--cert-dir=${join(cp.dir, 'kcm-certs')}`,
     // Publish endpoint changes at once: the default batches them for up to a second.
     '--endpointslice-updates-batch-period=0s',
     '--concurrent-service-endpoint-syncs=5',
+    // For the root-CA ConfigMap publisher and the ServiceAccount token controller, when enabled.
+    `--root-ca-file=${cp.certificates.caCert}`, `--service-account-private-key-file=${cp.certificates.serviceAccountKey}`,
     '--v=1',
   ], join(cp.dir, 'kube-controller-manager.log'), { detached: options.detached });
   cp.processes.push(kcm);

@@ -1,4 +1,4 @@
-export { startControlPlane, freePort, SERVICE_CIDR, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+export { startControlPlane, freePort, kubeconfigYaml, SERVICE_CIDR, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 export { installCrds, loadCrds, crdsDir } from './crds.js';
 export { binaryPath, binDir, kubectlDir, K8S_VERSION } from './binaries.js';
 export { issueClientCertificate } from './certs.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control-plane binaries the tests run (kube-apiserver, etcd,
-# kube-controller-manager, kube-proxy) from the Go module proxy, once, into a cache
+# Builds the Kubernetes binaries the tests run (kube-apiserver, etcd,
+# kube-controller-manager, kube-proxy, and for the real-node e2e kube-scheduler, kubelet) from the Go module proxy, once, into a cache
 # outside the repository keyed by version. Nothing built here is committed.
 #
 # k8s.io/kubernetes cannot be required as-is: its go.mod requires every staging module
@@ -18,7 +18,7 @@ STAGING_VERSION="0.${K8S_VERSION#1.}"
 CACHE_DIR="${NATPLAN_CACHE_DIR:-$HOME/.cache/natplan}"
 OUT="$CACHE_DIR/k8s-v$K8S_VERSION"
 BIN="$OUT/bin"
-BINARIES=(kube-apiserver etcd kube-controller-manager kube-proxy)
+BINARIES=(kube-apiserver etcd kube-controller-manager kube-proxy kube-scheduler kubelet)
 
 have_all() { for b in "${BINARIES[@]}"; do [ -x "$BIN/$b" ] || return 1; done; }
 if have_all; then echo "$BIN"; exit 0; fi
@@ -70,6 +70,8 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
 
@@ -77,13 +79,16 @@ log "go mod tidy"
 go mod tidy >&2
 minor=$(echo "$K8S_VERSION" | cut -d. -f2)
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
-for cmd in kube-apiserver kube-controller-manager kube-proxy; do
+for cmd in kube-apiserver kube-controller-manager kube-proxy kube-scheduler kubelet; do
+  [ -x "$BIN/$cmd" ] && continue # kept from an earlier build of the same version
   log "building $cmd (this takes minutes on a cold cache)"
   CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$BIN/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd" >&2
   mv "$BIN/$cmd.tmp" "$BIN/$cmd"
 done
+[ -x "$BIN/etcd" ] || {
 log "building etcd"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN/etcd.tmp" ./etcd >&2
 mv "$BIN/etcd.tmp" "$BIN/etcd"
+}
 have_all || { log "some binaries are missing in $BIN"; exit 1; }
 echo "$BIN"

@@ -1,0 +1,3 @@
+module natplan.io/e2e-tiny
+
+go 1.22
