@@ -100,18 +100,18 @@ describe('kubectl get as a dashboard', () => {
     expect(wide).toContain('"nodePort":30080');
   });
 
-  it('natexposurepolicies -A: service, accepted, programmed, public endpoints', async () => {
+  it('natexposurepolicies -A: service, ready, accepted, programmed, public endpoints', async () => {
     const status = {
       observedGeneration: 1,
       publicEndpointCount: 1,
       publicEndpoints: [{ node: 'node-a', service: 'web', address: '198.51.100.2', port: 8080, protocol: 'TCP', readyEndpoints: 2 }],
-      conditions: ['Accepted', 'Programmed'].map((type) => ({ type, status: 'True', reason: 'Example', message: 'set by the test', lastTransitionTime: '2026-11-22T10:00:00Z' })),
+      conditions: ['Ready', 'Accepted', 'Programmed'].map((type) => ({ type, status: 'True', reason: 'Example', message: 'set by the test', lastTransitionTime: '2026-11-22T10:00:00Z' })),
     };
     const patched = await run(['patch', 'natexposurepolicy', 'web-public', '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
     expect(patched.code, patched.stderr).toBe(0);
     const out = (await run(['get', 'natexposurepolicies', '-A'])).stdout;
-    expect(columns(out)).toEqual(['NAMESPACE', 'NAME', 'SERVICE', 'ACCEPTED', 'PROGRAMMED', 'PUBLIC-ENDPOINTS', 'AGE']);
-    expect(row(out, 'web-public')?.slice(0, 6)).toEqual(['default', 'web-public', 'web', 'True', 'True', '1']);
+    expect(columns(out)).toEqual(['NAMESPACE', 'NAME', 'SERVICE', 'READY', 'ACCEPTED', 'PROGRAMMED', 'PUBLIC-ENDPOINTS', 'AGE']);
+    expect(row(out, 'web-public')?.slice(0, 7)).toEqual(['default', 'web-public', 'web', 'True', 'True', 'True', '1']);
     // A policy by selector, not yet reconciled: its name-less service and unset conditions print blank.
     expect(row(out, 'games-udp')?.slice(0, 2)).toEqual(['games', 'games-udp']);
     expect(row(out, 'games-udp')).toHaveLength(3);
