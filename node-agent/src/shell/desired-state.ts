@@ -26,9 +26,11 @@ export interface LastGood {
   verdicts: Map<string, Verdict>;
   /** Validations skipped (hits) and run (misses), for the benchmark and tests. */
   validations: { hits: number; misses: number };
+  /** The plan keys in render order, kept while the set of plans stays the same. */
+  order: string[];
 }
 
-export const newLastGood = (): LastGood => ({ node: undefined, services: new Map(), verdicts: new Map(), validations: { hits: 0, misses: 0 } });
+export const newLastGood = (): LastGood => ({ node: undefined, services: new Map(), verdicts: new Map(), validations: { hits: 0, misses: 0 }, order: [] });
 
 export interface DesiredState {
   /** undefined when there is no usable NodeNatPlan yet: nothing can be synced. */
@@ -40,7 +42,19 @@ export interface DesiredState {
 }
 
 const describe = (r: ValidationResult) => (r.valid ? undefined : r.errors.slice(0, 3).map((e) => `${e.path || '(object)'}: ${e.message}`).join('; '));
-const keyOf = (p: ServiceNatPlan) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
+/** Per informer object (replaced, never mutated, on each update): its key and render entry. */
+const keys = new WeakMap<ServiceNatPlan, string>();
+const entries = new WeakMap<ServiceNatPlan, RenderInput['services'][number]>();
+function keyOf(p: ServiceNatPlan): string {
+  let key = keys.get(p);
+  if (key === undefined) keys.set(p, key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+  return key;
+}
+function renderEntry(p: ServiceNatPlan): RenderInput['services'][number] {
+  let entry = entries.get(p);
+  if (!entry) entries.set(p, entry = { namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', spec: p.spec });
+  return entry;
+}
 /** uid + resourceVersion; undefined (never cached) for an object without a resourceVersion. */
 const versionOf = (p: { metadata?: { uid?: string; resourceVersion?: string } }) =>
   (p.metadata?.resourceVersion ? `${p.metadata.uid ?? ''}@${p.metadata.resourceVersion}` : undefined);
@@ -71,11 +85,25 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
       node = lastGood.node;
     }
   }
-  const keyed = servicePlans.map((plan) => ({ key: keyOf(plan), plan })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const present = new Set<string>(['']);
+  // Steady state costs a map lookup per plan: keys are computed once per object, and
+  // the sort is redone only when plans come or go.
+  const current = new Map<string, ServiceNatPlan>();
+  let came = false;
+  for (const plan of servicePlans) {
+    const key = keyOf(plan);
+    current.set(key, plan);
+    if (!lastGood.verdicts.has(key)) came = true;
+  }
+  if (came || current.size !== lastGood.order.length) {
+    // A deleted plan is forgotten: it cannot come back as "last good", and nothing grows.
+    for (const key of lastGood.services.keys()) if (!current.has(key)) lastGood.services.delete(key);
+    for (const key of lastGood.verdicts.keys()) if (key !== '' && !current.has(key)) lastGood.verdicts.delete(key);
+    lastGood.order = [...current.keys()].sort();
+  }
   const services: RenderInput['services'] = [];
-  for (const { key, plan } of keyed) {
-    present.add(key);
+  for (const key of lastGood.order) {
+    const plan = current.get(key);
+    if (!plan) continue;
     const problem = check(lastGood, key, versionOf(plan), () => validateServiceNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }));
     let use: ServiceNatPlan | undefined = plan;
     if (problem === undefined) lastGood.services.set(key, plan);
@@ -83,11 +111,8 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
       use = lastGood.services.get(key);
       problems.push(`ServiceNatPlan ${key} is invalid (${problem})${use ? '; keeping its last good version' : '; left out'}`);
     }
-    if (use) services.push({ namespace: use.metadata?.namespace ?? '', name: use.metadata?.name ?? '', spec: use.spec });
+    if (use) services.push(renderEntry(use));
   }
-  // A deleted plan is forgotten: it cannot come back as "last good", and nothing grows.
-  for (const key of lastGood.services.keys()) if (!present.has(key)) lastGood.services.delete(key);
-  for (const key of lastGood.verdicts.keys()) if (!present.has(key)) lastGood.verdicts.delete(key);
   if (!node) return { input: undefined, problems, generation: undefined };
   return {
     input: { node: node.spec, services, identity: { nodeName, ...(node.spec.zone ? { zone: node.spec.zone } : {}) } },
