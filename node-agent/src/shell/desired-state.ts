@@ -17,6 +17,8 @@ import type { RenderInput } from '../render/index.js';
 interface Verdict {
   version: string;
   problem: string | undefined;
+  /** The object validated: the informer keeps it until the plan changes, so the same object is a cheaper hit. */
+  object: object;
 }
 
 export interface LastGood {
@@ -60,15 +62,21 @@ const versionOf = (p: { metadata?: { uid?: string; resourceVersion?: string } })
   (p.metadata?.resourceVersion ? `${p.metadata.uid ?? ''}@${p.metadata.resourceVersion}` : undefined);
 
 /** The problem of this version of a plan, validated only if this version was not seen before. */
-function check(lastGood: LastGood, key: string, version: string | undefined, validate: () => ValidationResult): string | undefined {
+function check(lastGood: LastGood, key: string, object: { metadata?: { uid?: string; resourceVersion?: string } }, validate: () => ValidationResult): string | undefined {
   const known = lastGood.verdicts.get(key);
+  if (known && known.object === object) {
+    lastGood.validations.hits++;
+    return known.problem;
+  }
+  const version = versionOf(object);
   if (version !== undefined && known?.version === version) {
+    known.object = object;
     lastGood.validations.hits++;
     return known.problem;
   }
   lastGood.validations.misses++;
   const problem = describe(validate());
-  if (version !== undefined) lastGood.verdicts.set(key, { version, problem });
+  if (version !== undefined) lastGood.verdicts.set(key, { version, problem, object });
   else lastGood.verdicts.delete(key);
   return problem;
 }
@@ -78,7 +86,7 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
   let node = nodePlan;
   if (node) {
     const plan = node;
-    const problem = check(lastGood, '', versionOf(plan), () => validateNodeNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan' }));
+    const problem = check(lastGood, '', plan, () => validateNodeNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan' }));
     if (problem === undefined) lastGood.node = node;
     else {
       problems.push(`NodeNatPlan ${nodeName} is invalid (${problem})${lastGood.node ? '; keeping its last good version' : ''}`);
@@ -104,9 +112,9 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
   for (const key of lastGood.order) {
     const plan = current.get(key);
     if (!plan) continue;
-    const problem = check(lastGood, key, versionOf(plan), () => validateServiceNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }));
+    const problem = check(lastGood, key, plan, () => validateServiceNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }));
     let use: ServiceNatPlan | undefined = plan;
-    if (problem === undefined) lastGood.services.set(key, plan);
+    if (problem === undefined) { if (lastGood.services.get(key) !== plan) lastGood.services.set(key, plan); }
     else {
       use = lastGood.services.get(key);
       problems.push(`ServiceNatPlan ${key} is invalid (${problem})${use ? '; keeping its last good version' : '; left out'}`);
