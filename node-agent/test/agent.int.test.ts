@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../controller-kit/src/json-logger.js';
 import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../../crds/generated/types.js';
@@ -114,6 +115,23 @@ describe('node agent', () => {
     }, 20_000, 300);
     // Counts changed but no condition did: the status waits for the status period (1 min).
     expect(await statusWrites()).toBe(writesBefore);
+  });
+
+  it('a status-only write to its NodeNatPlan requests no sync; a spec change requests exactly one', async () => {
+    const syncs = 'natplan_sync_proxy_rules_duration_seconds_count';
+    // Start from an idle agent whose last sync is older than the minimum sync period, so a
+    // sync the status write asked for would run on its own, not merge with the next one.
+    expect(await agent!.syncNow()).toBe(true);
+    await waitFor('min sync period passed', async () => (Date.now() / 1000 - await metric('natplan_sync_proxy_rules_last_queued_timestamp_seconds') > 0.3 ? true : undefined), 5_000, 100);
+    const before = await metric(syncs);
+    // A status write as the agent's own are: new resourceVersion, same generation and spec.
+    const objects = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+    const current = await objects.getClusterCustomObject({ group: 'natplan.io', version: 'v1alpha1', plural: 'nodenatplans', name: 'node-a' }) as NodeNatPlan;
+    await objects.replaceClusterCustomObjectStatus({ group: 'natplan.io', version: 'v1alpha1', plural: 'nodenatplans', name: 'node-a', body: { ...current, status: { ...current.status, services: 999 } } });
+    // Then a real change on the same watch (so it arrives after the status event).
+    const changed = await api.apply({ ...nodePlan, spec: { ...nodePlan.spec, zone: 'zone-status-test' } }) as NodeNatPlan;
+    await waitFor('the spec change enforced and reported', async () => ((await nodeStatus())?.status?.observedGeneration === changed.metadata?.generation ? true : undefined), 20_000, 100);
+    expect(await metric(syncs)).toBe(before + 1);
   });
 
   it('a failed apply keeps the last rules, reports Degraded with the tool\'s error, and heals', async () => {

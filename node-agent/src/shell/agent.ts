@@ -17,11 +17,12 @@ import { createDetectedApplier, type Applier } from '../applier/index.js';
 import type { AgentConfig } from '../config.js';
 import { createExec, type BackendPreference, type Exec } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
-import { desiredState, type LastGood } from './desired-state.js';
+import { desiredState, newLastGood } from './desired-state.js';
 import { familiesOf } from './kube-proxy-metrics.js';
 import { kubeProxyPresence } from './kube-proxy-presence.js';
 import { agentMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
+import { specChanged } from './plan-events.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
 import { SyncLoop } from './sync-loop.js';
 import { EnforcementWatchdog } from './watchdog.js';
@@ -61,7 +62,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     target: exec.target, logger, healthz: config.healthz, healthCheckServers: config.healthCheckServers, timeoutMs: 2 * config.enforcementTimeoutMs,
     families: () => m.kubeProxy.families, nodeEligible: () => !nodePlans.get(config.nodeName)?.metadata?.deletionTimestamp,
   });
-  const lastGood: LastGood = { node: undefined, services: new Map() };
+  const lastGood = newLastGood();
   let applier: { preference: BackendPreference; applier: Applier<RenderInput> } | undefined;
   let ready = false;
   /** resourceVersion of each ServiceNatPlan at the last successful sync: what changed since is "newly programmed". */
@@ -143,13 +144,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   async function sync(): Promise<boolean> {
     watchdog.syncStarted();
+    const started = performance.now();
     const enforced = await syncOnce();
+    // The whole sync, as kube-proxy times syncProxyRules: desired state, validation,
+    // render, apply, kernel check and health-check update.
+    const seconds = (performance.now() - started) / 1000;
+    m.syncDuration.observe(seconds);
+    if (enforced.mode === 'incremental') m.partialSyncDuration.observe(seconds);
+    else if (enforced.mode !== undefined && enforced.mode !== 'unchanged') m.fullSyncDuration.observe(seconds);
     watchdog.syncFinished(enforced.ok, enforced.failure);
     watch();
     return enforced.ok;
   }
 
-  async function syncOnce(): Promise<{ ok: boolean; failure?: string }> {
+  async function syncOnce(): Promise<{ ok: boolean; failure?: string; mode?: string }> {
     const started = performance.now();
     const changesRead = m.changes.mark();
     const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
@@ -172,15 +180,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return { ok: false, failure: message };
     }
     const result = await active.apply(state.input);
-    const seconds = result.durationMs / 1000;
-    m.syncDuration.observe(seconds);
-    if (result.mode === 'incremental') m.partialSyncDuration.observe(seconds);
-    else if (result.mode !== 'unchanged') m.fullSyncDuration.observe(seconds);
     if (!result.ok) {
       m.syncFailures.inc({ backend: active.backend, kind: 'kind' in result.error ? String(result.error.kind) : 'render' });
       logger.error('sync failed; previous rules stay in place', { mode: result.mode, reason: result.reason });
       report({ backend: active.backend, generation: state.generation, ok: false, problem: { reason: 'ApplyFailed', message: result.reason }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: result.durationMs });
-      return { ok: false, failure: result.reason };
+      return { ok: false, failure: result.reason, mode: result.mode };
     }
     if (result.driftRepaired) {
       m.driftRepairs.inc({ backend: active.backend });
@@ -195,7 +199,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       m.kernelUnconfirmed.inc({ backend: active.backend });
       logger.error('the kernel did not confirm the sync; the next one is full', { reason: result.kernel.problem });
       report(base);
-      return { ok: false, failure: result.kernel.problem };
+      return { ok: false, failure: result.kernel.problem, mode: result.mode };
     }
     observeProgramming();
     await health.synced(state.input);
@@ -204,7 +208,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ready = true;
     if (result.mode !== 'unchanged') logger.debug('synced', { mode: result.mode, ms: Math.round(result.durationMs), counts: result.counts });
     report({ ...base, ...(result.driftRepaired ? { driftRepaired: result.driftRepaired } : {}) });
-    return { ok: true };
+    return { ok: true, mode: result.mode };
   }
 
   /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
@@ -228,8 +232,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
   /** A plan event: a desired change the watchdog waits to see enforced. */
   const changed = () => { watchdog.changed(); request(); };
+  // An update that leaves the spec alone (the agent's own status writes) asks for nothing.
+  const updated = (previous: KubernetesObject, next: KubernetesObject) => { if (specChanged(previous, next)) changed(); };
   for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
-    informer.on({ add: changed, update: changed, delete: changed });
+    informer.on({ add: changed, update: updated, delete: changed });
     informer.start();
   }
   await Promise.all([nodePlans.waitForSync(), servicePlans.waitForSync()]);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
-import { desiredState, type LastGood } from './desired-state.js';
+import { desiredState, newLastGood, type LastGood } from './desired-state.js';
 
 // Test addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16, nodes 172.18.0.0/16.
 const node = (mutate: (n: NodeNatPlan) => void = () => {}): NodeNatPlan => {
-  const n: NodeNatPlan = { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a', generation: 2 }, spec: { nodeName: 'node-a', zone: 'z1', nodePortAddresses: ['172.18.0.2'] } };
+  const n: NodeNatPlan = { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a', generation: 2, uid: 'n1', resourceVersion: '1' }, spec: { nodeName: 'node-a', zone: 'z1', nodePortAddresses: ['172.18.0.2'] } };
   mutate(n);
   return n;
 };
@@ -12,7 +12,9 @@ const plan = (name: string, clusterIP: string): ServiceNatPlan => ({
   apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan', metadata: { name, namespace: 'default' },
   spec: { service: { name }, part: 0, clusterIPs: [clusterIP], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] },
 });
-const fresh = (): LastGood => ({ node: undefined, services: new Map() });
+const fresh = (): LastGood => newLastGood();
+/** The plan as the API server would send it: with a uid and a resourceVersion. */
+const stored = (p: ServiceNatPlan, resourceVersion: string, uid = `uid-${p.metadata?.name}`): ServiceNatPlan => ({ ...p, metadata: { ...p.metadata, uid, resourceVersion } });
 
 describe('desired state from cached plans', () => {
   it('valid plans become the render input with the node identity and generation', () => {
@@ -44,7 +46,7 @@ describe('desired state from cached plans', () => {
   it('an invalid NodeNatPlan keeps the last good node plan', () => {
     const lastGood = fresh();
     desiredState('node-a', node(), [], lastGood);
-    const s = desiredState('node-a', node((n) => { n.spec.nodePortAddresses = ['172.18.0.300']; }), [], lastGood);
+    const s = desiredState('node-a', node((n) => { n.spec.nodePortAddresses = ['172.18.0.300']; n.metadata!.resourceVersion = '2'; }), [], lastGood);
     expect(s.input?.node.nodePortAddresses).toEqual(['172.18.0.2']);
     expect(s.problems[0]).toContain('NodeNatPlan node-a is invalid');
   });
@@ -54,5 +56,62 @@ describe('desired state from cached plans', () => {
     desiredState('node-a', node(), [plan('a', '10.96.0.1')], lastGood);
     desiredState('node-a', node(), [], lastGood);
     expect(lastGood.services.size).toBe(0);
+  });
+});
+
+describe('validation once per resourceVersion', () => {
+  it('a plan whose uid and resourceVersion did not change is not validated again', () => {
+    const lastGood = fresh();
+    const plans = [stored(plan('a', '10.96.0.1'), '5'), stored(plan('b', '10.96.0.2'), '6')];
+    desiredState('node-a', node(), plans, lastGood);
+    expect(lastGood.validations).toEqual({ hits: 0, misses: 3 }); // the node and both plans
+    // One plan changes (new resourceVersion): only that one is validated.
+    const s = desiredState('node-a', node(), [plans[0]!, stored(plan('b', '10.96.0.3'), '7')], lastGood);
+    expect(lastGood.validations).toEqual({ hits: 2, misses: 4 });
+    expect(s.input?.services.map((x) => x.spec.clusterIPs)).toEqual([['10.96.0.1'], ['10.96.0.3']]);
+  });
+
+  it('the verdict is the one cached: an unchanged version is trusted, a recreated object (new uid) is validated', () => {
+    const lastGood = fresh();
+    desiredState('node-a', node(), [stored(plan('a', '10.96.0.1'), '5')], lastGood);
+    // Same uid and resourceVersion but different content cannot happen on an API server;
+    // here it proves the second call used the cached verdict rather than validating.
+    const cached = desiredState('node-a', node(), [stored(plan('a', 'not-an-ip'), '5')], lastGood);
+    expect(cached.problems).toEqual([]);
+    const recreated = desiredState('node-a', node(), [stored(plan('a', 'not-an-ip'), '5', 'uid-other')], lastGood);
+    expect(recreated.problems[0]).toContain('ServiceNatPlan default/a is invalid');
+  });
+
+  it('a new resourceVersion that is invalid keeps the last good version and is reported on every sync', () => {
+    const lastGood = fresh();
+    desiredState('node-a', node(), [stored(plan('a', '10.96.0.1'), '5')], lastGood);
+    const bad = stored(plan('a', '10.96.0.999'), '6');
+    for (const round of [1, 2]) {
+      const s = desiredState('node-a', node(), [bad], lastGood);
+      expect(s.input?.services[0]?.spec.clusterIPs, `round ${round}`).toEqual(['10.96.0.1']);
+      expect(s.problems).toEqual(['ServiceNatPlan default/a is invalid (spec.clusterIPs[0]: must be a valid IP address); keeping its last good version']);
+    }
+    // The invalid version was validated once; the second sync reused its verdict.
+    expect(lastGood.validations).toEqual({ hits: 3, misses: 3 });
+  });
+
+  it('a deleted plan is forgotten by the cache too, so entries do not grow with churn', () => {
+    const lastGood = fresh();
+    for (let i = 0; i < 20; i++) desiredState('node-a', node(), [stored(plan(`p${i}`, '10.96.0.1'), String(i))], lastGood);
+    expect([...lastGood.verdicts.keys()].filter((k) => k !== '')).toEqual(['default/p19']);
+    expect([...lastGood.services.keys()]).toEqual(['default/p19']);
+    // Re-created under the same name with an invalid spec: no last good version comes back.
+    desiredState('node-a', node(), [], lastGood);
+    const s = desiredState('node-a', node(), [stored(plan('p19', 'not-an-ip'), '19')], lastGood);
+    expect(s.problems[0]).toContain('left out');
+  });
+
+  it('the NodeNatPlan is validated once per resourceVersion as well', () => {
+    const lastGood = fresh();
+    desiredState('node-a', node(), [], lastGood);
+    desiredState('node-a', node(), [], lastGood);
+    expect(lastGood.validations).toEqual({ hits: 1, misses: 1 });
+    desiredState('node-a', node((n) => { n.metadata!.resourceVersion = '2'; }), [], lastGood);
+    expect(lastGood.validations).toEqual({ hits: 1, misses: 2 });
   });
 });

@@ -7,6 +7,9 @@
 import type { Metrics } from '../../../controller-kit/src/metrics.js';
 import { KubeProxyMetrics, PROGRAMMING_BUCKETS, SYNC_BUCKETS } from './kube-proxy-metrics.js';
 
+/** What a sync's duration covers: all of it, as kube-proxy's syncProxyRules is timed. */
+const WHOLE_SYNC = ' (the whole sync: desired state and plan validation, render, apply, kernel check)';
+
 export function agentMetrics(metrics: Metrics) {
   const kube = new KubeProxyMetrics(metrics.registry);
   const both = {
@@ -16,9 +19,9 @@ export function agentMetrics(metrics: Metrics) {
   return {
     /** The IP families the kube-proxy-named metrics are observed for (one proxier each in kube-proxy). */
     kubeProxy: kube,
-    syncDuration: both.histogram('sync_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds', SYNC_BUCKETS),
-    fullSyncDuration: both.histogram('sync_full_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds for full resyncs', SYNC_BUCKETS),
-    partialSyncDuration: both.histogram('sync_partial_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds for partial resyncs', SYNC_BUCKETS),
+    syncDuration: both.histogram('sync_proxy_rules_duration_seconds', `SyncProxyRules latency in seconds${WHOLE_SYNC}`, SYNC_BUCKETS),
+    fullSyncDuration: both.histogram('sync_full_proxy_rules_duration_seconds', `SyncProxyRules latency in seconds for full resyncs${WHOLE_SYNC}`, SYNC_BUCKETS),
+    partialSyncDuration: both.histogram('sync_partial_proxy_rules_duration_seconds', `SyncProxyRules latency in seconds for partial resyncs${WHOLE_SYNC}`, SYNC_BUCKETS),
     programmingDuration: both.histogram('network_programming_duration_seconds', 'In Cluster Network Programming Latency in seconds', PROGRAMMING_BUCKETS),
     syncFailures: metrics.counter('sync_proxy_rules_failures_total', 'Syncs that failed to apply, by backend and error kind.', ['backend', 'kind']),
     lastSync: both.gauge('sync_proxy_rules_last_timestamp_seconds', 'The last time proxy rules were successfully synced'),

@@ -1,0 +1,102 @@
+// The agent's cost for one endpoint change with N Services present (issue 13): the pure
+// part of a sync as the agent runs it (node-agent/src/shell/desired-state.ts: plan
+// validation + render input; then nftables render with the applier's memo and the
+// incremental diff), without a kernel. A script, not a test; it prints figures only:
+//   npx tsx bench/agent-sync.ts [--smoke] [--full]
+// Sizes: 1k and 10k (--full adds 30k; --smoke 50 and 200, to prove it still runs).
+// Each size is timed twice: "every plan" validates all plans on every sync (what the agent
+// did before the per-resourceVersion cache: a fresh cache per sync), "cached" keeps the
+// cache as the agent does, so only the changed plan is validated.
+// Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods
+// 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
+import { performance } from 'node:perf_hooks';
+import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../crds/generated/types.js';
+import { newNftRenderMemo, nftIncrementalScript, renderNftables, type NftRuleset } from '../node-agent/src/render/index.js';
+import { desiredState, newLastGood, type LastGood } from '../node-agent/src/shell/desired-state.js';
+
+const smoke = process.argv.includes('--smoke');
+const sizes = smoke ? [50, 200] : process.argv.includes('--full') ? [1000, 10_000, 30_000] : [1000, 10_000];
+const CHANGES = smoke ? 3 : 10;
+const NODE = 'node-a';
+const PER_SERVICE = 10;
+
+function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
+  const local = k === 0 && service % 3 === 0;
+  const n = service * PER_SERVICE + k;
+  const address = local ? `10.244.1.${(service % 250) + 2}` : `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`;
+  return {
+    address, nodeName: local ? NODE : `node-${(n % 99) + 1}`, zone: 'zone-1', ready: true, serving: true, terminating: false,
+    ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
+  };
+}
+
+/** ServiceNatPlan i as the informer holds it: every 10th a NodePort, every 50th a LoadBalancer. */
+function plan(i: number, version: number, endpointShift = 0): ServiceNatPlan {
+  const nodePort = i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {};
+  const lb = i % 50 === 0;
+  return {
+    apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan',
+    metadata: { namespace: `ns-${i % 50}`, name: `svc-${i}`, uid: `uid-${i}`, resourceVersion: String(version) },
+    spec: {
+      service: { name: `svc-${i}` }, part: 0, ipFamilies: ['IPv4'],
+      clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, ...nodePort }],
+      ...(lb ? { loadBalancerIPs: [`203.0.${113 + ((i >> 8) & 3)}.${i & 255}`], externalTrafficPolicy: 'Local' as const } : {}),
+      endpoints: Array.from({ length: PER_SERVICE }, (_, k) => endpoint(i + endpointShift, k)),
+    },
+  };
+}
+
+const nodePlan: NodeNatPlan = {
+  apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: NODE, uid: 'node-uid', resourceVersion: '1', generation: 1 },
+  spec: { nodeName: NODE, zone: 'zone-1', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], exposures: [] },
+};
+
+interface Figures { ms: number; desiredMs: number; hits: number; misses: number }
+
+/** Median time of one endpoint change (desired state + render + diff) with `count` plans present. */
+function perChange(count: number, cached: boolean): Figures {
+  const plans = Array.from({ length: count }, (_, i) => plan(i, i + 1));
+  let lastGood: LastGood = newLastGood();
+  const memo = newNftRenderMemo();
+  let desiredMs = 0;
+  const sync = (previous: NftRuleset | undefined) => {
+    const start = performance.now();
+    if (!cached) lastGood = { ...newLastGood(), validations: lastGood.validations }; // forgets the verdicts, keeps the counts
+    const state = desiredState(NODE, nodePlan, plans, lastGood);
+    desiredMs = performance.now() - start;
+    if (!state.input || state.problems.length) throw new Error(`bench plans must be valid: ${state.problems[0] ?? 'no input'}`);
+    const ruleset = renderNftables(state.input, memo);
+    if (previous) nftIncrementalScript(previous, ruleset);
+    return ruleset;
+  };
+  let ruleset = sync(undefined); // start-up: every plan validated and rendered once
+  const before = { ...lastGood.validations };
+  const times: number[] = [];
+  const desired: number[] = [];
+  for (let c = 1; c <= CHANGES; c++) {
+    const i = (c * 7919) % count; // one Service gets new endpoints (a new resourceVersion)
+    plans[i] = plan(i, count + c, count + c);
+    const start = performance.now();
+    ruleset = sync(ruleset);
+    times.push(performance.now() - start);
+    desired.push(desiredMs);
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  return { ms: median(times), desiredMs: median(desired), hits: lastGood.validations.hits - before.hits, misses: lastGood.validations.misses - before.misses };
+}
+
+const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
+console.log(`node ${process.version}; ${PER_SERVICE} endpoints per Service; median of ${CHANGES} one-endpoint changes`);
+perChange(200, true); // warm-up for the JIT
+for (const cached of [false, true]) {
+  const label = cached ? 'cached (once per resourceVersion)' : 'every plan on every sync (before)';
+  const results = new Map<number, Figures>();
+  for (const count of sizes) {
+    const f = perChange(count, cached);
+    results.set(count, f);
+    console.log(`${label}: ${String(count).padStart(6)} Services: ${fmt(f.ms)} per change (desired state and validation ${fmt(f.desiredMs)}); validation cache: hits/misses ${f.hits}/${f.misses}`);
+  }
+  const [small, large] = [results.get(sizes[0]!), results.get(sizes[1]!)];
+  if (small && large) console.log(`${label}: ratio ${sizes[1]}/${sizes[0]} = ${(large.ms / small.ms).toFixed(1)}`);
+}
