@@ -85,6 +85,12 @@ function metricValue(text: string, name: string, labels: string): number {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+/** CPU seconds (user + system) a process has used: where the first plan's time goes on a small machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 async function benchSize(n: number): Promise<void> {
   const cp = await startControlPlane();
   try {
@@ -97,9 +103,14 @@ async function benchSize(n: number): Promise<void> {
     const parsed = parseOperatorConfig(['--leader-elect=false', '--metrics-address=127.0.0.1:0', '--cluster-cidrs=10.244.0.0/14', '--log-level=error', ...operatorFlags], {}, 'bench');
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     t = performance.now();
+    const apiCpu0 = apiserver ? cpuSeconds(apiserver.pid) : 0;
+    const ownCpu0 = process.cpuUsage();
     const op = await startOperator({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'operator', level: 'error' }) });
     await plans.done;
     const planS = (performance.now() - t) / 1000;
+    const apiCpuS = apiserver ? cpuSeconds(apiserver.pid) - apiCpu0 : NaN;
+    const ownCpu = process.cpuUsage(ownCpu0);
+    const ownCpuS = (ownCpu.user + ownCpu.system) / 1e6;
     plans.stop();
     // Writes are counted when their response arrives, and a late watch event may still queue
     // a reconcile: read the figures once the Services queue stayed idle for 300 ms.
@@ -116,6 +127,7 @@ async function benchSize(n: number): Promise<void> {
     const { workers, qps, burst } = parsed.config.throughput;
     console.log(`${String(n).padStart(6)} Services: created in ${createdS.toFixed(1)} s; first plan ${planS.toFixed(1)} s (${Math.round(n / planS)} plans/s), ` +
       `${(reconciles / n).toFixed(2)} reconciles/Service, ${writes} plan writes, workers ${workers}, qps ${qps}/burst ${burst}; ` +
+      `CPU during the plan: API server ${apiCpuS.toFixed(1)} s, operator ${ownCpuS.toFixed(1)} s; ` +
       `API server RSS ${apiserver ? rssMiB(apiserver.pid) : '?'} MiB, bench+operator RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
     await op.stop();
   } finally {

@@ -66,6 +66,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const caches = createCaches(kubeConfig, client, logger);
     const state: ExposureState = { current: undefined };
     rejections.reset();
+    writer.forgetDecisions();
     const reconcileService = serviceReconciler({ caches, writer, planner: config.planner, exposures: state, logger, events });
     const reconcileNode = nodeReconciler({ caches, writer, planner: config.planner, exposures: state });
     const node = (name: string) => { const n = caches.nodes.get(name); return n && { ...n, apiVersion: 'v1', kind: 'Node' }; };

@@ -43,5 +43,8 @@ describe('PlanWriter', () => {
     expect(writer.isAsDecided(seen({ part: 0 }, 'other'))).toBe(false);
     await writer.delete(plan);
     expect(writer.isAsDecided(seen({ part: 0 }))).toBe(false); // deleted: a recreated plan is looked at
+    await writer.apply(plan, undefined);
+    writer.forgetDecisions(); // a new term
+    expect(writer.isAsDecided(seen({ part: 0 }))).toBe(false);
   });
 });

@@ -59,6 +59,14 @@ export class PlanWriter {
   }
 
   /**
+   * Forgets every decision: a new leadership term starts from fresh caches, and a plan it
+   * lists at start (say, of a Service deleted between terms) must reach its Service.
+   */
+  forgetDecisions(): void {
+    this.decided.clear();
+  }
+
+  /**
    * True when `seen` (a watch event's object, with its kind set) holds in the fields the
    * operator owns exactly what this writer last applied to it: most often its own write
    * coming back, which needs no reconcile. A hand edit of an owned field, or an object this
