@@ -124,9 +124,10 @@ async function benchSize(n: number): Promise<void> {
     // Counts include Service default/kubernetes, which is planned too (n + 1 Services in all).
     const reconciles = metricValue(text, 'natplan_controller_reconcile_duration_seconds_count', 'controller="services"');
     const writes = metricValue(text, 'natplan_operator_writes_total', 'kind="ServiceNatPlan",op="apply"');
+    const retries = metricValue(text, 'natplan_workqueue_retries_total', 'controller="services"');
     const { workers, qps, burst } = parsed.config.throughput;
     console.log(`${String(n).padStart(6)} Services: created in ${createdS.toFixed(1)} s; first plan ${planS.toFixed(1)} s (${Math.round(n / planS)} plans/s), ` +
-      `${(reconciles / n).toFixed(2)} reconciles/Service, ${writes} plan writes, workers ${workers}, qps ${qps}/burst ${burst}; ` +
+      `${(reconciles / n).toFixed(2)} reconciles/Service, ${writes} plan writes, ${retries} retries, workers ${workers}, qps ${qps}/burst ${burst}; ` +
       `CPU during the plan: API server ${apiCpuS.toFixed(1)} s, operator ${ownCpuS.toFixed(1)} s; ` +
       `API server RSS ${apiserver ? rssMiB(apiserver.pid) : '?'} MiB, bench+operator RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
     await op.stop();
