@@ -238,6 +238,28 @@ describe('controller', () => {
     await c.stop();
   });
 
+  it('never runs more reconciles at once than its workers, and keeps them all busy', async () => {
+    const releases: Array<() => void> = [];
+    const blocked = () => new Promise<void>((resolve) => releases.push(resolve));
+    const { queue, calls, c } = setup(Array.from({ length: 20 }, () => blocked), { concurrency: 4 });
+    c.start();
+    for (let i = 0; i < 20; i++) queue.add(`k${i}`);
+    await flushMicrotasks();
+    expect(calls).toHaveLength(4);
+    expect(queue.inFlight()).toBe(4);
+    releases.splice(0, 2).forEach((release) => release()); // two finish: two more start, no more
+    await flushMicrotasks();
+    expect(calls).toHaveLength(6);
+    expect(queue.inFlight()).toBe(4);
+    while (releases.length > 0) {
+      releases.splice(0).forEach((release) => release());
+      await flushMicrotasks();
+      expect(queue.inFlight()).toBeLessThanOrEqual(4);
+    }
+    expect(new Set(calls.map((call) => call.key)).size).toBe(20);
+    await c.stop();
+  });
+
   it('stop waits for the reconcile in flight', async () => {
     let release!: () => void;
     const { queue, c } = setup([() => new Promise<void>((resolve) => (release = resolve))]);

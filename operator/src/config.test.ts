@@ -16,6 +16,15 @@ describe('operator configuration', () => {
     expect(r.config.planner.maxEndpointsPerPart).toBe(100);
   });
 
+  it('throughput: 16 workers and 1000/2000 writes per second by default; flags and environment override; nonsense refused', () => {
+    const d = parseOperatorConfig([], {}, 'h');
+    expect(d.ok && d.config.throughput).toEqual({ workers: 16, qps: 1000, burst: 2000 });
+    const r = parseOperatorConfig(['--workers=4', '--kube-api-qps=50'], { NATPLAN_KUBE_API_BURST: '100' }, 'h');
+    expect(r.ok && r.config.throughput).toEqual({ workers: 4, qps: 50, burst: 100 });
+    const bad = parseOperatorConfig(['--workers=0', '--kube-api-burst=0'], {}, 'h');
+    expect(bad).toEqual({ ok: false, errors: ['--workers: must be at least 1', '--kube-api-burst: must be at least 1'] });
+  });
+
   it('reads flags, and the environment where a flag is absent (as the Helm chart sets them)', () => {
     const r = parseOperatorConfig(['--mode=complement', '--cluster-cidrs=10.244.0.0/16,fd00:10:244::/56'], { NATPLAN_MODE: 'replace', POD_NAME: 'op-0', POD_NAMESPACE: 'np', NATPLAN_EXTERNAL_IP_ALLOW_LIST: '192.0.2.0/24' }, 'h');
     expect(r.ok).toBe(true);

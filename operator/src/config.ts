@@ -32,6 +32,13 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   'leader-election-name': { type: 'string', help: 'name of the Lease', env: 'NATPLAN_LEADER_ELECTION_NAME', default: 'natplan-operator' },
   'lease-duration': { type: 'duration', help: 'leader lease duration', env: 'NATPLAN_LEASE_DURATION', default: '15s' },
   identity: { type: 'string', help: 'this replica\'s identity in leader election', env: 'POD_NAME', default: '' },
+  // Throughput of the first plan (one ServiceNatPlan per Service) is bounded by these three:
+  // 10,000 Services planned in under 20 s need more than 500 writes/s, far above client-go's
+  // 5/10. The limiter guards the API server against a runaway loop; overload is the server's
+  // to signal (priority and fairness answers 429 with Retry-After, which pauses all writes).
+  workers: { type: 'int', help: 'Services reconciled in parallel (bounds API writes in flight)', env: 'NATPLAN_WORKERS', default: 16 },
+  'kube-api-qps': { type: 'int', help: 'API writes per second, sustained (client-side token bucket); 0 = unlimited', env: 'NATPLAN_KUBE_API_QPS', default: 1000 },
+  'kube-api-burst': { type: 'int', help: 'API writes allowed at once above --kube-api-qps after a quiet period', env: 'NATPLAN_KUBE_API_BURST', default: 2000 },
   'log-level': { type: 'string', help: 'debug, info, warn or error', env: 'NATPLAN_LOG_LEVEL', default: 'info' },
 };
 
@@ -41,6 +48,8 @@ export interface OperatorConfig {
   planner: PlannerConfig;
   metrics: { host: string; port: number };
   leaderElection: { enabled: boolean; namespace: string; name: string; identity: string; leaseDurationMs: number };
+  /** Workers of the Services controller, and the client-side limit on API writes. */
+  throughput: { workers: number; qps: number; burst: number };
   logLevel: LogLevel;
 }
 
@@ -91,6 +100,9 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
     apiServerEndpoints: f.list('api-server-endpoints'),
     maxEndpointsPerPart: f.number('max-endpoints-per-part'),
   });
+  for (const [flag, min] of [['workers', 1], ['kube-api-qps', 0], ['kube-api-burst', 1]] as const) {
+    if (f.number(flag) < min) errors.push(`--${flag}: must be at least ${min}`);
+  }
   if (!planner.ok) errors.push(...planner.errors.map(asFlagError));
   if (errors.length > 0 || !planner.ok || !metrics) return { ok: false, errors };
   return {
@@ -107,6 +119,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
         identity: f.string('identity') || hostname,
         leaseDurationMs: f.number('lease-duration'),
       },
+      throughput: { workers: f.number('workers'), qps: f.number('kube-api-qps'), burst: f.number('kube-api-burst') },
       logLevel,
     },
   };

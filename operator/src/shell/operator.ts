@@ -13,6 +13,7 @@ import { startHttpServer, type RunningHttpServer } from '../../../controller-kit
 import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
 import { clientFromRequester, kubeClient, objectKey } from '../../../controller-kit/src/kube/client.js';
 import { kubeLeaseStore } from '../../../controller-kit/src/kube/lease-store.js';
+import { rateLimitedRequester, TokenBucket } from '../../../controller-kit/src/kube/rate-limit.js';
 import type { Requester } from '../../../controller-kit/src/kube/request.js';
 import { LeaderElector } from '../../../controller-kit/src/leader-election.js';
 import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-terms.js';
@@ -53,8 +54,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   registerBuildInfo(metrics);
   const cm = controllerMetrics(metrics);
   const terms = new LeaderTerms({ build: buildTerm, logger });
-  // Every write but the Lease's goes through the term fence: none leaves after leadership ended.
-  const client = clientFromRequester(terms.fence(direct.requester));
+  // Every write but the Lease's goes through the write limiter (the Lease is renewed on
+  // time however many plans wait) and the term fence: none leaves after leadership ended.
+  const writeLimit = new TokenBucket({ qps: config.throughput.qps, burst: config.throughput.burst });
+  const client = clientFromRequester(terms.fence(rateLimitedRequester(direct.requester, writeLimit)));
   const writer = new PlanWriter(client, metrics, logger);
   const events = new EventRecorder({ client, reportingController: 'natplan.io/operator', reportingInstance: config.leaderElection.identity, logger });
   const rejections = new Rejections(events, metrics);
@@ -63,12 +66,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const caches = createCaches(kubeConfig, client, logger);
     const state: ExposureState = { current: undefined };
     rejections.reset();
+    writer.forgetDecisions();
     const reconcileService = serviceReconciler({ caches, writer, planner: config.planner, exposures: state, logger, events });
     const reconcileNode = nodeReconciler({ caches, writer, planner: config.planner, exposures: state });
     const node = (name: string) => { const n = caches.nodes.get(name); return n && { ...n, apiVersion: 'v1', kind: 'Node' }; };
     const service = (key: string) => { const s = caches.services.get(key); return s && asService(s); };
     const services: Controller = controller({
-      name: 'services', concurrency: 2, metrics: cm, logger,
+      name: 'services', concurrency: config.throughput.workers, metrics: cm, logger,
       reconcile: async (key) => { await reconcileService(key); await rejections.accepted(service(key), key, 'ServiceNatPlan'); },
       // Refused by the API server: not retried until the Service or its slices change.
       onPermanentError: async (key, err) => { const s = service(key); if (s) await rejections.rejected(s, key, 'ServiceNatPlan', err); },
@@ -90,8 +94,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     enqueueOnChange(caches.services, services.queue);
     enqueueOnChange(caches.services, exposures.queue, toExposures);
     enqueueOnChange(caches.slices, services.queue, labelKey(SLICE_SERVICE_LABEL));
-    // A plan edited or deleted by hand brings its Service back to reconcile, which repairs it.
-    enqueueOnChange(caches.servicePlans, services.queue, serviceKeyByLabel(SERVICE_NAME_LABEL));
+    // A plan edited or deleted by hand brings its Service back to reconcile, which repairs it;
+    // the plan this operator just wrote, coming back through the watch as it was applied,
+    // does not (on a first plan that would reconcile every Service twice).
+    const planService = serviceKeyByLabel(SERVICE_NAME_LABEL);
+    const enqueuePlanService = (...plans: KubernetesObject[]) => { for (const p of plans) for (const k of planService(p)) services.queue.add(k); };
+    const asPlan = (p: KubernetesObject) => ({ ...p, kind: 'ServiceNatPlan' });
+    caches.servicePlans.on({
+      add: (p) => { if (!writer.isAsDecided(asPlan(p))) enqueuePlanService(p); },
+      update: (old, p) => { if (!writer.isAsDecided(asPlan(p))) enqueuePlanService(old, p); },
+      delete: (p) => enqueuePlanService(p),
+    });
     enqueueOnChange(caches.servicePlans, exposures.queue, (plan: KubernetesObject) => {
       const key = serviceKeyByLabel(SERVICE_NAME_LABEL)(plan)[0];
       return key && state.current?.exposedServices.has(key) ? [EXPOSURES_KEY] : [];

@@ -32,4 +32,19 @@ describe('PlanWriter', () => {
     await expect(writer.apply(plan, undefined)).rejects.toBeInstanceOf(NotLeadingError);
     expect(await metrics.text()).not.toContain('natplan_plan_errors_total{');
   });
+
+  it('recognises a plan holding what it last applied, and nothing else', async () => {
+    const { writer } = writerAnswering(() => ({ statusCode: 200, body: plan }));
+    const seen = (spec: object, name = 'big') => ({ ...plan, metadata: { ...plan.metadata, name, resourceVersion: '7', managedFields: [] }, spec });
+    expect(writer.isAsDecided(seen({ part: 0 }))).toBe(false); // never applied by this writer
+    await writer.apply(plan, undefined);
+    expect(writer.isAsDecided(seen({ part: 0 }))).toBe(true); // its own write back, server fields added
+    expect(writer.isAsDecided(seen({ part: 1 }))).toBe(false); // an owned field edited by hand
+    expect(writer.isAsDecided(seen({ part: 0 }, 'other'))).toBe(false);
+    await writer.delete(plan);
+    expect(writer.isAsDecided(seen({ part: 0 }))).toBe(false); // deleted: a recreated plan is looked at
+    await writer.apply(plan, undefined);
+    writer.forgetDecisions(); // a new term
+    expect(writer.isAsDecided(seen({ part: 0 }))).toBe(false);
+  });
 });

@@ -32,7 +32,12 @@ function ownedView(obj: Owned, like: Owned, part: 'spec' | 'status'): string {
   });
 }
 
+/** Identifies one object across kinds: kind/namespace/name. */
+const idOf = (obj: KubernetesObject): string => `${obj.kind ?? ''}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
 export class PlanWriter {
+  /** What this writer last applied, by id: the desired state its watch events are compared with. */
+  private readonly decided = new Map<string, Owned>();
   private readonly writes;
   private readonly bytes;
   private readonly errors;
@@ -46,9 +51,30 @@ export class PlanWriter {
   /** Applies `desired` unless `live` already has the same owned content. */
   async apply(desired: Owned, live: Owned | undefined): Promise<boolean> {
     if (live && ownedView(live, desired, 'spec') === ownedView(desired, desired, 'spec')) return false;
+    // Recorded before sending: the watch may bring the write back before its response.
+    this.decided.set(idOf(desired), desired);
     const { bytesWritten } = await this.typed(desired, applyObject(this.client, desired, { fieldManager: FIELD_MANAGER }));
     this.count(desired, 'apply', bytesWritten);
     return true;
+  }
+
+  /**
+   * Forgets every decision: a new leadership term starts from fresh caches, and a plan it
+   * lists at start (say, of a Service deleted between terms) must reach its Service.
+   */
+  forgetDecisions(): void {
+    this.decided.clear();
+  }
+
+  /**
+   * True when `seen` (a watch event's object, with its kind set) holds in the fields the
+   * operator owns exactly what this writer last applied to it: most often its own write
+   * coming back, which needs no reconcile. A hand edit of an owned field, or an object this
+   * writer never applied, is false; so the Service is reconciled and the plan repaired.
+   */
+  isAsDecided(seen: Owned): boolean {
+    const desired = this.decided.get(idOf(seen));
+    return desired !== undefined && ownedView(seen, desired, 'spec') === ownedView(desired, desired, 'spec');
   }
 
   /** Applies status (conditions etc.) unless `liveStatus` is the same. */
@@ -60,6 +86,7 @@ export class PlanWriter {
   }
 
   async delete(obj: Owned): Promise<void> {
+    this.decided.delete(idOf(obj));
     if (await this.typed(obj, deleteObject(this.client, obj))) this.count(obj, 'delete', 0);
   }
 
