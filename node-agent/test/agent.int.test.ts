@@ -177,14 +177,14 @@ describe('node agent', () => {
     const degraded = await waitFor('Degraded: drift repaired', async () => {
       const p = await nodeStatus();
       return p?.status?.conditions?.find((c: { type: string; status: string; reason: string }) => c.type === 'Degraded' && c.reason === 'KernelDriftRepaired');
-    }, 10_000, 100);
+    }, 30_000, 100);
     expect(degraded.status).toBe('True');
     expect(degraded.message).toMatch(missing);
     expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
     expect(await metric('natplan_kernel_drift_repairs_total{backend="nftables"}')).toBe(repairsBefore + 1);
     // The next sync with nothing wrong clears it.
     expect(await agent!.syncNow()).toBe(true);
-    await waitFor('Degraded cleared', async () => ((await nodeStatus())?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'False') ? true : undefined), 10_000, 100);
+    await waitFor('Degraded cleared', async () => ((await nodeStatus())?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Degraded' && c.status === 'False') ? true : undefined), 30_000, 100);
   });
 
   it('a deleted static rule is seen and repaired by an idle agent within seconds', async () => {
@@ -245,7 +245,7 @@ describe('node agent', () => {
     const degraded = await waitFor('Degraded: drift repaired', async () => {
       const p = await nodeStatus();
       return p?.status?.conditions?.find((c: { type: string; status: string; reason: string }) => c.type === 'Degraded' && c.reason === 'KernelDriftRepaired');
-    }, 10_000, 100);
+    }, 30_000, 100);
     expect(degraded.message).toMatch(/IPv4 rule missing: NATPLAN-NODEPORTS /);
     expect(tally(await tcpProbe(client, '172.18.0.2', 30080, { count: 5 }))).toEqual({ 'web-2': 5 });
     expect(await metric('natplan_kernel_drift_repairs_total{backend="iptables"}')).toBe(1);
