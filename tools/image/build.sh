@@ -10,6 +10,9 @@
 # Prints the archive path. buildah's storage lives in a temporary directory removed on
 # exit: no image or container is left on the machine. Run as root.
 set -euo pipefail
+# stdout carries only the archive path (callers read it); every tool's output goes to
+# stderr, also the ones that print only on a cold cache (npm ci, go downloads, apt).
+exec 3>&1 1>&2
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 archive=$(realpath -m "${1:-dist/natplan-image.oci.tar}")
@@ -46,7 +49,7 @@ if [ ! -d "$prod_modules/node_modules" ]; then
   log "installing production node_modules into $prod_modules"
   rm -rf "$prod_modules.tmp" && mkdir -p "$prod_modules.tmp"
   cp package.json package-lock.json "$prod_modules.tmp/"
-  (cd "$prod_modules.tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+  (cd "$prod_modules.tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
   find "$prod_modules.tmp/node_modules" -type f \( "${PRUNE[@]}" \) -delete
   rm -rf "$prod_modules" && mv "$prod_modules.tmp" "$prod_modules"
 fi
@@ -77,4 +80,4 @@ rm -f "$archive"
 log "committing $image_ref to $archive"
 bah commit --quiet --rm --disable-compression=false "$app" "oci-archive:$archive:$image_ref" >/dev/null
 log "done in $(( $(date +%s) - start ))s: $(du -h "$archive" | cut -f1)"
-echo "$archive"
+echo "$archive" >&3
