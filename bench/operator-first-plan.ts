@@ -5,7 +5,9 @@
 // ServiceNatPlan exists, as seen by a watch opened before the operator started.
 // Prints total time, reconciles per Service, writes, and the API server's RSS.
 // A script, not a test; it asserts nothing:
-//   npx tsx bench/operator-first-plan.ts [sizes, e.g. 1000,10000] [--smoke] [-- operator flags]
+//   npx tsx bench/operator-first-plan.ts [sizes, e.g. 1000,10000] [--smoke] [--profile] [-- operator flags]
+// --profile: a CPU profile of the API server over the first 20 s of the plan (or the whole
+// plan if shorter), saved under /tmp and summarised by request-handling stage.
 // --smoke: 50 Services, so CI proves the benchmark still runs (timings are not judged).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -15,8 +17,12 @@ import { call, kubeRequester, type Requester } from '../controller-kit/src/kube/
 import { startControlPlane, type ControlPlane } from '../e2e/control-plane/index.js';
 import { parseOperatorConfig } from '../operator/src/config.js';
 import { startOperator } from '../operator/src/shell/operator.js';
+import { profileApiServer, type ApiServerProfile } from './apiserver-profile.js';
 
 const smoke = process.argv.includes('--smoke');
+const profile = process.argv.includes('--profile');
+/** Long enough to see the steady state of a 10k plan, short enough to end inside a 1k one. */
+const PROFILE_SECONDS = 20;
 const dashDash = process.argv.indexOf('--');
 const ownArgs = dashDash < 0 ? process.argv.slice(2) : process.argv.slice(2, dashDash);
 const operatorFlags = dashDash < 0 ? [] : process.argv.slice(dashDash + 1);
@@ -65,19 +71,33 @@ function rssMiB(pid: number): number {
   return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
 }
 
-/** Resolves when every bench Service has a ServiceNatPlan, from a watch that starts now. */
+/**
+ * Resolves when every bench Service has a ServiceNatPlan, from a watch that starts now. A
+ * watch the server ends early (seen once under heavy load, with no error) is resumed from
+ * the last resourceVersion it delivered, so no plan is missed and the bench cannot hang.
+ */
 async function watchPlans(cp: ControlPlane, requester: Requester, n: number): Promise<{ done: Promise<void>; stop: () => void }> {
   const list = await call<{ metadata: { resourceVersion: string } }>(requester, { method: 'GET', path: '/apis/natplan.io/v1alpha1/servicenatplans', query: { limit: 1 } });
   const planned = new Set<string>();
   let finish!: () => void;
   let stopped = false;
+  let lastVersion = list.metadata.resourceVersion;
+  let current: { abort(): void } | undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
-  const req = await new Watch(cp.kubeConfig).watch('/apis/natplan.io/v1alpha1/servicenatplans', { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: false }, (type, obj: KubernetesObject) => {
-    if (type !== 'ADDED' || !obj.metadata?.namespace?.startsWith('bench-')) return;
-    planned.add(`${obj.metadata.namespace}/${obj.metadata.labels?.['natplan.io/service-name']}`);
-    if (planned.size >= n) finish();
-  }, (err) => { if (err && !stopped) console.error('plan watch ended:', String(err)); });
-  return { done, stop: () => { stopped = true; req.abort(); } };
+  const watch = async (): Promise<void> => {
+    current = await new Watch(cp.kubeConfig).watch('/apis/natplan.io/v1alpha1/servicenatplans', { resourceVersion: lastVersion, allowWatchBookmarks: true }, (type, obj: KubernetesObject) => {
+      if (obj.metadata?.resourceVersion) lastVersion = obj.metadata.resourceVersion;
+      if (type !== 'ADDED' || !obj.metadata?.namespace?.startsWith('bench-')) return;
+      planned.add(`${obj.metadata.namespace}/${obj.metadata.labels?.['natplan.io/service-name']}`);
+      if (planned.size >= n) finish();
+    }, (err) => {
+      if (stopped || planned.size >= n) return;
+      console.error(`plan watch ended${err ? `: ${String(err)}` : ''}; resuming from resourceVersion ${lastVersion}`);
+      void watch();
+    });
+  };
+  await watch();
+  return { done, stop: () => { stopped = true; current?.abort(); } };
 }
 
 function metricValue(text: string, name: string, labels: string): number {
@@ -105,6 +125,7 @@ async function benchSize(n: number): Promise<void> {
     t = performance.now();
     const apiCpu0 = apiserver ? cpuSeconds(apiserver.pid) : 0;
     const ownCpu0 = process.cpuUsage();
+    const profiled: ApiServerProfile | undefined = profile ? profileApiServer(cp.kubeconfigPath, PROFILE_SECONDS, `/tmp/natplan-first-plan-${n}.pprof`) : undefined;
     const op = await startOperator({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'operator', level: 'error' }) });
     await plans.done;
     const planS = (performance.now() - t) / 1000;
@@ -131,6 +152,7 @@ async function benchSize(n: number): Promise<void> {
       `CPU during the plan: API server ${apiCpuS.toFixed(1)} s, operator ${ownCpuS.toFixed(1)} s; ` +
       `API server RSS ${apiserver ? rssMiB(apiserver.pid) : '?'} MiB, bench+operator RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
     await op.stop();
+    if (profiled) for (const line of await profiled.finished) console.log(line);
   } finally {
     await cp.stop();
   }
