@@ -69,6 +69,31 @@ describe('server-side apply', () => {
 });
 
 describe('Informer on the API server', () => {
+  it('caches objects without managedFields unless asked to keep them', async () => {
+    await applyObject(client, configMap('fields-1', { v: '1' }, { app: 'fields' }), { fieldManager: 'kit' });
+    const target = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, labelSelector: 'app=fields' };
+    const stripped = new Informer<V1ConfigMap>(kubeListWatcher(cp.kubeConfig, client, target), { name: 'stripped' });
+    const kept = new Informer<V1ConfigMap>(kubeListWatcher(cp.kubeConfig, client, { ...target, keepManagedFields: true }), { name: 'kept' });
+    stripped.start();
+    kept.start();
+    try {
+      expect(await stripped.waitForSync()).toBe(true);
+      expect(await kept.waitForSync()).toBe(true);
+      // From the list, then from the watch.
+      await applyObject(client, configMap('fields-2', { v: '1' }, { app: 'fields' }), { fieldManager: 'kit' });
+      for (const name of ['fields-1', 'fields-2']) {
+        const key = `${NS}/${name}`;
+        await eventually(`${name} in both caches`, () => (stripped.get(key) && kept.get(key) ? true : undefined));
+        expect(kept.get(key)?.metadata?.managedFields?.[0]?.manager).toBe('kit');
+        expect(stripped.get(key)?.metadata).not.toHaveProperty('managedFields');
+        expect(stripped.get(key)?.metadata?.resourceVersion).toBe(kept.get(key)?.metadata?.resourceVersion);
+      }
+    } finally {
+      await stripped.stop();
+      await kept.stop();
+    }
+  });
+
   it('lists with a label selector, then sees adds, updates and deletes', async () => {
     await applyObject(client, configMap('watched-1', { v: '1' }, { app: 'kit' }), { fieldManager: 'kit' });
     await applyObject(client, configMap('ignored', { v: '1' }), { fieldManager: 'kit' });

@@ -25,12 +25,27 @@ export interface ListWatchTarget {
   fieldSelector?: string;
   /** Page size of the initial list; 500 unless given (client-go's default). */
   pageSize?: number;
+  /**
+   * Keep `metadata.managedFields` on cached objects. Off unless asked: no reader here uses
+   * them, and a server-side-applied object's managedFields are about as large as its spec,
+   * so every cache would hold each object nearly twice (controller-runtime strips them
+   * in caches for the same reason).
+   */
+  keepManagedFields?: boolean;
+}
+
+/** `obj` without metadata.managedFields (a shallow copy; `obj` itself is not changed). */
+function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** A ListWatcher on the real API server: paginated list, then client-node's Watch stream with bookmarks. */
 export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: KubeConfig, client: KubeClient, target: ListWatchTarget): ListWatcher<T> {
   const watcher = new Watch(kubeConfig);
   const selectors = { labelSelector: target.labelSelector, fieldSelector: target.fieldSelector };
+  const cached = target.keepManagedFields ? <U extends T>(obj: U): U => obj : withoutManagedFields;
   const pathOf = async () => resourcePath(await client.resolver.resolve(target.apiVersion, target.kind), { namespace: target.namespace });
   return {
     async list() {
@@ -43,7 +58,7 @@ export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: KubeConf
           method: 'GET', path, query: { ...selectors, limit: target.pageSize ?? 500, continue: continueToken },
         });
         // List responses omit apiVersion/kind on items; restore them so cached objects are self-describing.
-        for (const item of page.items) items.push({ apiVersion: target.apiVersion, kind: target.kind, ...item });
+        for (const item of page.items) items.push(cached({ apiVersion: target.apiVersion, kind: target.kind, ...item }));
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
@@ -57,7 +72,7 @@ export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: KubeConf
       const controller = await watcher.watch(
         path,
         { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-        (type: string, obj: T) => onEvent(type as WatchEventType, obj),
+        (type: string, obj: T) => onEvent(type as WatchEventType, obj && typeof obj === 'object' ? cached(obj) : obj),
         (err: unknown) => onDone(err ?? undefined),
       );
       return { abort: () => controller.abort() };
