@@ -6,11 +6,11 @@
  * token to the pod and so to its node, exactly as the kubelet's projected token is bound.
  */
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, applyStatus } from '../../controller-kit/src/apply.js';
 import { kubeClient, type KubeClient } from '../../controller-kit/src/kube/client.js';
 import { ApiError, call } from '../../controller-kit/src/kube/request.js';
+import { bearerClient, get, post, refusal, serviceAccountToken } from './clients.js';
 import type { NodeNatPlan, NodeNatPlanStatus } from '../../crds/generated/types.js';
 import { AGENT_FIELD_MANAGER } from '../../node-agent/src/shell/agent.js';
 import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
@@ -145,43 +145,13 @@ async function writeStatus(client: KubeClient, node: string, ready: 'True' | 'Fa
   return (await applyStatus(client, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: node }, status } as NodeNatPlan, { fieldManager: AGENT_FIELD_MANAGER })).object;
 }
 
-/** The error of a request the API server must refuse with 403 Forbidden. */
-async function refusal(request: Promise<unknown>): Promise<ApiError> {
-  const err = await request.then(() => undefined, (e: unknown) => e);
-  if (!(err instanceof ApiError)) throw new Error(`expected a refusal, got ${err === undefined ? 'success' : String(err)}`);
-  expect(err.statusCode).toBe(403);
-  return err;
-}
-
 async function tokenBoundToPod(name: string): Promise<string> {
   const pod = await get<{ metadata: { uid: string } }>(admin, `/api/v1/namespaces/${NS}/pods/${name}`);
   return token({ boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata.uid } });
 }
 
-/** A TokenRequest for the agent's ServiceAccount (the API server's default audience). */
-async function token(spec: Record<string, unknown>): Promise<string> {
-  const r = await post<{ status: { token: string } }>(admin, `/api/v1/namespaces/${NS}/serviceaccounts/natplan-agent/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600, ...spec },
-  });
-  return r.status.token;
-}
+/** A TokenRequest for the agent's ServiceAccount. */
+const token = (spec: Record<string, unknown>): Promise<string> => serviceAccountToken(admin, NS, 'natplan-agent', spec);
 
 /** A client that authenticates with nothing but the bearer token, as the agent in its pod. */
-async function agentClient(bearer: string): Promise<KubeClient> {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'test', server: cp.server, caFile: cp.certificates.caCert, skipTLSVerify: false }],
-    users: [{ name: 'agent', token: bearer }],
-    contexts: [{ name: 'agent', cluster: 'test', user: 'agent' }],
-    currentContext: 'agent',
-  });
-  return kubeClient(kc);
-}
-
-function post<T = unknown>(client: KubeClient, path: string, body: unknown): Promise<T> {
-  return call<T>(client.requester, { method: 'POST', path, body: JSON.stringify(body), contentType: 'application/json' });
-}
-
-function get<T>(client: KubeClient, path: string): Promise<T> {
-  return call<T>(client.requester, { method: 'GET', path });
-}
+const agentClient = async (bearer: string): Promise<KubeClient> => bearerClient(cp, bearer);

@@ -12,8 +12,13 @@ import { startProcess, type ManagedProcess } from './processes.js';
 
 export const CONTROLLERS = ['endpointslice', 'endpointslicemirroring', 'serviceaccount', 'garbagecollector', 'namespace'];
 
-/** `controllers`: e.g. ['*'] for a cluster with a real node (DaemonSets, Deployments, Jobs, ServiceAccount tokens). */
-export async function startControllerManager(cp: ControlPlane, options: { detached?: boolean; controllers?: string[] } = {}): Promise<ManagedProcess> {
+/**
+ * `controllers`: e.g. ['*'] for a cluster with a real node (DaemonSets, Deployments, Jobs, ServiceAccount tokens).
+ * `serviceAccountCredentials`: each controller authenticates as its own ServiceAccount in
+ * kube-system (e.g. generic-garbage-collector), as kubeadm clusters run it, instead of as
+ * the admin; admission tests need the identities a real cluster's controllers have.
+ */
+export async function startControllerManager(cp: ControlPlane, options: { detached?: boolean; controllers?: string[]; serviceAccountCredentials?: boolean } = {}): Promise<ManagedProcess> {
   const port = await freePort();
   const kcm = startProcess('kube-controller-manager', binaryPath('kube-controller-manager'), [
     `--kubeconfig=${cp.kubeconfigPath}`,
@@ -28,6 +33,7 @@ export async function startControllerManager(cp: ControlPlane, options: { detach
     '--concurrent-service-endpoint-syncs=5',
     // For the root-CA ConfigMap publisher and the ServiceAccount token controller, when enabled.
     `--root-ca-file=${cp.certificates.caCert}`, `--service-account-private-key-file=${cp.certificates.serviceAccountKey}`,
+    ...(options.serviceAccountCredentials ? ['--use-service-account-credentials=true'] : []),
     '--v=1',
   ], join(cp.dir, 'kube-controller-manager.log'), { detached: options.detached });
   cp.processes.push(kcm);

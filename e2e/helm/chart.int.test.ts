@@ -20,7 +20,7 @@ import { DEFAULT_RESERVED_PORTS } from '../../operator/src/planner/index.js';
 import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');
-const plainPolicy = join(crdsDir, '..', 'deploy', 'agent-node-identity-policy.yaml');
+const deployDir = join(crdsDir, '..', 'deploy');
 
 /** Objects `helm template` renders for a release (by default "natplan" in natplan-system). */
 async function render(...args: string[]) {
@@ -92,22 +92,32 @@ describe('charts/natplan', () => {
     expect((await render('--set', 'crds.enabled=false')).filter((d) => d.kind === 'CustomResourceDefinition')).toEqual([]);
   });
 
-  it('ships the node identity policy identical to deploy/ (labels aside)', async () => {
+  it.each([
+    ['node identity', 'natplan-agent-node-identity', 'agent-node-identity-policy.yaml'],
+    ['plan writer', 'natplan-plan-writer', 'plan-writer-policy.yaml'],
+  ])('ships the %s policy identical to deploy/ (labels aside)', async (_what, name, file) => {
     const kinds = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
-    const rendered = (await render()).filter((d) => kinds.includes(d.kind)).map(withoutLabels);
-    const plain = parseAllDocuments(readFileSync(plainPolicy, 'utf8')).map((d) => d.toJS());
+    const rendered = (await render()).filter((d) => kinds.includes(d.kind) && d.metadata.name === name).map(withoutLabels);
+    const plain = parseAllDocuments(readFileSync(join(deployDir, file), 'utf8')).map((d) => d.toJS());
     expect(rendered.map((d) => d.kind)).toEqual(kinds);
     expect(rendered).toEqual(plain);
   });
 
-  it('names the agent\'s ServiceAccount of the release in the policy, and can leave it out', async () => {
+  it('names the release\'s ServiceAccounts in the policies, and can leave each out', async () => {
     const docs = await renderRelease('edge', 'net');
-    const policy = docs.find((d) => d.kind === 'ValidatingAdmissionPolicy');
+    const policy = (suffix: string) => docs.find((d) => d.kind === 'ValidatingAdmissionPolicy' && d.metadata.name === `edge-natplan-${suffix}`);
+    const binding = (suffix: string) => docs.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding' && d.metadata.name === `edge-natplan-${suffix}`);
     const agent = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name.endsWith('-agent'));
     expect(agent.metadata.name).toBe('edge-natplan-agent');
-    expect(policy.spec.matchConditions[0].expression).toBe("request.userInfo.username == 'system:serviceaccount:net:edge-natplan-agent'");
-    expect(docs.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding').spec.policyName).toBe(policy.metadata.name);
-    expect((await render('--set', 'agent.nodeIdentityPolicy=false')).filter((d) => d.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+    expect(policy('agent-node-identity').spec.matchConditions[0].expression).toBe("request.userInfo.username == 'system:serviceaccount:net:edge-natplan-agent'");
+    expect(binding('agent-node-identity').spec.policyName).toBe(policy('agent-node-identity').metadata.name);
+    const operator = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name.endsWith('-operator'));
+    expect(operator.metadata.name).toBe('edge-natplan-operator');
+    expect(policy('plan-writer').spec.matchConditions[0].expression).toContain("['system:serviceaccount:net:edge-natplan-operator',");
+    expect(binding('plan-writer').spec.policyName).toBe(policy('plan-writer').metadata.name);
+    const policies = async (...set: string[]) => (await render(...set)).filter((d) => d.kind.startsWith('ValidatingAdmissionPolicy')).map((d) => `${d.kind} ${d.metadata.name}`);
+    expect(await policies('--set', 'agent.nodeIdentityPolicy=false')).toEqual(['ValidatingAdmissionPolicy natplan-plan-writer', 'ValidatingAdmissionPolicyBinding natplan-plan-writer']);
+    expect(await policies('--set', 'operator.planWriterPolicy=false')).toEqual(['ValidatingAdmissionPolicy natplan-agent-node-identity', 'ValidatingAdmissionPolicyBinding natplan-agent-node-identity']);
   });
 
   it('agent pods use the projected, pod-bound token (the one carrying the node claim)', async () => {
@@ -312,7 +322,9 @@ describe('charts/natplan', () => {
     ]);
     expect(await get('validatingadmissionpolicy,validatingadmissionpolicybinding', '-l', 'app.kubernetes.io/instance=natplan')).toEqual([
       'validatingadmissionpolicy.admissionregistration.k8s.io/natplan-agent-node-identity',
+      'validatingadmissionpolicy.admissionregistration.k8s.io/natplan-plan-writer',
       'validatingadmissionpolicybinding.admissionregistration.k8s.io/natplan-agent-node-identity',
+      'validatingadmissionpolicybinding.admissionregistration.k8s.io/natplan-plan-writer',
     ]);
     const deployment = JSON.parse((await kubectl(cp.kubeconfigPath, ['get', '-n', 'natplan-system', 'deployment', 'natplan-operator', '-o', 'json'])).stdout);
     expect(deployment.spec.replicas).toBe(2);
