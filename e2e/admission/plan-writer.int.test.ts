@@ -5,7 +5,9 @@
  * attack it closes: a tenant with a wildcard role in its own namespace (RBAC allows it
  * everything there) writes a plan for another Service's address, which every agent would
  * program. The real kube-controller-manager runs with per-controller ServiceAccounts, so
- * the garbage collector orphaning a plan is the identity a kubeadm cluster has.
+ * the garbage collector orphaning a plan is the identity a kubeadm cluster has. Last, the
+ * chart's additions to Kubernetes' default roles: a namespace editor writes exposure
+ * policies and reads plans, and still writes no plan.
  * Addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16.
  */
 import { join } from 'node:path';
@@ -47,7 +49,7 @@ const write = (client: KubeClient, obj: ServiceNatPlan) => applyObject(client, o
 beforeAll(async () => {
   cp = await startControlPlane();
   admin = kubeClient(cp.kubeConfig);
-  await startControllerManager(cp, { controllers: ['garbagecollector', 'serviceaccount'], serviceAccountCredentials: true });
+  await startControllerManager(cp, { controllers: ['garbagecollector', 'serviceaccount', 'clusterrole-aggregation'], serviceAccountCredentials: true });
   const install = await helm(cp.kubeconfigPath, ['install', 'natplan', chart, '--namespace', NS, '--create-namespace', '--set', 'crds.enabled=false', '--wait=false']);
   if (install.code !== 0) throw new Error(install.stderr);
   operator = bearerClient(cp, await serviceAccountToken(admin, NS, 'natplan-operator'));
@@ -129,5 +131,36 @@ describe('the plan-writer policy', () => {
       const owners = (await get<ServiceNatPlan>(admin, `${PLANS}/api`)).metadata?.ownerReferences ?? [];
       return gone && owners.length === 0 ? true : undefined;
     }, 60_000, 200);
+  });
+});
+
+describe('the chart\'s additions to the default namespace roles', () => {
+  const TEAM = 'team-b';
+  const can = async (client: KubeClient, verb: string, resource: string, namespace = TEAM) => (await post<{ status: { allowed: boolean } }>(client, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+    apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: 'natplan.io', resource, verb, namespace } },
+  })).status.allowed;
+  const bound = async (role: 'admin' | 'edit' | 'view') => {
+    await post(admin, `/api/v1/namespaces/${TEAM}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: role } });
+    await post(admin, `/apis/rbac.authorization.k8s.io/v1/namespaces/${TEAM}/rolebindings`, {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: role },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'ServiceAccount', name: role, namespace: TEAM }],
+    });
+    return bearerClient(cp, await serviceAccountToken(admin, TEAM, role));
+  };
+
+  it.each(['admin', 'edit', 'view'] as const)('%s: exposure policies and plans as the chart grants them, and no plan writes', async (role) => {
+    await post(admin, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TEAM } }).catch((e: unknown) => {
+      if (!(e instanceof ApiError && e.statusCode === 409)) throw e;
+    });
+    const user = await bound(role);
+    const writes = role !== 'view';
+    // The aggregation controller fills the default roles shortly after the chart's roles appear.
+    await waitFor(`${role} may read exposure policies`, async () => ((await can(user, 'list', 'natexposurepolicies')) ? true : undefined), 30_000, 200);
+    expect(await can(user, 'watch', 'servicenatplans')).toBe(true);
+    expect(await can(user, 'create', 'natexposurepolicies')).toBe(writes);
+    expect(await can(user, 'delete', 'natexposurepolicies')).toBe(writes);
+    for (const verb of ['create', 'update', 'patch']) expect(await can(user, verb, 'servicenatplans')).toBe(false);
+    expect(await can(user, 'patch', 'natexposurepolicies/status')).toBe(false);
+    expect(await can(user, 'list', 'natexposurepolicies', 'team-a')).toBe(false);
   });
 });
