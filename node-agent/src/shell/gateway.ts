@@ -1,0 +1,44 @@
+/**
+ * Wires the gateway port mappings into the agent: finds the gateway (the node's default
+ * route, or --gateway), talks to it from the node's network (PCP, then NAT-PMP), and keeps
+ * the list of held mappings on disk for `natplan cleanup`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
+import type { AgentConfig } from '../config.js';
+import type { Exec } from '../exec/index.js';
+import { PortMappingClient, systemClock } from '../gateway/index.js';
+import { findGateway } from '../gateway/discover.js';
+import { ExactPortMapper } from '../gateway/exact-port.js';
+import { writeHeldMappings } from '../gateway/held-file.js';
+import { GatewayMappings, type HeldMapping } from '../gateway/mappings.js';
+import { gatewayDatagrams } from '../gateway/netns-socket.js';
+
+export function startGatewayMappings(config: AgentConfig, exec: Exec, logger: JsonLogger, onChange: () => void): GatewayMappings | undefined {
+  if (config.gateway === 'none') return undefined;
+  // Writes run one after another, each with the newest list.
+  let writing: Promise<void> = Promise.resolve();
+  let lastWritten = '';
+  const persist = (held: readonly HeldMapping[]) => {
+    const text = JSON.stringify(held);
+    if (!config.gatewayStateFile || text === lastWritten) return;
+    lastWritten = text;
+    writing = writing.then(() => writeHeldMappings(config.gatewayStateFile, held)).catch((err: unknown) => logger.error('cannot write the gateway mapping list', { err, file: config.gatewayStateFile }));
+  };
+  return new GatewayMappings({
+    connect: async () => {
+      const gateway = await findGateway(exec, config.gateway);
+      if (gateway === undefined) return undefined;
+      const datagrams = await gatewayDatagrams(exec.target, gateway);
+      const client = new PortMappingClient({ datagrams, clock: systemClock, randomNonce: () => new Uint8Array(randomBytes(12)) });
+      logger.info('asking the gateway for port mappings', { gateway, from: datagrams.localAddress() });
+      return { gateway, mapper: new ExactPortMapper(client), close: () => datagrams.close() };
+    },
+    clock: systemClock,
+    lifetimeSeconds: config.gatewayLifetimeSeconds,
+    retryMs: config.gatewayRetryMs,
+    onChange,
+    onHeld: persist,
+    onError: (message, err) => logger.warn(message, { err }),
+  });
+}
