@@ -67,6 +67,21 @@ export class PortMappingClient implements PortMapper {
     this.nonces.delete(mappingKey(request));
   }
 
+  /**
+   * The PCP nonce of a mapping, so that another process (the agent after a restart,
+   * `natplan cleanup`) can renew or delete it: RFC 6887 (section 11.3) ties a mapping to its
+   * nonce. miniupnpd refuses a delete with another nonce (NOT_AUTHORIZED; the cleanup test
+   * in e2e/scenarios/gateway-mapping.int.test.ts) and accepts a renewal.
+   */
+  nonceOf(request: Pick<MappingRequest, 'protocol' | 'internalPort'>): Uint8Array | undefined {
+    return this.nonces.get(mappingKey(request));
+  }
+
+  /** Uses `nonce` for this mapping from now on (one remembered from an earlier process). */
+  adoptNonce(request: Pick<MappingRequest, 'protocol' | 'internalPort'>, nonce: Uint8Array): void {
+    this.nonces.set(mappingKey(request), nonce);
+  }
+
   /** The gateway's external address (NAT-PMP opcode 0; with PCP it comes with each mapping). */
   async externalAddress(): Promise<string> {
     const { datagrams, clock } = this.options;

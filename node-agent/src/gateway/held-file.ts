@@ -34,7 +34,8 @@ export async function readHeldMappings(path: string): Promise<HeldMapping[]> {
     throw error;
   }
   const parsed = JSON.parse(text) as { mappings?: HeldMapping[] };
-  return (parsed.mappings ?? []).filter((m) => typeof m.gateway === 'string' && (m.protocol === 'tcp' || m.protocol === 'udp') && Number.isInteger(m.internalPort));
+  return (parsed.mappings ?? []).filter((m) => typeof m.gateway === 'string' && (m.protocol === 'tcp' || m.protocol === 'udp') && Number.isInteger(m.internalPort)
+    && (m.nonce === undefined || /^[0-9a-f]{24}$/.test(m.nonce)));
 }
 
 /**
@@ -57,6 +58,7 @@ export async function releaseHeldMappings(target: ExecTarget, path: string): Pro
     const client = new PortMappingClient({ datagrams, clock: systemClock, randomNonce: () => new Uint8Array(randomBytes(12)) });
     for (const m of held.filter((h) => h.gateway === gateway)) {
       try {
+        if (m.nonce) client.adoptNonce(m, new Uint8Array(Buffer.from(m.nonce, 'hex')));
         await client.unmap({ protocol: m.protocol, internalPort: m.internalPort });
         released++;
       } catch (error) {

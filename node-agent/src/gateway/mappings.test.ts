@@ -39,18 +39,34 @@ const exposure = (port: number, over: Partial<NodeNatPlanExposure> = {}): NodeNa
   gatewayMapping: { externalPort: port }, ...over,
 });
 
-function setup(options: { connect?: () => Promise<GatewayConnection | undefined> } = {}) {
+/** Nonces as a PCP client keeps them: one per mapping, made up on first use, or adopted. */
+class FakeNonces {
+  readonly byMapping = new Map<string, string>();
+  private next = 0;
+  get(m: { protocol: string; internalPort: number }): string | undefined {
+    const key = `${m.protocol}/${m.internalPort}`;
+    if (!this.byMapping.has(key)) this.byMapping.set(key, (this.next++).toString(16).padStart(24, 'a'));
+    return this.byMapping.get(key);
+  }
+  adopt(m: { protocol: string; internalPort: number }, nonce: string): void {
+    this.byMapping.set(`${m.protocol}/${m.internalPort}`, nonce);
+  }
+}
+
+function setup(options: { connect?: () => Promise<GatewayConnection | undefined>; previouslyHeld?: HeldMapping[] } = {}) {
   const clock = new FakeClock();
   const mapper = new FakeMapper();
+  const nonces = new FakeNonces();
   let changes = 0;
   let held: readonly HeldMapping[] = [];
   const mappings = new GatewayMappings({
-    connect: options.connect ?? (async () => ({ gateway: '172.18.0.254', mapper: new ExactPortMapper(mapper), close: () => {} })),
+    connect: options.connect ?? (async () => ({ gateway: '172.18.0.254', mapper: new ExactPortMapper(mapper), nonces, close: () => {} })),
+    ...(options.previouslyHeld ? { previouslyHeld: options.previouslyHeld } : {}),
     clock, lifetimeSeconds: 3600, retryMs: 60_000,
     onChange: () => { changes++; },
     onHeld: (h) => { held = h; },
   });
-  return { clock, mapper, mappings, changes: () => changes, held: () => held };
+  return { clock, mapper, mappings, nonces, changes: () => changes, held: () => held };
 }
 
 describe('GatewayMappings', () => {
@@ -60,7 +76,7 @@ describe('GatewayMappings', () => {
     expect(mappings.report()).toEqual([{ address: '172.18.0.3', port: 8080, protocol: 'TCP', state: 'Pending' }]);
     await clock.advance(0);
     expect(mappings.report()).toEqual([{ address: '172.18.0.3', port: 8080, protocol: 'TCP', state: 'Mapped', externalAddress: '11.18.0.1', externalPort: 8080, via: 'PCP', gateway: '172.18.0.254' }]);
-    expect(held()).toEqual([{ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8080 }]);
+    expect(held()).toEqual([{ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8080, nonce: 'aaaaaaaaaaaaaaaaaaaaaaa0' }]);
     await clock.advance(5000);
     await clock.advance(5000);
     expect(mapper.calls).toEqual(Array(3).fill('map tcp/8080->8080 exact'));
@@ -87,7 +103,7 @@ describe('GatewayMappings', () => {
     await clock.advance(0);
     expect(mapper.calls).toContain('unmap tcp/8080');
     expect(mappings.report().map((r) => r.port)).toEqual([8081]);
-    expect(held()).toEqual([{ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8081 }]);
+    expect(held()).toEqual([expect.objectContaining({ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8081 })]);
     const calls = mapper.calls.length;
     await clock.advance(10_000);
     expect(mapper.calls.slice(calls)).toEqual(['map tcp/8081->8081 exact', 'map tcp/8081->8081 exact']);
@@ -152,5 +168,19 @@ describe('GatewayMappings', () => {
     expect(mapper.calls.length).toBe(calls);
     expect(mapper.calls.some((c) => c.startsWith('unmap'))).toBe(false);
     expect(mapper.calls[0]).toBe('map udp/8080->8080 exact');
+  });
+
+  it('after a restart: adopts the nonces the previous agent held, and deletes what the plan no longer asks for', async () => {
+    const previous: HeldMapping[] = [
+      { gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8080, nonce: '0123456789abcdef01234567' },
+      { gateway: '172.18.0.254', protocol: 'tcp', internalPort: 9090, nonce: '76543210fedcba9876543210' },
+    ];
+    const { clock, mapper, mappings, nonces, held } = setup({ previouslyHeld: previous });
+    mappings.update([exposure(8080)]);
+    await clock.advance(0);
+    expect(nonces.byMapping.get('tcp/8080')).toBe('0123456789abcdef01234567');
+    expect(mapper.calls).toContain('unmap tcp/9090');
+    expect(mapper.calls).not.toContain('unmap tcp/8080');
+    expect(held()).toEqual([{ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8080, nonce: '0123456789abcdef01234567' }]);
   });
 });

@@ -17,14 +17,21 @@ import type { MappingProtocol, RefusalReason, TransportProtocol } from './types.
 export interface GatewayConnection {
   readonly gateway: string;
   readonly mapper: PortMapper;
+  /** PCP nonces (hex) by mapping: kept with the held list, adopted by the next process. */
+  readonly nonces?: {
+    get(mapping: Pick<HeldMapping, 'protocol' | 'internalPort'>): string | undefined;
+    adopt(mapping: Pick<HeldMapping, 'protocol' | 'internalPort'>, nonce: string): void;
+  };
   close(): void;
 }
 
-/** What cleanup needs to delete a mapping after the agent is gone. */
+/** What a later process (the agent restarted, cleanup) needs to renew or delete a mapping. */
 export interface HeldMapping {
   readonly gateway: string;
   readonly protocol: TransportProtocol;
   readonly internalPort: number;
+  /** PCP's mapping nonce, hex; the gateway refuses a renewal or delete without it. */
+  readonly nonce?: string;
 }
 
 export interface GatewayMappingsOptions {
@@ -40,6 +47,11 @@ export interface GatewayMappingsOptions {
   /** The mappings that may exist on a gateway now, for `natplan cleanup`. */
   onHeld?(held: readonly HeldMapping[]): void;
   onError?(message: string, error: unknown): void;
+  /**
+   * What the previous process held (the list it left on disk): their nonces are adopted,
+   * so renewals go on where it stopped, and those the plan no longer asks for are deleted.
+   */
+  readonly previouslyHeld?: readonly HeldMapping[];
 }
 
 const REASONS: Record<RefusalReason, string> = {
@@ -96,7 +108,11 @@ export class GatewayMappings {
   private cancelReconnect: () => void = () => {};
   private stopped = false;
 
-  constructor(private readonly options: GatewayMappingsOptions) {}
+  private current: GatewayConnection | undefined;
+
+  constructor(private readonly options: GatewayMappingsOptions) {
+    for (const m of options.previouslyHeld ?? []) this.releasing.set(heldKey(m), m);
+  }
 
   /** Brings the leases in line with the plan's exposures: new ones asked for, gone ones released. */
   update(exposures: readonly NodeNatPlanExposure[]): void {
@@ -110,7 +126,7 @@ export class GatewayMappings {
       changed = true;
       if (entry.lease) {
         // Held until the gateway confirmed the delete; a failed delete stays for cleanup (or expires).
-        const mapping = entry.everMapped && entry.report.gateway !== undefined ? heldMapping(entry.report.gateway, entry.wanted) : undefined;
+        const mapping = entry.everMapped && entry.report.gateway !== undefined ? this.heldMapping(entry.report.gateway, entry.wanted) : undefined;
         if (mapping) this.releasing.set(heldKey(mapping), mapping);
         entry.lease.release().then(() => {
           if (mapping) this.releasing.delete(heldKey(mapping));
@@ -129,6 +145,31 @@ export class GatewayMappings {
       this.held();
       this.options.onChange();
     }
+    if (this.options.previouslyHeld?.length && !this.leftoversHandled) {
+      this.leftoversHandled = true;
+      void this.connect().then((connection) => { if (connection) this.releaseLeftovers(connection); });
+    }
+  }
+
+  private leftoversHandled = false;
+
+  /** The previous process's mappings that this plan does not ask for (a policy deleted while the agent was down). */
+  private releaseLeftovers(connection: GatewayConnection): void {
+    const wanted = new Set([...this.entries.values()].map((e) => heldKey(heldMapping(connection.gateway, e.wanted))));
+    for (const m of this.options.previouslyHeld ?? []) {
+      const key = heldKey({ gateway: m.gateway, protocol: m.protocol, internalPort: m.internalPort });
+      // A wanted one stays listed (with its nonce) until its entry is mapped, and overrides it then.
+      if (wanted.has(key)) continue;
+      if (m.gateway !== connection.gateway) {
+        this.releasing.delete(heldKey(m)); // another gateway (the route changed): it expires there
+        continue;
+      }
+      connection.mapper.unmap({ protocol: m.protocol, internalPort: m.internalPort }).then(() => {
+        this.releasing.delete(heldKey(m));
+        this.held();
+      }, (error: unknown) => this.options.onError?.('deleting a mapping the previous agent held failed', error));
+    }
+    this.held();
   }
 
   /** Per exposure, sorted: what the gateway granted, or why not. */
@@ -174,6 +215,10 @@ export class GatewayMappings {
     this.connection ??= this.options.connect().then((connection) => {
       this.connectionProblem = connection ? undefined : { reason: 'NoGateway', message: 'the node has no IPv4 default route to ask' };
       if (!connection) this.reconnectLater();
+      this.current = connection;
+      for (const m of this.options.previouslyHeld ?? []) {
+        if (connection && m.gateway === connection.gateway && m.nonce) connection.nonces?.adopt(m, m.nonce);
+      }
       return connection;
     }, (error: unknown) => {
       this.connectionProblem = { reason: 'NoGateway', message: `cannot reach a gateway: ${error instanceof Error ? error.message : String(error)}` };
@@ -224,10 +269,16 @@ export class GatewayMappings {
     const held = new Map<string, HeldMapping>(this.releasing);
     for (const e of this.entries.values()) {
       if (!e.everMapped || e.report.gateway === undefined) continue;
-      const mapping = heldMapping(e.report.gateway, e.wanted);
+      const mapping = this.heldMapping(e.report.gateway, e.wanted);
       held.set(heldKey(mapping), mapping);
     }
     this.options.onHeld([...held.values()]);
+  }
+
+  private heldMapping(gateway: string, w: Wanted): HeldMapping {
+    const mapping = heldMapping(gateway, w);
+    const nonce = this.current?.gateway === gateway ? this.current.nonces?.get(mapping) : undefined;
+    return nonce === undefined ? mapping : { ...mapping, nonce };
   }
 }
 
@@ -235,4 +286,4 @@ function heldMapping(gateway: string, w: Wanted): HeldMapping {
   return { gateway, protocol: w.protocol === 'TCP' ? 'tcp' : 'udp', internalPort: w.port };
 }
 
-const heldKey = (m: HeldMapping) => `${m.gateway}|${m.protocol}|${m.internalPort}`;
+const heldKey = (m: Pick<HeldMapping, 'gateway' | 'protocol' | 'internalPort'>) => `${m.gateway}|${m.protocol}|${m.internalPort}`;

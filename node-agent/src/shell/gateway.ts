@@ -10,12 +10,15 @@ import type { Exec } from '../exec/index.js';
 import { PortMappingClient, systemClock } from '../gateway/index.js';
 import { findGateway } from '../gateway/discover.js';
 import { ExactPortMapper } from '../gateway/exact-port.js';
-import { writeHeldMappings } from '../gateway/held-file.js';
+import { readHeldMappings, writeHeldMappings } from '../gateway/held-file.js';
 import { GatewayMappings, type HeldMapping } from '../gateway/mappings.js';
 import { gatewayDatagrams } from '../gateway/netns-socket.js';
 
-export function startGatewayMappings(config: AgentConfig, exec: Exec, logger: JsonLogger, onChange: () => void): GatewayMappings | undefined {
+export async function startGatewayMappings(config: AgentConfig, exec: Exec, logger: JsonLogger, onChange: () => void): Promise<GatewayMappings | undefined> {
   if (config.gateway === 'none') return undefined;
+  const previouslyHeld = config.gatewayStateFile
+    ? await readHeldMappings(config.gatewayStateFile).catch((err: unknown) => { logger.warn('cannot read the gateway mapping list; starting afresh', { err }); return []; })
+    : [];
   // Writes run one after another, each with the newest list.
   let writing: Promise<void> = Promise.resolve();
   let lastWritten = '';
@@ -32,7 +35,15 @@ export function startGatewayMappings(config: AgentConfig, exec: Exec, logger: Js
       const datagrams = await gatewayDatagrams(exec.target, gateway);
       const client = new PortMappingClient({ datagrams, clock: systemClock, randomNonce: () => new Uint8Array(randomBytes(12)) });
       logger.info('asking the gateway for port mappings', { gateway, from: datagrams.localAddress() });
-      return { gateway, mapper: new ExactPortMapper(client), close: () => datagrams.close() };
+      return {
+        gateway,
+        mapper: new ExactPortMapper(client),
+        nonces: {
+          get: (m) => { const nonce = client.nonceOf(m); return nonce && Buffer.from(nonce).toString('hex'); },
+          adopt: (m, hex) => client.adoptNonce(m, new Uint8Array(Buffer.from(hex, 'hex'))),
+        },
+        close: () => datagrams.close(),
+      };
     },
     clock: systemClock,
     lifetimeSeconds: config.gatewayLifetimeSeconds,
@@ -40,5 +51,6 @@ export function startGatewayMappings(config: AgentConfig, exec: Exec, logger: Js
     onChange,
     onHeld: persist,
     onError: (message, err) => logger.warn(message, { err }),
+    previouslyHeld,
   });
 }

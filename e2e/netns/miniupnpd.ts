@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
+import type { Host, NetnsProcess } from './topology.js';
 
 /** Debian's miniupnpd-nftables (tools/prereqs.sh installs it; no service is started). */
 export const MINIUPNPD = '/usr/sbin/miniupnpd';
