@@ -75,7 +75,7 @@ export class Cluster {
         await daemon.start();
         cluster.miniupnpd = daemon;
       }
-      for (let i = 0; i < nodeCount; i++) await cluster.core.createNode({ body: nodeObject(i, nodeCount, options.gateway !== undefined && options.gateway !== false, !mapped) });
+      for (let i = 0; i < nodeCount; i++) await cluster.core.createNode({ body: nodeObject(i, nodeCount, options.gateway !== undefined && options.gateway !== false ? net.wan!.addresses.gateway : undefined) });
       for (let i = 0; i < (options.operators ?? 1); i++) await cluster.startOperator(`operator-${i + 1}`);
       for (let i = 0; i < nodeCount; i++) await cluster.startAgent(A.nodeName(i));
       return cluster;
@@ -158,13 +158,14 @@ export class Cluster {
   }
 }
 
-function nodeObject(i: number, count: number, gateway: boolean, annotated: boolean): V1Node {
-  const behindGateway = gateway && i === count - 1;
+/** `publicAddress`: the NAT gateway's, when there is one in front of the last node (its annotation, for fromNode Annotation). */
+function nodeObject(i: number, count: number, publicAddress: string | undefined): V1Node {
+  const behindGateway = publicAddress !== undefined && i === count - 1;
   return {
     metadata: {
       name: A.nodeName(i),
       labels: { 'kubernetes.io/hostname': A.nodeName(i), 'topology.kubernetes.io/zone': `zone-${i % 2 === 0 ? 'a' : 'b'}`, ...(behindGateway ? { 'natplan.io/behind-nat': 'true' } : {}) },
-      ...(behindGateway && annotated ? { annotations: { 'natplan.io/public-address': A.GATEWAY_PUBLIC } } : {}),
+      ...(behindGateway ? { annotations: { 'natplan.io/public-address': publicAddress } } : {}),
     },
     spec: { podCIDR: A.podCIDR(i), podCIDRs: [A.podCIDR(i)] },
     status: { addresses: [{ type: 'InternalIP', address: A.nodeAddress(i) }, { type: 'Hostname', address: A.nodeName(i) }] },

@@ -50,14 +50,22 @@ export async function buildNetwork(topo: Topology, nodeCount: number, withGatewa
   return { lan, client, nodes, wan: { gateway, internetClient, outsider, addresses: w, interfaces: { lan: lanInterface, wan: wanInterface } } };
 }
 
-/** What an admin configures on the gateway: public:port -> node:port (TCP), nothing else. */
-export async function forwardPort(gateway: Host, publicPort: number, nodeIp: string, nodePort: number): Promise<void> {
+/**
+ * What an admin configures on the gateway: public:port -> node:port (TCP), nothing else.
+ * On a gateway whose firewall drops forwarded traffic (miniupnpd's table), the admin also
+ * lets the forwarded connections through: `acceptIn` names that forward chain.
+ */
+export async function forwardPort(
+  gateway: Host, publicPort: number, nodeIp: string, nodePort: number,
+  options: { publicAddress?: string; acceptIn?: { table: string; chain: string } } = {},
+): Promise<void> {
   const script = [
     'table ip gateway-nat {',
     '  chain prerouting { type nat hook prerouting priority dstnat; policy accept;',
-    `    ip daddr ${A.GATEWAY_PUBLIC} tcp dport ${publicPort} dnat to ${nodeIp}:${nodePort}`,
+    `    ip daddr ${options.publicAddress ?? A.GATEWAY_PUBLIC} tcp dport ${publicPort} dnat to ${nodeIp}:${nodePort}`,
     '  }',
     '}',
+    ...(options.acceptIn ? [`add rule ${options.acceptIn.table} ${options.acceptIn.chain} ip daddr ${nodeIp} tcp dport ${nodePort} ct status dnat accept`] : []),
   ].join('\n');
   await gateway.run(['nft', '-f', '-'], { stdin: `${script}\n` });
 }
