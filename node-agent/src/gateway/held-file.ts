@@ -7,11 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ExecTarget } from '../exec/index.js';
+import { createExec, type ExecTarget } from '../exec/index.js';
 import { PortMappingClient } from './client.js';
 import type { HeldMapping } from './mappings.js';
 import { gatewayDatagrams } from './netns-socket.js';
 import { systemClock } from './udp.js';
+import { execHttp } from './upnp-http.js';
+import { SSDP_PORT, UpnpIgdMapper } from './upnp.js';
 
 export async function writeHeldMappings(path: string, held: readonly HeldMapping[]): Promise<void> {
   const sorted = [...held].sort((a, b) => a.gateway.localeCompare(b.gateway) || a.protocol.localeCompare(b.protocol) || a.internalPort - b.internalPort);
@@ -35,11 +37,12 @@ export async function readHeldMappings(path: string): Promise<HeldMapping[]> {
   }
   const parsed = JSON.parse(text) as { mappings?: HeldMapping[] };
   return (parsed.mappings ?? []).filter((m) => typeof m.gateway === 'string' && (m.protocol === 'tcp' || m.protocol === 'udp') && Number.isInteger(m.internalPort)
-    && (m.nonce === undefined || /^[0-9a-f]{24}$/.test(m.nonce)));
+    && (m.nonce === undefined || /^[0-9a-f]{24}$/.test(m.nonce)) && (m.via === undefined || ['pcp', 'nat-pmp', 'upnp-igd'].includes(m.via)));
 }
 
 /**
- * Deletes every listed mapping at its gateway (PCP or NAT-PMP, whichever answers), from
+ * Deletes every listed mapping at its gateway (PCP or NAT-PMP, whichever answers; UPnP IGD
+ * for those it granted), from
  * `target`'s network, then the file. Returns what could not be deleted; those expire at
  * the end of their lifetime.
  */
@@ -56,8 +59,15 @@ export async function releaseHeldMappings(target: ExecTarget, path: string): Pro
       continue;
     }
     const client = new PortMappingClient({ datagrams, clock: systemClock, randomNonce: () => new Uint8Array(randomBytes(12)) });
+    let upnp: UpnpIgdMapper | undefined;
     for (const m of held.filter((h) => h.gateway === gateway)) {
       try {
+        if (m.via === 'upnp-igd') {
+          upnp ??= new UpnpIgdMapper({ ssdp: await gatewayDatagrams(target, gateway, SSDP_PORT), http: execHttp(createExec(target)), clock: systemClock, internalClient: datagrams.localAddress() });
+          await upnp.unmap({ protocol: m.protocol, internalPort: m.internalPort });
+          released++;
+          continue;
+        }
         if (m.nonce) client.adoptNonce(m, new Uint8Array(Buffer.from(m.nonce, 'hex')));
         await client.unmap({ protocol: m.protocol, internalPort: m.internalPort });
         released++;
@@ -66,6 +76,7 @@ export async function releaseHeldMappings(target: ExecTarget, path: string): Pro
       }
     }
     datagrams.close();
+    upnp?.close();
   }
   await rm(path, { force: true });
   return { released, errors };

@@ -183,4 +183,24 @@ describe('GatewayMappings', () => {
     expect(mapper.calls).not.toContain('unmap tcp/8080');
     expect(held()).toEqual([{ gateway: '172.18.0.254', protocol: 'tcp', internalPort: 8080, nonce: '0123456789abcdef01234567' }]);
   });
+
+  it('after a restart, reports what the previous agent reported until the gateway answers (no Pending in between)', async () => {
+    const clock = new FakeClock();
+    const mapper = new FakeMapper();
+    const reports: string[] = [];
+    const previous = [{ address: '172.18.0.3', port: 8080, protocol: 'TCP' as const, state: 'Mapped' as const, externalAddress: '11.18.0.1', externalPort: 8080, via: 'PCP' as const, gateway: '172.18.0.254' }];
+    const mappings: GatewayMappings = new GatewayMappings({
+      connect: async () => ({ gateway: '172.18.0.254', mapper: new ExactPortMapper(mapper), close: () => {} }),
+      clock, lifetimeSeconds: 3600, retryMs: 60_000, previousReport: () => previous,
+      onChange: () => { reports.push(mappings.report().map((r) => r.state).join()); },
+    });
+    mappings.update([exposure(8080)]);
+    expect(mappings.report()).toEqual(previous);
+    await clock.advance(0);
+    expect(mappings.report()).toEqual(previous);
+    expect(reports.every((r) => r === 'Mapped')).toBe(true);
+    // Later exposures start from Pending: the previous report is read at the first update only.
+    mappings.update([exposure(8080), exposure(8081)]);
+    expect(mappings.report().map((r) => r.state)).toEqual(['Mapped', 'Pending']);
+  });
 });

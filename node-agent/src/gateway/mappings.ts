@@ -32,6 +32,8 @@ export interface HeldMapping {
   readonly internalPort: number;
   /** PCP's mapping nonce, hex; the gateway refuses a renewal or delete without it. */
   readonly nonce?: string;
+  /** The protocol that granted it, so cleanup deletes it the same way (absent: PCP or NAT-PMP). */
+  readonly via?: MappingProtocol;
 }
 
 export interface GatewayMappingsOptions {
@@ -52,6 +54,12 @@ export interface GatewayMappingsOptions {
    * so renewals go on where it stopped, and those the plan no longer asks for are deleted.
    */
   readonly previouslyHeld?: readonly HeldMapping[];
+  /**
+   * What the previous agent last reported (this node's status): until the gateway answers
+   * anew, a mapping it held is reported as it was, not as Pending, so a restart does not
+   * take the policy's public endpoint away for a moment. Read at the first update only.
+   */
+  previousReport?(): readonly NodeNatPlanGatewayMapping[] | undefined;
 }
 
 const REASONS: Record<RefusalReason, string> = {
@@ -63,7 +71,7 @@ const REASONS: Record<RefusalReason, string> = {
   unsupported: 'Unsupported',
   malformed: 'Malformed',
 };
-const VIA: Record<MappingProtocol | 'upnp-igd', NonNullable<NodeNatPlanGatewayMapping['via']>> = { pcp: 'PCP', 'nat-pmp': 'NAT-PMP', 'upnp-igd': 'UPnP-IGD' };
+const VIA: Record<MappingProtocol, NonNullable<NodeNatPlanGatewayMapping['via']>> = { pcp: 'PCP', 'nat-pmp': 'NAT-PMP', 'upnp-igd': 'UPnP-IGD' };
 
 /** The status reason for an error the gateway exchange ended with. */
 export function refusalOf(error: unknown): { reason: string; message: string } {
@@ -84,6 +92,7 @@ interface Entry {
   lease: MappingLease | undefined;
   report: NodeNatPlanGatewayMapping;
   everMapped: boolean;
+  via?: MappingProtocol;
   cancelRetry: () => void;
 }
 
@@ -118,6 +127,8 @@ export class GatewayMappings {
   update(exposures: readonly NodeNatPlanExposure[]): void {
     if (this.stopped) return;
     const wanted = new Map(wantedMappings(exposures).map((w) => [keyOf(w), w] as const));
+    const first = !this.updated;
+    this.updated = true;
     let changed = false;
     for (const [key, entry] of this.entries) {
       if (wanted.has(key)) continue;
@@ -126,7 +137,7 @@ export class GatewayMappings {
       changed = true;
       if (entry.lease) {
         // Held until the gateway confirmed the delete; a failed delete stays for cleanup (or expires).
-        const mapping = entry.everMapped && entry.report.gateway !== undefined ? this.heldMapping(entry.report.gateway, entry.wanted) : undefined;
+        const mapping = entry.everMapped && entry.report.gateway !== undefined ? this.heldMapping(entry.report.gateway, entry) : undefined;
         if (mapping) this.releasing.set(heldKey(mapping), mapping);
         entry.lease.release().then(() => {
           if (mapping) this.releasing.delete(heldKey(mapping));
@@ -136,7 +147,8 @@ export class GatewayMappings {
     }
     for (const [key, w] of wanted) {
       if (this.entries.has(key)) continue;
-      const entry: Entry = { wanted: w, lease: undefined, everMapped: false, cancelRetry: () => {}, report: this.pending(w) };
+      const before = first ? this.options.previousReport?.()?.find((r) => r.state === 'Mapped' && r.address === w.address && r.port === w.port && r.protocol === w.protocol) : undefined;
+      const entry: Entry = { wanted: w, lease: undefined, everMapped: false, cancelRetry: () => {}, report: before ?? this.pending(w) };
       this.entries.set(key, entry);
       changed = true;
       void this.begin(entry);
@@ -152,6 +164,7 @@ export class GatewayMappings {
   }
 
   private leftoversHandled = false;
+  private updated = false;
 
   /** The previous process's mappings that this plan does not ask for (a policy deleted while the agent was down). */
   private releaseLeftovers(connection: GatewayConnection): void {
@@ -244,6 +257,7 @@ export class GatewayMappings {
       this.set(entry, { ...base, state: 'Mapped', externalAddress: mapping.externalAddress, externalPort: mapping.externalPort, via: VIA[mapping.via], gateway });
       if (!entry.everMapped) {
         entry.everMapped = true;
+        entry.via = mapping.via;
         this.held();
       }
       return;
@@ -269,14 +283,15 @@ export class GatewayMappings {
     const held = new Map<string, HeldMapping>(this.releasing);
     for (const e of this.entries.values()) {
       if (!e.everMapped || e.report.gateway === undefined) continue;
-      const mapping = this.heldMapping(e.report.gateway, e.wanted);
+      const mapping = this.heldMapping(e.report.gateway, e);
       held.set(heldKey(mapping), mapping);
     }
     this.options.onHeld([...held.values()]);
   }
 
-  private heldMapping(gateway: string, w: Wanted): HeldMapping {
-    const mapping = heldMapping(gateway, w);
+  private heldMapping(gateway: string, entry: Entry): HeldMapping {
+    const mapping = heldMapping(gateway, entry.wanted);
+    if (entry.via === 'upnp-igd') return { ...mapping, via: entry.via };
     const nonce = this.current?.gateway === gateway ? this.current.nonces?.get(mapping) : undefined;
     return nonce === undefined ? mapping : { ...mapping, nonce };
   }

@@ -76,7 +76,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let stalled: string | undefined;
   const watchdog = new EnforcementWatchdog(config.enforcementTimeoutMs, () => performance.now());
   // Port mappings on the NAT gateway for exposures that ask for one; a change is reported at once.
-  const gateway = await startGatewayMappings(config, exec, logger, () => publish());
+  const gateway = await startGatewayMappings(config, exec, logger, () => publish(), () => nodePlans.get(config.nodeName)?.status?.gatewayMappings);
 
   /** Writes run one at a time, each with the newest status: two in flight could land out of order. */
   let writing: Promise<void> = Promise.resolve();
