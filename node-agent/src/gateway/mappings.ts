@@ -116,8 +116,11 @@ export class GatewayMappings {
   private connectionProblem: { reason: string; message: string } | undefined;
   private cancelReconnect: () => void = () => {};
   private stopped = false;
-
+  /** The connection once made (for the nonces in the held list). */
   private current: GatewayConnection | undefined;
+  /** Whether update ran before (the previous report counts at the first only). */
+  private updated = false;
+  private leftoversHandled = false;
 
   constructor(private readonly options: GatewayMappingsOptions) {
     for (const m of options.previouslyHeld ?? []) this.releasing.set(heldKey(m), m);
@@ -162,9 +165,6 @@ export class GatewayMappings {
       void this.connect().then((connection) => { if (connection) this.releaseLeftovers(connection); });
     }
   }
-
-  private leftoversHandled = false;
-  private updated = false;
 
   /** The previous process's mappings that this plan does not ask for (a policy deleted while the agent was down). */
   private releaseLeftovers(connection: GatewayConnection): void {
