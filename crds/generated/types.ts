@@ -52,7 +52,7 @@ export interface LabelSelectorMatchExpression {
   values?: string[];
 }
 /**
- * The addresses that may be claimed: explicit IPs inside cidrs (policy addresses.ips), each node's ExternalIP or InternalIP (policy addresses.fromNode), or the public address a node annotation names (policy fromNode Annotation with one of these annotation keys; the rules match on the node's InternalIP).
+ * The addresses that may be claimed: explicit IPs inside cidrs (policy addresses.ips), each node's ExternalIP or InternalIP (policy addresses.fromNode), the public address a node annotation names (policy fromNode Annotation with one of these annotation keys; the rules match on the node's InternalIP), or a port mapping the node's agent asks the NAT gateway in front of it for (fromNode Gateway: PCP, NAT-PMP, UPnP IGD; off unless listed here).
  */
 export interface NatExposureGrantAddresses {
   /**
@@ -63,10 +63,12 @@ export interface NatExposureGrantAddresses {
    */
   cidrs?: string[];
   /**
+   * Node addresses a policy may take (policy addresses.fromNode). Gateway lets the agents of the selected nodes ask the NAT gateway in front of them to forward the granted ports; without it no agent asks the gateway for anything.
+   *
    * @minItems 1
-   * @maxItems 2
+   * @maxItems 3
    */
-  fromNode?: ('ExternalIP' | 'InternalIP')[];
+  fromNode?: ('ExternalIP' | 'InternalIP' | 'Gateway')[];
   /**
    * @minItems 1
    * @maxItems 16
@@ -168,9 +170,9 @@ export interface NatExposurePolicyAddresses {
    */
   ips?: string[];
   /**
-   * Take each node's ExternalIP or InternalIP. Annotation: the annotation names the node's public address on a NAT gateway in front of it; the gateway forwards to the node's InternalIP, where the rules match, and status reports the public address.
+   * Take each node's ExternalIP or InternalIP. Annotation: the annotation names the node's public address on a NAT gateway in front of it; the gateway forwards to the node's InternalIP, where the rules match, and status reports the public address. Gateway: each node's agent asks the NAT gateway in front of it (PCP, then NAT-PMP, then UPnP IGD) to forward exactly externalPort to the node's IPv4 InternalIP, where the rules match; status reports the external address the gateway discovered, or why it refused. Needs a grant with fromNode Gateway; TCP and UDP only.
    */
-  fromNode?: 'ExternalIP' | 'InternalIP' | 'Annotation';
+  fromNode?: 'ExternalIP' | 'InternalIP' | 'Annotation' | 'Gateway';
   /**
    * Node annotation holding the public address, e.g. natplan.io/public-address.
    */
@@ -296,10 +298,17 @@ export interface NodeNatPlanExposure {
    */
   sourceRanges?: string[];
   sourceNAT: 'Masquerade' | 'PreserveClientAddress';
+  gatewayMapping?: NodeNatPlanExposureGatewayMapping;
 }
 export interface NodeNatPlanExposurePolicy {
   namespace: string;
   name: string;
+}
+/**
+ * Ask the NAT gateway in front of the node to forward externalPort (exactly that one, PCP PREFER_FAILURE) of its external address to address:port of this node, and keep the lease.
+ */
+export interface NodeNatPlanExposureGatewayMapping {
+  externalPort: number;
 }
 /**
  * Written by the node agent, rate-limited.
@@ -320,9 +329,42 @@ export interface NodeNatPlanStatus {
    */
   rulesetDigest?: string;
   /**
+   * One entry per exposure with a gatewayMapping: what the NAT gateway in front of this node granted (external address and port, the protocol that answered) or why it did not.
+   *
+   * @maxItems 1024
+   */
+  gatewayMappings?: NodeNatPlanGatewayMapping[];
+  /**
    * @maxItems 16
    */
   conditions?: NodeNatPlanCondition[];
+}
+export interface NodeNatPlanGatewayMapping {
+  /**
+   * The exposure's address on this node (where the gateway forwards to).
+   */
+  address: string;
+  /**
+   * The exposure's port on this node.
+   */
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  /**
+   * Mapped: the gateway forwards externalAddress:externalPort here. Pending: asked, no answer yet. Refused: see reason.
+   */
+  state: 'Mapped' | 'Pending' | 'Refused';
+  /**
+   * Why not Mapped: NotAuthorized, PortTaken, NoGateway, NoResources, NetworkFailure, AddressMismatch, Unsupported.
+   */
+  reason?: string;
+  message?: string;
+  externalAddress?: string;
+  externalPort?: number;
+  via?: 'PCP' | 'NAT-PMP' | 'UPnP-IGD';
+  /**
+   * The gateway asked.
+   */
+  gateway?: string;
 }
 export interface NodeNatPlanCondition {
   type: string;

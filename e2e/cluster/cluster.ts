@@ -4,6 +4,9 @@
  * election), and one node agent per node, each enforcing inside its node's network
  * namespace. Everything is driven through the Kubernetes API; `stop()` leaves nothing.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { jsonLogger, type LogLevel } from '../../controller-kit/src/json-logger.js';
 import { kubeClient } from '../../controller-kit/src/kube/client.js';
@@ -12,7 +15,7 @@ import { startAgent, type RunningAgent } from '../../node-agent/src/shell/agent.
 import { parseOperatorConfig } from '../../operator/src/config.js';
 import { startOperator, type RunningOperator } from '../../operator/src/shell/operator.js';
 import { kubectl, SERVICE_CIDR, startControllerManager, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
-import { Topology } from '../netns/index.js';
+import { Miniupnpd, Topology } from '../netns/index.js';
 import * as A from './addresses.js';
 import { buildNetwork, type ClusterNetwork } from './network.js';
 import { Pods } from './pods.js';
@@ -20,7 +23,15 @@ import { Pods } from './pods.js';
 export interface ClusterOptions {
   nodes?: number;
   operators?: number;
-  gateway?: boolean;
+  /**
+   * A NAT gateway in front of the last node: true forwards nothing until a test says so,
+   * as an admin would (network.ts forwardPort); 'miniupnpd' runs Debian's miniupnpd there
+   * (PCP and NAT-PMP; secure mode; only the node subnet may map), on a WAN that is not a
+   * documentation range (addresses.ts).
+   */
+  gateway?: boolean | 'miniupnpd';
+  /** The longest lease miniupnpd grants, in seconds. */
+  gatewayMaxLifetimeSeconds?: number;
   logLevel?: LogLevel;
   /** Keep the control plane's working directory (and run it detached) for the sandbox's --keep. */
   dir?: string;
@@ -32,7 +43,13 @@ export class Cluster {
   readonly core: CoreV1Api;
   readonly pods: Pods;
 
-  private constructor(readonly cp: ControlPlane, readonly topo: Topology, readonly net: ClusterNetwork, private readonly options: Required<Pick<ClusterOptions, 'logLevel'>>) {
+  /** The gateway's daemon with `gateway: 'miniupnpd'`. */
+  miniupnpd: Miniupnpd | undefined;
+  /** Per-run files: the agents' lists of gateway mappings. */
+  readonly stateDir: string;
+
+  private constructor(readonly cp: ControlPlane, readonly topo: Topology, readonly net: ClusterNetwork, private readonly options: Required<Pick<ClusterOptions, 'logLevel'>>, stateDir: string) {
+    this.stateDir = stateDir;
     this.core = cp.kubeConfig.makeApiClient(CoreV1Api);
     this.pods = new Pods(cp, kubeClient(cp.kubeConfig), topo, net.nodes);
   }
@@ -41,18 +58,32 @@ export class Cluster {
     const nodeCount = options.nodes ?? 2;
     const cp = await startControlPlane(options.dir ? { dir: options.dir, keepDir: true } : {});
     let topo: Topology | undefined;
+    let daemon: Miniupnpd | undefined;
+    const stateDir = await mkdtemp(join(tmpdir(), 'natplan-cluster-'));
     try {
       await startControllerManager(cp);
       topo = await Topology.create();
-      const net = await buildNetwork(topo, nodeCount, options.gateway ?? false);
-      const cluster = new Cluster(cp, topo, net, { logLevel: options.logLevel ?? 'warn' });
-      for (let i = 0; i < nodeCount; i++) await cluster.core.createNode({ body: nodeObject(i, nodeCount, options.gateway ?? false) });
+      const mapped = options.gateway === 'miniupnpd';
+      const net = await buildNetwork(topo, nodeCount, options.gateway !== undefined && options.gateway !== false, mapped ? A.MAPPED_WAN : A.DOCUMENTATION_WAN);
+      const cluster = new Cluster(cp, topo, net, { logLevel: options.logLevel ?? 'warn' }, stateDir);
+      if (mapped) {
+        const wan = net.wan!;
+        daemon = await Miniupnpd.create(wan.gateway, {
+          wanInterface: wan.interfaces.wan, lanInterface: wan.interfaces.lan, allow: [`1024-65535 ${A.NODE_SUBNET} 1024-65535`], maxLifetimeSeconds: options.gatewayMaxLifetimeSeconds ?? 3600,
+        });
+        await daemon.installTable();
+        await daemon.start();
+        cluster.miniupnpd = daemon;
+      }
+      for (let i = 0; i < nodeCount; i++) await cluster.core.createNode({ body: nodeObject(i, nodeCount, options.gateway !== undefined && options.gateway !== false ? net.wan!.addresses.gateway : undefined) });
       for (let i = 0; i < (options.operators ?? 1); i++) await cluster.startOperator(`operator-${i + 1}`);
       for (let i = 0; i < nodeCount; i++) await cluster.startAgent(A.nodeName(i));
       return cluster;
     } catch (err) {
+      await daemon?.destroy();
       await topo?.destroy();
       await cp.stop();
+      await rm(stateDir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -80,11 +111,17 @@ export class Cluster {
   async startAgent(node: string): Promise<RunningAgent> {
     const host = this.net.nodes.find((h) => h.name === node);
     if (!host) throw new Error(`no node ${node}`);
-    const parsed = parseAgentConfig([`--node-name=${node}`, `--netns=${host.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', '--status-period=5s', `--log-level=${this.options.logLevel}`], {});
+    const parsed = parseAgentConfig(this.agentFlags(node, host.namespace), {});
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     const agent = await startAgent({ kubeConfig: this.cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: this.options.logLevel }).with({ node }) });
     this.agents.set(node, agent);
     return agent;
+  }
+
+  /** The flags the harness runs `node`'s agent with; `natplan cleanup` takes the same. */
+  agentFlags(node: string, namespace = this.net.nodes.find((h) => h.name === node)?.namespace ?? ''): string[] {
+    return [`--node-name=${node}`, `--netns=${namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', '--status-period=5s', `--log-level=${this.options.logLevel}`,
+      `--gateway-state-file=${join(this.stateDir, `${node}-gateway-mappings.json`)}`, '--gateway-retry=2s'];
   }
 
   async stopAgent(node: string): Promise<void> {
@@ -114,18 +151,21 @@ export class Cluster {
     for (const op of this.operators.values()) await op.stop().catch(() => undefined);
     this.agents.clear();
     this.operators.clear();
+    await this.miniupnpd?.destroy();
     await this.topo.destroy();
     await this.cp.stop();
+    await rm(this.stateDir, { recursive: true, force: true });
   }
 }
 
-function nodeObject(i: number, count: number, gateway: boolean): V1Node {
-  const behindGateway = gateway && i === count - 1;
+/** `publicAddress`: the NAT gateway's, when there is one in front of the last node (its annotation, for fromNode Annotation). */
+function nodeObject(i: number, count: number, publicAddress: string | undefined): V1Node {
+  const behindGateway = publicAddress !== undefined && i === count - 1;
   return {
     metadata: {
       name: A.nodeName(i),
       labels: { 'kubernetes.io/hostname': A.nodeName(i), 'topology.kubernetes.io/zone': `zone-${i % 2 === 0 ? 'a' : 'b'}`, ...(behindGateway ? { 'natplan.io/behind-nat': 'true' } : {}) },
-      ...(behindGateway ? { annotations: { 'natplan.io/public-address': A.GATEWAY_PUBLIC } } : {}),
+      ...(behindGateway ? { annotations: { 'natplan.io/public-address': publicAddress } } : {}),
     },
     spec: { podCIDR: A.podCIDR(i), podCIDRs: [A.podCIDR(i)] },
     status: { addresses: [{ type: 'InternalIP', address: A.nodeAddress(i) }, { type: 'Hostname', address: A.nodeName(i) }] },

@@ -12,10 +12,13 @@ export interface ClusterNetwork {
   lan: Host;
   client: Host;
   nodes: Host[];
-  wan?: { gateway: Host; internetClient: Host; outsider: Host };
+  /** `addresses`: the WAN's address plan; `interfaces`: the gateway's LAN and WAN interface names. */
+  wan?: { gateway: Host; internetClient: Host; outsider: Host; addresses: WanAddresses; interfaces: { lan: string; wan: string } };
 }
 
-export async function buildNetwork(topo: Topology, nodeCount: number, withGateway: boolean): Promise<ClusterNetwork> {
+export interface WanAddresses { readonly prefix: number; readonly gateway: string; readonly internetClient: string; readonly outsider: string }
+
+export async function buildNetwork(topo: Topology, nodeCount: number, withGateway: boolean, wanAddresses: WanAddresses = A.DOCUMENTATION_WAN): Promise<ClusterNetwork> {
   const lan = await topo.addSwitch('lan');
   const nodes: Host[] = [];
   for (let i = 0; i < nodeCount; i++) {
@@ -33,27 +36,36 @@ export async function buildNetwork(topo: Topology, nodeCount: number, withGatewa
   // Service address is routed (and reaches the forward hook's reject) instead of failing
   // route lookup with "network unreachable".
   const gateway = await topo.addHost('gateway', { router: true });
-  await topo.attach(gateway, lan, [`${A.GATEWAY_LAN}/${A.LAN_PREFIX}`]);
+  const lanInterface = await topo.attach(gateway, lan, [`${A.GATEWAY_LAN}/${A.LAN_PREFIX}`]);
   for (const node of nodes) await node.ip('route', 'add', 'default', 'via', A.GATEWAY_LAN);
   if (!withGateway) return { lan, client, nodes };
 
   const wanSwitch = await topo.addSwitch('wan');
-  await topo.attach(gateway, wanSwitch, [`${A.GATEWAY_PUBLIC}/24`]);
+  const w = wanAddresses;
+  const wanInterface = await topo.attach(gateway, wanSwitch, [`${w.gateway}/${w.prefix}`]);
   const internetClient = await topo.addHost('inet');
-  await topo.attach(internetClient, wanSwitch, [`${A.INTERNET_CLIENT}/24`]);
+  await topo.attach(internetClient, wanSwitch, [`${w.internetClient}/${w.prefix}`]);
   const outsider = await topo.addHost('outsider');
-  await topo.attach(outsider, wanSwitch, [`${A.OUTSIDER}/24`]);
-  return { lan, client, nodes, wan: { gateway, internetClient, outsider } };
+  await topo.attach(outsider, wanSwitch, [`${w.outsider}/${w.prefix}`]);
+  return { lan, client, nodes, wan: { gateway, internetClient, outsider, addresses: w, interfaces: { lan: lanInterface, wan: wanInterface } } };
 }
 
-/** What an admin configures on the gateway: public:port -> node:port (TCP), nothing else. */
-export async function forwardPort(gateway: Host, publicPort: number, nodeIp: string, nodePort: number): Promise<void> {
+/**
+ * What an admin configures on the gateway: public:port -> node:port (TCP), nothing else.
+ * On a gateway whose firewall drops forwarded traffic (miniupnpd's table), the admin also
+ * lets the forwarded connections through: `acceptIn` names that forward chain.
+ */
+export async function forwardPort(
+  gateway: Host, publicPort: number, nodeIp: string, nodePort: number,
+  options: { publicAddress?: string; acceptIn?: { table: string; chain: string } } = {},
+): Promise<void> {
   const script = [
     'table ip gateway-nat {',
     '  chain prerouting { type nat hook prerouting priority dstnat; policy accept;',
-    `    ip daddr ${A.GATEWAY_PUBLIC} tcp dport ${publicPort} dnat to ${nodeIp}:${nodePort}`,
+    `    ip daddr ${options.publicAddress ?? A.GATEWAY_PUBLIC} tcp dport ${publicPort} dnat to ${nodeIp}:${nodePort}`,
     '  }',
     '}',
+    ...(options.acceptIn ? [`add rule ${options.acceptIn.table} ${options.acceptIn.chain} ip daddr ${nodeIp} tcp dport ${nodePort} ct status dnat accept`] : []),
   ].join('\n');
   await gateway.run(['nft', '-f', '-'], { stdin: `${script}\n` });
 }

@@ -3,3 +3,4 @@ export type { HostOptions, NetnsProcess, PodOptions } from './topology.js';
 export { NAMESPACE_PREFIX, listNamespaces, removeNamespace, sweepStaleNamespaces } from './names.js';
 export { connectLatencies, holdConnections, startEcho, tally, tcpProbe, udpProbe } from './traffic.js';
 export type { EchoPorts, HoldSummary, ProbeOptions, ProbeResult } from './traffic.js';
+export { Miniupnpd, MINIUPNPD, type MiniupnpdOptions } from './miniupnpd.js';

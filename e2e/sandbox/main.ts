@@ -4,8 +4,9 @@
  *   npm run sandbox -- --keep    boot, show, leave it running in the background
  *   npm run sandbox -- --stop    stop a kept sandbox and remove everything
  * A real control plane (kube-apiserver, etcd, kube-controller-manager), the operator, two
- * nodes as network namespaces with an agent each (node-b behind a NAT gateway), a sample
- * workload and an exposure policy; then `kubectl get` and requests through each frontend.
+ * nodes as network namespaces with an agent each (node-b behind a NAT gateway running
+ * miniupnpd), a sample workload and two exposure policies (one port forwarded by hand, one
+ * the agent asks the gateway for); then `kubectl get` and requests through each frontend.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,18 +23,20 @@ const args = process.argv.slice(2);
 
 async function show(): Promise<{ cluster: Cluster; report: string }> {
   const started = performance.now();
-  const cluster = await Cluster.start({ nodes: 2, gateway: true, dir: args.includes('--serve') ? join(DIR, 'control-plane') : undefined });
+  const cluster = await Cluster.start({ nodes: 2, gateway: 'miniupnpd', dir: args.includes('--serve') ? join(DIR, 'control-plane') : undefined });
   try {
     const workload = await deployWorkload(cluster);
     const demos = await demoRequests(cluster, workload);
     // Let the agents' rate-limited status catch up so the counts shown are current.
     await new Promise((r) => setTimeout(r, 5500));
     const lines: string[] = [];
-    for (const what of [['nodenatplans'], ['servicenatplans', '-A'], ['natexposuregrants'], ['natexposurepolicies', '-A'], ['natexposurepolicy', 'web-public', '-n', 'demo', '-o', 'jsonpath={.status.publicEndpoints}']]) {
+    for (const what of [['nodenatplans'], ['servicenatplans', '-A'], ['natexposuregrants'], ['natexposurepolicies', '-A'], ['natexposurepolicy', 'web-public', '-n', 'demo', '-o', 'jsonpath={.status.publicEndpoints}'],
+      ['natexposurepolicy', 'web-mapped', '-n', 'demo', '-o', 'jsonpath={.status.publicEndpoints}'],
+      ['nodenatplan', 'node-b', '-o', 'jsonpath={.status.gatewayMappings}']]) {
       lines.push(`$ kubectl get ${what.join(' ')}`, (await cluster.kubectl('get', ...what)).stdout.trimEnd(), '');
     }
     lines.push('Requests (10 each), answered by:');
-    for (const d of demos) lines.push(`  ${d.frontend.padEnd(58)} from ${d.from.padEnd(44)} ${JSON.stringify(d.answers)}`);
+    for (const d of demos) lines.push(`  ${d.frontend.padEnd(60)} from ${d.from.padEnd(44)} ${JSON.stringify(d.answers)}`);
     lines.push('', `sandbox ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return { cluster, report: lines.join('\n') };
   } catch (err) {

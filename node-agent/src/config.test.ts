@@ -34,10 +34,21 @@ describe('agent configuration', () => {
     [['--healthz-bind-address=10256'], '--healthz-bind-address: "10256" is not host:port'],
     [['--metrics-address=10261'], '--metrics-address: "10261" is not host:port'],
     [['--metrics-address=127.0.0.1:70000'], '--metrics-address: "127.0.0.1:70000" is not host:port'],
+    [['--gateway=router.lan'], '--gateway: "router.lan" is not auto, none or an IPv4 address'],
+    [['--gateway-retry=100ms'], '--gateway-retry must be at least 1s'],
+    [['--gateway-lifetime=100ms'], '--gateway-lifetime must be at least 1s'],
   ])('refuses %j with a clear error', (argv, message) => {
     const r = parseAgentConfig(['--node-name=node-a', ...argv], {});
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.join('\n')).toContain(message);
+  });
+
+  it('gateway port mappings: the default route\'s gateway, an hour asked, a minute between retries, the list under /var/lib/natplan', () => {
+    const r = parseAgentConfig(['--node-name=node-a'], {});
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    expect(r.config).toMatchObject({ gateway: 'auto', gatewayLifetimeSeconds: 3600, gatewayRetryMs: 60_000, gatewayStateFile: '/var/lib/natplan/gateway-mappings.json' });
+    const named = parseAgentConfig(['--node-name=node-a', '--gateway=172.18.0.254', '--gateway-state-file='], {});
+    expect(named.ok && named.config).toMatchObject({ gateway: '172.18.0.254', gatewayStateFile: '' });
   });
 
   it('needs a node name unless it only cleans up', () => {

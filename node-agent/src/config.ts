@@ -22,7 +22,13 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   'status-period': { type: 'duration', help: 'least time between status writes that change no condition', env: 'NATPLAN_STATUS_PERIOD', default: '1m' },
   netns: { type: 'string', help: 'program this network namespace instead of the agent\'s own (tests and the sandbox)', env: 'NATPLAN_NETNS', default: '' },
   'health-check-servers': { type: 'bool', help: 'serve health-check node ports of Local load balancers', env: 'NATPLAN_HEALTH_CHECK_SERVERS', default: true },
-  cleanup: { type: 'bool', help: 'remove everything the agent ever installed (both backends) and exit', default: false },
+  // Exposures of policies with fromNode Gateway: the agent asks the NAT gateway in front of
+  // the node (PCP, then NAT-PMP, then UPnP IGD) to forward their ports.
+  gateway: { type: 'string', help: 'the NAT gateway to ask for port mappings: auto (the next hop of the IPv4 default route), an IPv4 address, or none (never ask)', env: 'NATPLAN_GATEWAY', default: 'auto' },
+  'gateway-lifetime': { type: 'duration', help: 'lifetime asked for each gateway port mapping (the gateway may grant less); renewed at half of what it granted', env: 'NATPLAN_GATEWAY_LIFETIME', default: '1h' },
+  'gateway-retry': { type: 'duration', help: 'a refused gateway port mapping, or a gateway not found, is asked for again after this long', env: 'NATPLAN_GATEWAY_RETRY', default: '1m' },
+  'gateway-state-file': { type: 'string', help: 'where the agent lists the gateway port mappings it holds, so cleanup can delete them; empty keeps no list', env: 'NATPLAN_GATEWAY_STATE_FILE', default: '/var/lib/natplan/gateway-mappings.json' },
+  cleanup: { type: 'bool', help: 'remove everything the agent ever installed (both backends, and the gateway port mappings it holds) and exit', default: false },
   'log-level': { type: 'string', help: 'debug, info, warn or error', env: 'NATPLAN_LOG_LEVEL', default: 'info' },
 };
 
@@ -40,6 +46,12 @@ export interface AgentConfig {
   statusPeriodMs: number;
   netns: string | undefined;
   healthCheckServers: boolean;
+  /** 'auto', an IPv4 address, or 'none'. */
+  gateway: string;
+  gatewayLifetimeSeconds: number;
+  gatewayRetryMs: number;
+  /** Empty: no list kept. */
+  gatewayStateFile: string;
   cleanup: boolean;
   logLevel: LogLevel;
 }
@@ -66,6 +78,12 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   const enforcementTimeoutMs = f.number('enforcement-timeout');
   if (kernelCheckPeriodMs <= 0) errors.push('--kernel-check-period must be positive');
   if (enforcementTimeoutMs <= 0) errors.push('--enforcement-timeout must be positive');
+  const gateway = f.string('gateway');
+  if (gateway !== 'auto' && gateway !== 'none' && !/^\d{1,3}(\.\d{1,3}){3}$/.test(gateway)) errors.push(`--gateway: ${JSON.stringify(gateway)} is not auto, none or an IPv4 address`);
+  const gatewayLifetimeSeconds = Math.round(f.number('gateway-lifetime') / 1000);
+  if (gatewayLifetimeSeconds < 1) errors.push('--gateway-lifetime must be at least 1s');
+  const gatewayRetryMs = f.number('gateway-retry');
+  if (gatewayRetryMs < 1000) errors.push('--gateway-retry must be at least 1s');
   if (errors.length > 0 || !metrics) return { ok: false, errors };
   return {
     ok: true,
@@ -73,6 +91,7 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
       nodeName, kubeconfig: f.string('kubeconfig'), startupTimeoutMs: f.number('startup-timeout'), metrics, healthz, minSyncPeriodMs, resyncPeriodMs, kernelCheckPeriodMs, enforcementTimeoutMs,
       statusPeriodMs: f.number('status-period'), netns: f.string('netns') || undefined,
       healthCheckServers: f.bool('health-check-servers'), cleanup, logLevel,
+      gateway, gatewayLifetimeSeconds, gatewayRetryMs, gatewayStateFile: f.string('gateway-state-file'),
     },
   };
 }

@@ -10,6 +10,7 @@ import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '
 import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';
+import { releaseHeldMappings } from './gateway/held-file.js';
 import { startAgent } from './shell/agent.js';
 
 export const AGENT_COMMAND = { name: 'natplan agent', summary: 'enforces this node\'s NAT plans as nftables (or iptables) rules', flags: AGENT_FLAGS };
@@ -26,9 +27,14 @@ export async function main(argv: readonly string[], command: { name: string; sum
   const { config } = parsed;
   const logger = jsonLogger({ component: 'agent', level: config.logLevel }).with({ node: config.nodeName });
   if (config.cleanup) {
-    const report = await removeEverything(createExec(config.netns ? { netns: config.netns } : 'host'));
+    const target = config.netns ? { netns: config.netns } : 'host' as const;
+    const report = await removeEverything(createExec(target));
     logger.info('removed natplan rules', { cleaned: report.cleaned, skipped: report.skipped });
     for (const err of report.errors) logger.error('cleanup failed', { err });
+    // The gateway's port mappings go too; one that cannot be deleted expires with its lease.
+    const gateway = config.gatewayStateFile ? await releaseHeldMappings(target, config.gatewayStateFile).catch((err: unknown) => ({ released: 0, errors: [err] })) : { released: 0, errors: [] };
+    if (gateway.released > 0) logger.info('deleted gateway port mappings', { released: gateway.released });
+    for (const err of gateway.errors) logger.warn('gateway port mapping not deleted; it expires with its lease', { err });
     process.exitCode = report.errors.length > 0 ? 1 : 0;
     return;
   }

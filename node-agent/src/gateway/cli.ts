@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { PortMappingClient } from './client.js';
+import { PortMappingClient, type PortControlProtocol } from './client.js';
 import { MappingLease } from './lease.js';
 import { GatewayRefusal, GatewayTimeout } from './types.js';
-import type { MappingProtocol, TransportProtocol } from './types.js';
+import type { TransportProtocol } from './types.js';
 import { connectGateway, systemClock } from './udp.js';
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ const { values } = parseArgs({
 });
 if (values.gateway === undefined || values.port === undefined) throw new Error('--gateway and --port are required');
 if (values.protocol !== 'tcp' && values.protocol !== 'udp') throw new Error('--protocol is tcp or udp');
-const protocols: MappingProtocol[] | undefined = values.only === 'pcp' || values.only === 'nat-pmp' ? [values.only] : undefined;
+const protocols: PortControlProtocol[] | undefined = values.only === 'pcp' || values.only === 'nat-pmp' ? [values.only] : undefined;
 
 const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const errorLine = (error: unknown) => error instanceof GatewayRefusal

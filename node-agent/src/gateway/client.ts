@@ -18,6 +18,9 @@ import type { PcpMapRequest } from './pcp.js';
 import { GatewayRefusal, GatewayTimeout, UnsupportedVersion } from './types.js';
 import type { GrantedMapping, MappingProtocol, MappingRequest } from './types.js';
 
+/** The two protocols this client speaks, over UDP port 5351. */
+export type PortControlProtocol = Extract<MappingProtocol, 'pcp' | 'nat-pmp'>;
+
 /** PCP-only request extras; NAT-PMP cannot express them, so they refuse as `unsupported` there. */
 export interface MappingExtras {
   readonly thirdPartyAddress?: string;
@@ -38,20 +41,20 @@ export interface PortMappingClientOptions {
   readonly pcpRetransmit?: RetransmitPolicy;
   readonly natPmpRetransmit?: RetransmitPolicy;
   /** Skip PCP (a gateway known to speak only NAT-PMP) or skip the fallback (tests, strict PCP). */
-  readonly protocols?: readonly MappingProtocol[];
+  readonly protocols?: readonly PortControlProtocol[];
 }
 
 export class PortMappingClient implements PortMapper {
-  private speaks: MappingProtocol | undefined;
+  private speaks: PortControlProtocol | undefined;
   private readonly nonces = new Map<string, Uint8Array>();
-  private readonly protocols: readonly MappingProtocol[];
+  private readonly protocols: readonly PortControlProtocol[];
 
   constructor(private readonly options: PortMappingClientOptions) {
     this.protocols = options.protocols ?? ['pcp', 'nat-pmp'];
   }
 
   /** The protocol the gateway answered last, once known. */
-  get protocol(): MappingProtocol | undefined {
+  get protocol(): PortControlProtocol | undefined {
     return this.speaks;
   }
 
@@ -65,6 +68,21 @@ export class PortMappingClient implements PortMapper {
   async unmap(request: Omit<MappingRequest, 'lifetimeSeconds' | 'suggestedExternalPort'>): Promise<void> {
     await this.send({ ...request, suggestedExternalPort: 0, lifetimeSeconds: 0 }, {});
     this.nonces.delete(mappingKey(request));
+  }
+
+  /**
+   * The PCP nonce of a mapping, so that another process (the agent after a restart,
+   * `natplan cleanup`) can renew or delete it: RFC 6887 (section 11.3) ties a mapping to its
+   * nonce. miniupnpd refuses a delete with another nonce (NOT_AUTHORIZED; the cleanup test
+   * in e2e/scenarios/gateway-mapping.int.test.ts) and accepts a renewal.
+   */
+  nonceOf(request: Pick<MappingRequest, 'protocol' | 'internalPort'>): Uint8Array | undefined {
+    return this.nonces.get(mappingKey(request));
+  }
+
+  /** Uses `nonce` for this mapping from now on (one remembered from an earlier process). */
+  adoptNonce(request: Pick<MappingRequest, 'protocol' | 'internalPort'>, nonce: Uint8Array): void {
+    this.nonces.set(mappingKey(request), nonce);
   }
 
   /** The gateway's external address (NAT-PMP opcode 0; with PCP it comes with each mapping). */

@@ -46,6 +46,12 @@ export class MappingLease {
     this.schedule(0);
   }
 
+  /** Stops renewing and leaves the mapping to expire (or to the next agent's renewal). */
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer();
+  }
+
   /** Stops renewing and deletes the mapping at the gateway (best effort: errors propagate). */
   async release(): Promise<void> {
     this.stopped = true;

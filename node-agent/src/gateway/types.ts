@@ -5,8 +5,8 @@
 
 export type TransportProtocol = 'tcp' | 'udp';
 
-/** The protocol that answered: PCP (RFC 6887) or its predecessor NAT-PMP (RFC 6886). */
-export type MappingProtocol = 'pcp' | 'nat-pmp';
+/** The protocol that answered: PCP (RFC 6887), its predecessor NAT-PMP (RFC 6886), or UPnP IGD (upnp.ts). */
+export type MappingProtocol = 'pcp' | 'nat-pmp' | 'upnp-igd';
 
 /** IANA protocol numbers, as PCP carries them. */
 export const IP_PROTOCOL_NUMBER: Record<TransportProtocol, number> = { tcp: 6, udp: 17 };

@@ -25,6 +25,7 @@ import { NodeHealth } from './node-health.js';
 import { specChanged } from './plan-events.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
 import { SyncLoop } from './sync-loop.js';
+import { startGatewayMappings } from './gateway.js';
 import { EnforcementWatchdog } from './watchdog.js';
 
 export const AGENT_FIELD_MANAGER = 'natplan-agent';
@@ -74,6 +75,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let lastReport: SyncReport | undefined;
   let stalled: string | undefined;
   const watchdog = new EnforcementWatchdog(config.enforcementTimeoutMs, () => performance.now());
+  // Port mappings on the NAT gateway for exposures that ask for one; a change is reported at once.
+  const gateway = await startGatewayMappings(config, exec, logger, () => publish(), () => nodePlans.get(config.nodeName)?.status?.gatewayMappings);
 
   /** Writes run one at a time, each with the newest status: two in flight could land out of order. */
   let writing: Promise<void> = Promise.resolve();
@@ -105,6 +108,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (!lastReport) return;
     const previous = latest ?? nodePlans.get(config.nodeName)?.status;
     latest = statusFor({ ...lastReport, ...(stalled ? { stalled } : {}) }, previous, Date.now());
+    const mappings = gateway?.report() ?? [];
+    if (mappings.length > 0) latest.gatewayMappings = mappings;
     const when = whenToWrite(written, latest, Date.now(), config.statusPeriodMs);
     if (when === 'now') void writeStatus();
     else if (when !== undefined && !statusTimer) statusTimer = setTimeout(() => void writeStatus(), when);
@@ -164,7 +169,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
     if (!state.input) {
-      // Nothing can be enforced (or reported) before the operator writes this node's plan.
+      // Nothing can be enforced (or reported) before the operator writes this node's plan;
+      // a plan that went away (the Node was deleted) takes its gateway mappings with it.
+      gateway?.update([]);
       logger.info('waiting for this node\'s NodeNatPlan', { node: config.nodeName });
       return { ok: true };
     }
@@ -202,6 +209,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return { ok: false, failure: result.kernel.problem, mode: result.mode };
     }
     observeProgramming();
+    // Asked of the gateway only once the node accepts the traffic; released when gone from the plan.
+    gateway?.update(state.input.node.exposures ?? []);
     await health.synced(state.input);
     m.lastSync.set(Date.now() / 1000);
     m.changes.synced(changesRead);
@@ -274,6 +283,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       clearInterval(watchTimer);
       clearTimeout(statusTimer);
       await loop.stop();
+      await gateway?.stop();
       await nodePlans.stop();
       await servicePlans.stop();
       await health.stop();

@@ -74,3 +74,15 @@ describe('when the status is written', () => {
     expect(whenToWrite(prev, next, now, period)).toEqual(expected);
   });
 });
+
+describe('gateway mappings in the status', () => {
+  const mapped = { address: '172.18.0.3', port: 8080, protocol: 'TCP' as const, state: 'Mapped' as const, externalAddress: '11.18.0.1', externalPort: 8080, via: 'PCP' as const };
+  it('a change of what the gateway granted or refused is written at once; the same report waits for the period', () => {
+    const s = statusFor(ok(), undefined, T0);
+    const written = { status: { ...s, gatewayMappings: [mapped] }, at: T0 };
+    expect(whenToWrite(written, { ...s, gatewayMappings: [{ ...mapped, externalAddress: '11.18.0.2' }] }, T0 + 1000, 60_000)).toBe('now');
+    expect(whenToWrite(written, { ...s, gatewayMappings: [{ ...mapped, state: 'Refused', reason: 'PortTaken' }] }, T0 + 1000, 60_000)).toBe('now');
+    expect(whenToWrite(written, { ...s }, T0 + 1000, 60_000)).toBe('now');
+    expect(whenToWrite(written, { ...s, gatewayMappings: [{ ...mapped }] }, T0 + 1000, 60_000)).toBeUndefined();
+  });
+});

@@ -2,7 +2,9 @@
  * The NodeNatPlan status the agent reports, and when to write it. DESIGN.md §1: a
  * condition change (or a new generation enforced) is written at once; anything else —
  * counts, digest, last sync time — at most once per status period, so the API write rate
- * does not grow with nodes x changes. Per-sync detail goes to metrics and logs instead.
+ * does not grow with nodes x changes. A change of the gateway mappings is written at once
+ * too: they change only when a gateway grants, refuses or moves one, never on a renewal.
+ * Per-sync detail goes to metrics and logs instead.
  */
 import { setCondition, type Condition } from '../../../controller-kit/src/conditions.js';
 import type { NodeNatPlanStatus } from '../../../crds/generated/types.js';
@@ -80,6 +82,8 @@ const conditionKey = (s: NodeNatPlanStatus | undefined) =>
 export function whenToWrite(written: { status: NodeNatPlanStatus; at: number } | undefined, next: NodeNatPlanStatus, now: number, periodMs: number): 'now' | number | undefined {
   if (!written) return 'now';
   if (conditionKey(written.status) !== conditionKey(next) || written.status.observedGeneration !== next.observedGeneration || written.status.backend !== next.backend) return 'now';
+  // What a gateway granted or refused is news for the policy's status (a new external address, a refusal).
+  if (JSON.stringify(written.status.gatewayMappings ?? []) !== JSON.stringify(next.gatewayMappings ?? [])) return 'now';
   const { lastSyncTime: _a, lastSyncDurationMilliseconds: _b, ...restWritten } = written.status;
   const { lastSyncTime: _c, lastSyncDurationMilliseconds: _d, ...restNext } = next;
   const materialChange = JSON.stringify(restWritten) !== JSON.stringify(restNext);

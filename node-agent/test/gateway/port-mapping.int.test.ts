@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology, startEcho, tcpProbe } from '../../../e2e/netns/index.js';
 import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
 import { createExec } from '../../src/exec/index.js';
-import { Miniupnpd } from './miniupnpd.js';
+import { Miniupnpd } from '../../../e2e/netns/miniupnpd.js';
 
 // The gateway port-mapping client against a real gateway: miniupnpd (Debian's
 // miniupnpd-nftables) in its own namespace, real PCP/NAT-PMP datagrams, real DNAT.

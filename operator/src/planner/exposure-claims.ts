@@ -24,7 +24,7 @@ export interface ExposureClaim {
 interface NodeAddress { readonly address: string; readonly publicAddress?: string }
 
 /** Why a policy is not accepted at all (condition Accepted=False); see also claimable.ts and grants.ts. */
-export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress' | NeverClaimableReason | 'NotGranted';
+export type RejectReason = 'InvalidSpec' | 'InvalidSourceRange' | 'ServiceNotFound' | 'PortNotFound' | 'NoNodeAddress' | NeverClaimableReason | 'NotGranted' | 'GatewayMappingNotGranted';
 
 export interface PolicyClaims {
   readonly claims: readonly ExposureClaim[];
@@ -46,6 +46,14 @@ function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[
   const spec = policy.spec.addresses;
   if (spec.ips) return [...new Set(spec.ips.map((text) => parseIP(text)).filter((ip) => ip !== undefined).map(formatIP))].map((address) => ({ address }));
   const name = node.metadata?.name ?? '';
+  if (spec.fromNode === 'Gateway') {
+    // The node's agent asks the gateway to forward to the address it sends from, its
+    // InternalIP; NAT-PMP and the NAT in front of a node are IPv4 (an IPv6 node needs no
+    // port forward, only a firewall pinhole, which this does not ask for).
+    const ipv4 = nodeAddresses(node, ['InternalIP']).find((a) => parseIP(a)?.family === 'IPv4');
+    if (ipv4 === undefined) notes.push(`node ${name} has no IPv4 InternalIP for the gateway to forward to`);
+    return ipv4 === undefined ? [] : [{ address: ipv4 }];
+  }
   if (spec.fromNode === 'Annotation') {
     const value = node.metadata?.annotations?.[spec.annotation ?? ''];
     if (value === undefined) {
@@ -93,6 +101,8 @@ export function claimsOf(
     return reject('InvalidSpec', 'spec.addresses needs exactly one of ips or fromNode');
   }
   if (spec.addresses.fromNode === 'Annotation' && !spec.addresses.annotation) return reject('InvalidSpec', 'fromNode Annotation needs spec.addresses.annotation');
+  const gateway = spec.addresses.fromNode === 'Gateway';
+  if (gateway && spec.ports.some((p) => p.protocol === 'SCTP')) return reject('InvalidSpec', 'a gateway maps TCP and UDP ports only');
   const badIP = (spec.addresses.ips ?? []).find((text) => parseIP(text) === undefined);
   if (badIP !== undefined) return reject('InvalidSpec', `spec.addresses.ips: ${JSON.stringify(badIP)} is not an IP address`);
 
@@ -144,6 +154,8 @@ export function claimsOf(
             protocol: port.protocol,
             ...(sourceRanges.length > 0 ? { sourceRanges: [...sourceRanges] } : {}),
             sourceNAT: spec.sourceNAT ?? 'Masquerade',
+            // The clients' port on the gateway is the port the rules match on the node.
+            ...(gateway ? { gatewayMapping: { externalPort: port.externalPort } } : {}),
           };
           claims.push({ node, exposure, ...(publicAddress !== undefined ? { publicAddress } : {}) });
         }

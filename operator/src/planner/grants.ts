@@ -66,6 +66,7 @@ type AddressSource = { readonly kind: 'ip'; readonly text: string } | { readonly
 
 function describe(source: AddressSource): string {
   if (source.kind === 'ip') return source.text;
+  if (source.type === 'Gateway') return 'a port mapping on the gateway in front of the node';
   return source.type === 'Annotation' ? `node annotation ${source.annotation ?? ''}` : `node ${source.type}`;
 }
 

@@ -16,7 +16,7 @@ export const MAX_PUBLIC_ENDPOINTS = 4096;
 const MAX_LISTED = 5;
 
 export interface ConditionDraft {
-  readonly type: 'Accepted' | 'Programmed' | 'Conflict' | 'Ready';
+  readonly type: 'Accepted' | 'Programmed' | 'Conflict' | 'GatewayMapped' | 'Ready';
   readonly status: 'True' | 'False' | 'Unknown';
   readonly reason: string;
   readonly message: string;
@@ -31,6 +31,12 @@ export interface PolicyStatusDraft {
   /** Sorted by node, service, address, port, protocol; readyEndpoints set when endpoints were given. */
   readonly publicEndpoints: readonly NatExposurePolicyPublicEndpoint[];
   readonly publicEndpointCount: number;
+  /**
+   * The policy asks the gateway in front of each node (fromNode Gateway): its public
+   * endpoints carry the node's address until the shell puts in what the agents report
+   * the gateway granted (operator/src/shell/gateway-status.ts).
+   */
+  readonly gatewayMapped: boolean;
 }
 
 /**
@@ -97,19 +103,21 @@ type ConditionInput = Pick<ConditionDraft, 'status' | 'reason' | 'message'> & { 
 
 /**
  * The summary condition tools read (kstatus, so Flux's health checks, and Argo CD health
- * scripts): True only when the policy is Accepted, Programmed and in no Conflict; else the
- * first problem, in that order, with its reason. Programmed Unknown (endpoints not known
+ * scripts): True only when the policy is Accepted, Programmed, in no Conflict and (when it
+ * asks a gateway) GatewayMapped; else the first problem, in that order, with its reason. Programmed Unknown (endpoints not known
  * yet) makes Ready Unknown: nothing is wrong yet. Computed from the final conditions, so
  * the shell calls it after it grounded Programmed in what the agents report.
  */
 export function readyCondition(conditions: readonly ConditionInput[]): ConditionDraft {
   const find = (type: string) => conditions.find((c) => c.type === type);
-  const [accepted, programmed, conflict] = [find('Accepted'), find('Programmed'), find('Conflict')];
+  const [accepted, programmed, conflict, gateway] = [find('Accepted'), find('Programmed'), find('Conflict'), find('GatewayMapped')];
   const ready = (status: ConditionDraft['status'], reason: string, message: string): ConditionDraft => ({ type: 'Ready', status, reason, message });
   if (accepted?.status !== 'True') return ready(accepted ? 'False' : 'Unknown', accepted?.reason ?? 'Pending', `not accepted${accepted?.message ? `: ${accepted.message}` : ''}`);
   if (conflict?.status === 'True') return ready('False', conflict.reason, `in conflict: ${conflict.message}`);
   if (!programmed || programmed.status === 'Unknown') return ready('Unknown', programmed?.reason ?? 'Pending', `not programmed yet${programmed?.message ? `: ${programmed.message}` : ''}`);
   if (programmed.status === 'False') return ready('False', programmed.reason, `not programmed: ${programmed.message}`);
+  // A gateway that refused (or has not answered) leaves the Service unreachable from outside.
+  if (gateway && gateway.status !== 'True') return ready(gateway.status === 'False' ? 'False' : 'Unknown', gateway.reason, `gateway mapping: ${gateway.message}`);
   return ready('True', 'Ready', programmed.message);
 }
 
@@ -156,5 +164,6 @@ export function policyStatus(
     conditions: [accepted, programmed(!expanded.rejected, all, endpointsKnown), conflict],
     publicEndpoints: all.slice(0, MAX_PUBLIC_ENDPOINTS),
     publicEndpointCount: all.length,
+    gatewayMapped: policy.spec.addresses.fromNode === 'Gateway',
   };
 }

@@ -36,6 +36,7 @@ export const EXPOSURE_BYTES_PER_NODE = 200 * 1024;
 export function estimateExposureBytes(e: NodeNatPlanExposure): number {
   let bytes = 200 + e.policy.namespace.length + e.policy.name.length + e.service.length + e.address.length;
   for (const range of e.sourceRanges ?? []) bytes += 3 + range.length;
+  if (e.gatewayMapping) bytes += 40;
   return bytes;
 }
 
@@ -147,7 +148,9 @@ function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Servic
   const missing = ungrantedClaims(policy, authority.grantsOf(policy.metadata?.namespace ?? ''), clusterIPTexts);
   if (missing.length > 0) {
     const message = `no NatExposureGrant allows namespace ${policy.metadata?.namespace ?? ''} to claim ${missing.join(', ')}`;
-    return { onClusterIPs, contested: [], expanded: reject('NotGranted', message, expanded.notes) };
+    // Its own reason: the admin's answer is a grant with fromNode Gateway, and until then no agent asks the gateway.
+    const reason = policy.spec.addresses.fromNode === 'Gateway' ? 'GatewayMappingNotGranted' : 'NotGranted';
+    return { onClusterIPs, contested: [], expanded: reject(reason, message, expanded.notes) };
   }
   return { onClusterIPs, contested: claims, expanded };
 }

@@ -13,6 +13,7 @@ import type { NatExposurePolicy, NatExposurePolicyStatus } from '../../../crds/g
 import { API_SERVER_SERVICE, apiServerEndpointsOf, readyCondition, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
 import { BY_SERVICE, type OperatorCaches } from './caches.js';
 import type { PlanWriter } from './plan-writer.js';
+import { gatewayMappedStatus } from './gateway-status.js';
 import { programmedCondition } from './programmed.js';
 
 /** The single key of the exposure controller: it always recomputes everything. */
@@ -77,18 +78,29 @@ export function exposureReconciler(deps: ExposureReconcilerDeps): () => Promise<
 }
 
 function policyStatus(draft: PolicyStatusDraft, live: NatExposurePolicy, deps: ExposureReconcilerDeps): NatExposurePolicyStatus {
-  const publicEndpoints = [...draft.publicEndpoints];
+  const planned = [...draft.publicEndpoints];
   const generation = draft.observedGeneration ?? 0;
+  const nodePlan = (node: string) => deps.caches.nodePlans.get(node);
   // The planner can only say what it decided; Programmed comes from what the agents report.
   const grounded = [
     ...draft.conditions.filter((c) => c.type !== 'Programmed'),
-    programmedCondition(draft.policy, publicEndpoints, (node) => deps.caches.nodePlans.get(node)),
+    programmedCondition(draft.policy, planned, nodePlan),
   ];
+  let publicEndpoints = planned;
+  let publicEndpointCount = draft.publicEndpointCount;
+  if (draft.gatewayMapped) {
+    // Reachable where the gateways granted it, as the agents report; nowhere before.
+    const accepted = draft.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
+    const gateway = gatewayMappedStatus(planned, accepted, nodePlan);
+    publicEndpoints = gateway.publicEndpoints;
+    publicEndpointCount -= planned.length - publicEndpoints.length;
+    grounded.push(gateway.condition);
+  }
   const drafts = [...grounded, readyCondition(grounded)];
   let conditions = (live.status?.conditions ?? []) as Condition[];
   for (const c of drafts) conditions = setCondition(conditions, { ...c, observedGeneration: generation }, deps.now());
   conditions = conditions.filter((c) => drafts.some((d) => d.type === c.type));
-  return { observedGeneration: generation, conditions, publicEndpoints, publicEndpointCount: draft.publicEndpointCount };
+  return { observedGeneration: generation, conditions, publicEndpoints, publicEndpointCount };
 }
 
 async function recordTransitions(deps: ExposureReconcilerDeps, policy: NatExposurePolicy, before: readonly Condition[], after: readonly Condition[]): Promise<void> {

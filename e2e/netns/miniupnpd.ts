@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
+import type { Host, NetnsProcess } from './topology.js';
 
 /** Debian's miniupnpd-nftables (tools/prereqs.sh installs it; no service is started). */
 export const MINIUPNPD = '/usr/sbin/miniupnpd';
@@ -14,14 +14,18 @@ export interface MiniupnpdOptions {
   readonly allow: readonly string[];
   /** The longest lifetime the gateway grants, in seconds. */
   readonly maxLifetimeSeconds: number;
+  /** Which protocols answer: PCP and NAT-PMP (default on), UPnP IGD (SSDP and HTTP; default off). */
+  readonly natpmp?: boolean;
+  readonly upnp?: boolean;
 }
 
 /**
  * miniupnpd as a real PCP/NAT-PMP gateway inside a test namespace. It runs in the
  * foreground (-d) under `ip netns exec`, so every nft rule it writes lands in that
  * namespace's ruleset; the table it fills is created here the way Debian's nft_init.sh
- * would, with a forward chain that drops what no mapping allows. UPnP (HTTP, SSDP) is
- * off; only NAT-PMP/PCP on port 5351 of the LAN interface answers.
+ * would, with a forward chain that drops what no mapping allows. By default only
+ * NAT-PMP/PCP on port 5351 of the LAN interface answers; `upnp` adds UPnP IGD (SSDP on
+ * 1900, HTTP on a port it picks), `natpmp: false` leaves UPnP alone.
  */
 export class Miniupnpd {
   private process: NetnsProcess | undefined;
@@ -69,7 +73,7 @@ table inet miniupnpd {
     if (this.process !== undefined) throw new Error('miniupnpd already running');
     // miniupnpd logs to stderr in the foreground; folded into stdout for waitFor.
     this.process = this.gateway.spawn(['sh', '-c', `exec ${MINIUPNPD} -d -f ${this.configPath} -P ${join(this.dir, 'pid')} 2>&1`]);
-    await this.process.waitFor(/Listening for NAT-PMP\/PCP traffic/, 10_000);
+    await this.process.waitFor(this.options.natpmp === false ? /HTTP listening on port/ : /Listening for NAT-PMP\/PCP traffic/, 10_000);
   }
 
   /** Kills the daemon without letting it clean up (a crash or power loss). */
@@ -97,12 +101,13 @@ table inet miniupnpd {
   }
 
   private config(): string {
-    const { wanInterface, lanInterface, allow, maxLifetimeSeconds } = this.options;
+    const { wanInterface, lanInterface, allow, maxLifetimeSeconds, natpmp = true, upnp = false } = this.options;
     return [
       `ext_ifname=${wanInterface}`,
       `listening_ip=${lanInterface}`,
-      'enable_upnp=no',
-      'enable_natpmp=yes', // NAT-PMP and PCP both
+      `enable_upnp=${upnp ? 'yes' : 'no'}`,
+      `enable_natpmp=${natpmp ? 'yes' : 'no'}`, // NAT-PMP and PCP both
+      'uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b',
       'secure_mode=yes',
       'min_lifetime=1',
       `max_lifetime=${maxLifetimeSeconds}`,
