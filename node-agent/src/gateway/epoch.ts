@@ -9,6 +9,9 @@
  *   when the two clocks' deltas disagree by more than 2 s plus 1/16 (either way).
  * - NAT-PMP, RFC 6886 section 3.6: lost when the gateway's delta is more than 2 s below
  *   7/8 of the client's (a gateway clock running fast is not a loss there).
+ *
+ * Erring is cheap one way only: a false alarm (our wall clock stepped) costs one extra
+ * renewal of each mapping; a missed loss leaves mappings down for up to half a lifetime.
  */
 import type { MappingProtocol } from './types.js';
 
