@@ -185,6 +185,9 @@ describe('charts/natplan', () => {
     ['operator.metricsBindAddress=localhost', 'metricsBindAddress'],
     ['image.digest=sha256:abc', 'digest'],
     ['agent.updateStrategy.type=Recreate', 'updateStrategy'],
+    ['agent.gateway=router.lan', 'gateway'],
+    ['agent.gateway=300.1.1.1', 'gateway'],
+    ['agent.gatewayRetry=30', 'gatewayRetry'],
   ])('schema refuses %s', async (value, field) => {
     const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', value]);
     expect(r.code, r.stdout).not.toBe(0);
@@ -196,6 +199,7 @@ describe('charts/natplan', () => {
     'operator.serviceCIDRs={10.96.0.0/12,fd00:10:96::/112}',
     'operator.externalIPAllowList={0.0.0.0/0,::/0}',
     'agent.metricsBindAddress=::1',
+    'agent.gateway=none',
   ])('schema accepts %s', async (value) => {
     const r = await helm(cp.kubeconfigPath, ['template', 't', chart, '--set', value]);
     expect(r.code, r.stderr).toBe(0);
@@ -283,6 +287,18 @@ describe('charts/natplan', () => {
     const agent = parseAgentConfig(agentArgs, { NODE_NAME: 'node-a' });
     if (!agent.ok) throw new Error(agent.errors.join('; '));
     expect(agent.config).toMatchObject({ nodeName: 'node-a', minSyncPeriodMs: 2000, metrics: { host: '127.0.0.1', port: 10261 } });
+    // The chart's gateway defaults are the agent's own.
+    expect(agent.config).toMatchObject({ gateway: 'auto', gatewayLifetimeSeconds: 3600, gatewayRetryMs: 60_000 });
+  });
+
+  it.each([
+    [['agent.gateway=172.18.0.1', 'agent.gatewayLifetime=10m', 'agent.gatewayRetry=30s'], { gateway: '172.18.0.1', gatewayLifetimeSeconds: 600, gatewayRetryMs: 30_000 }],
+    [['agent.gateway=none'], { gateway: 'none', gatewayLifetimeSeconds: 3600, gatewayRetryMs: 60_000 }],
+  ])('passes the agent the gateway values %j, which its flag parser accepts', async (values, expected) => {
+    const agent = containerOf(await render(...values.flatMap((v) => ['--set', v])), 'DaemonSet');
+    const parsed = parseAgentConfig(agent.args.slice(1), { NODE_NAME: 'node-a' });
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    expect(parsed.config).toMatchObject(expected);
   });
 
   it('points every API client at k8sServiceHost/k8sServicePort when set (replace mode without kube-proxy), and leaves the pod default otherwise', async () => {

@@ -106,4 +106,28 @@ describe('MappingLease', () => {
     expect(mapper.calls.map((c) => c.op)).toEqual(['map', 'unmap']);
     expect(lease.current()).toBeUndefined();
   });
+
+  it('renewNow asks at once (the gateway lost its state) and the next renewal counts from that answer', async () => {
+    const { clock, mapper, lease } = setup([120, 120, 120]);
+    lease.start();
+    await clock.advance(10_000);
+    lease.renewNow();
+    await clock.advance(0);
+    expect(mapper.calls.map((c) => c.at)).toEqual([0, 10_000]);
+    await clock.advance(60_000);
+    expect(mapper.calls.map((c) => c.at)).toEqual([0, 10_000, 70_000]);
+  });
+
+  it('renewNow does nothing while a request is on its way, or once stopped', async () => {
+    const clock = new FakeClock();
+    const mapper = new ScriptedMapper(clock, [120, 120]);
+    const lease: MappingLease = new MappingLease(mapper, clock, REQUEST, () => lease.renewNow());
+    lease.start();
+    await clock.advance(0);
+    expect(mapper.calls).toHaveLength(1); // asked from within its own answer: no second request
+    lease.stop();
+    lease.renewNow();
+    await clock.advance(600_000);
+    expect(mapper.calls).toHaveLength(1);
+  });
 });

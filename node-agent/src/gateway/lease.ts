@@ -3,7 +3,8 @@
  * 11.2.1; RFC 6886 section 3.3 suggests the same), retries failed renewals at half the
  * remaining time, stops on a refusal that cannot heal, and deletes on release. A renewal
  * is the same request again, so a gateway that lost its state (a restart) re-creates the
- * mapping on the next renewal.
+ * mapping on the next renewal, or at once through `renewNow` when another answer's epoch
+ * showed the loss (epoch.ts, wired in mappings.ts).
  */
 import type { MappingExtras, PortMapper } from './client.js';
 import type { Clock } from './exchange.js';
@@ -27,6 +28,7 @@ export class MappingLease {
   private renewals = 0;
   private stopped = false;
   private inFlight: Promise<void> | undefined;
+  private busy = false;
 
   constructor(
     private readonly mapper: PortMapper,
@@ -43,6 +45,15 @@ export class MappingLease {
 
   start(): void {
     this.stopped = false;
+    this.schedule(0);
+  }
+
+  /**
+   * Renews now instead of at the scheduled time: the gateway lost its state (RFC 6887
+   * section 8.5 says to renew every mapping at once). Nothing when stopped or already asking.
+   */
+  renewNow(): void {
+    if (this.stopped || this.busy) return;
     this.schedule(0);
   }
 
@@ -68,6 +79,15 @@ export class MappingLease {
 
   private async renew(): Promise<void> {
     if (this.stopped) return;
+    this.busy = true;
+    try {
+      await this.attempt();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async attempt(): Promise<void> {
     try {
       const mapping = await this.mapper.map(this.request, this.extras);
       if (this.stopped) return;

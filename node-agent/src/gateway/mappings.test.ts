@@ -19,6 +19,10 @@ class FakeMapper implements PortMapper {
   readonly failures = new Map<number, Error>();
   /** NAT-PMP's choice of external port (no PREFER_FAILURE there). */
   natPmpPort: number | undefined;
+  /** The gateway's clock: seconds since its state began, following the test's clock; a restart sets `bootedAt`. */
+  bootedAt = 0;
+
+  constructor(private readonly clock?: FakeClock) {}
 
   async map(request: MappingRequest, extras: MappingExtras = {}): Promise<GrantedMapping> {
     this.calls.push(`map ${request.protocol}/${request.internalPort}->${request.suggestedExternalPort}${extras.preferFailure ? ' exact' : ''}`);
@@ -26,7 +30,7 @@ class FakeMapper implements PortMapper {
     if (failure) throw failure;
     if (this.via === 'nat-pmp' && extras.preferFailure) throw new GatewayRefusal('unsupported', 'nat-pmp', -1);
     const externalPort = this.via === 'nat-pmp' ? this.natPmpPort ?? request.suggestedExternalPort : request.suggestedExternalPort;
-    return { via: this.via, protocol: request.protocol, internalPort: request.internalPort, externalPort, externalAddress: this.externalAddress, lifetimeSeconds: this.lifetimeSeconds, epochSeconds: 1 };
+    return { via: this.via, protocol: request.protocol, internalPort: request.internalPort, externalPort, externalAddress: this.externalAddress, lifetimeSeconds: this.lifetimeSeconds, epochSeconds: Math.floor(((this.clock?.now() ?? 0) - this.bootedAt) / 1000) };
   }
 
   async unmap(request: { protocol: string; internalPort: number }): Promise<void> {
@@ -55,7 +59,7 @@ class FakeNonces {
 
 function setup(options: { connect?: () => Promise<GatewayConnection | undefined>; previouslyHeld?: HeldMapping[] } = {}) {
   const clock = new FakeClock();
-  const mapper = new FakeMapper();
+  const mapper = new FakeMapper(clock);
   const nonces = new FakeNonces();
   let changes = 0;
   let held: readonly HeldMapping[] = [];
@@ -202,5 +206,49 @@ describe('GatewayMappings', () => {
     // Later exposures start from Pending: the previous report is read at the first update only.
     mappings.update([exposure(8080), exposure(8081)]);
     expect(mappings.report().map((r) => r.state)).toEqual(['Mapped', 'Pending']);
+  });
+
+  it('renews every mapping at once when one answer\'s epoch shows the gateway restarted', async () => {
+    const { clock, mapper, mappings } = setup();
+    mapper.lifetimeSeconds = 600; // renewals at 300 s
+    mapper.bootedAt = -3_600_000; // up for an hour
+    mappings.update([exposure(8080), exposure(8081)]);
+    await clock.advance(0);
+    await clock.advance(100_000);
+    mapper.bootedAt = clock.now(); // the gateway restarted: its epoch starts again
+    const calls = mapper.calls.length;
+    // Some answer must show the restart: a new exposure's first request is one.
+    mappings.update([exposure(8080), exposure(8081), exposure(8082)]);
+    await clock.advance(1000);
+    expect(mapper.calls.slice(calls).sort()).toEqual(['map tcp/8080->8080 exact', 'map tcp/8081->8081 exact', 'map tcp/8082->8082 exact']);
+    // Then each goes on at half its lifetime from that answer, not twice.
+    await clock.advance(298_000);
+    expect(mapper.calls.slice(calls)).toHaveLength(3);
+    await clock.advance(1000);
+    expect(mapper.calls.slice(calls)).toHaveLength(6);
+  });
+
+  it('an epoch that runs on does not renew the others early', async () => {
+    const { clock, mapper, mappings } = setup();
+    mapper.lifetimeSeconds = 600;
+    mappings.update([exposure(8080), exposure(8081)]);
+    await clock.advance(100_000);
+    const calls = mapper.calls.length;
+    mappings.update([exposure(8080), exposure(8081), exposure(8082)]);
+    await clock.advance(1000);
+    expect(mapper.calls.slice(calls)).toEqual(['map tcp/8082->8082 exact']);
+  });
+
+  it('UPnP IGD answers carry no epoch: never taken as a restart', async () => {
+    const { clock, mapper, mappings } = setup();
+    mapper.via = 'upnp-igd';
+    mapper.lifetimeSeconds = 600;
+    mapper.bootedAt = 1e12; // whatever the number says
+    mappings.update([exposure(8080), exposure(8081)]);
+    await clock.advance(100_000);
+    const calls = mapper.calls.length;
+    mappings.update([exposure(8080), exposure(8081), exposure(8082)]);
+    await clock.advance(1000);
+    expect(mapper.calls.slice(calls)).toEqual(['map tcp/8082->8082 exact']);
   });
 });

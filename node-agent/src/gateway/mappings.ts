@@ -1,14 +1,17 @@
 /**
  * The port mappings a node's plan asks of the NAT gateway in front of it: one lease per
  * exposure with a gatewayMapping (lease.ts renews it at half its lifetime, so a gateway
- * that lost it after a restart, or whose external address changed, answers anew at the
- * next renewal), released when the exposure leaves the plan. It reports per exposure what
+ * whose external address changed answers anew at the next renewal), released when the
+ * exposure leaves the plan. Every answer's epoch is checked (epoch.ts): when one shows the
+ * gateway lost its state (a restart), every other mapping there is renewed at once rather
+ * than at its own next renewal. It reports per exposure what
  * the gateway granted or why not, for the agent's NodeNatPlan status. Sockets and timers
  * come in through `connect` and `clock`, so unit tests run it on fakes.
  */
 import type { NodeNatPlanExposure, NodeNatPlanGatewayMapping } from '../../../crds/generated/types.js';
 import type { PortMapper } from './client.js';
 import type { Clock } from './exchange.js';
+import { EpochWatch } from './epoch.js';
 import { MappingLease, type LeaseEvent } from './lease.js';
 import { GatewayRefusal, GatewayTimeout } from './types.js';
 import type { MappingProtocol, RefusalReason, TransportProtocol } from './types.js';
@@ -49,6 +52,8 @@ export interface GatewayMappingsOptions {
   /** The mappings that may exist on a gateway now, for `natplan cleanup`. */
   onHeld?(held: readonly HeldMapping[]): void;
   onError?(message: string, error: unknown): void;
+  /** An answer's epoch showed that the gateway lost its mappings; all of them are being asked for again. */
+  onStateLost?(gateway: string): void;
   /**
    * What the previous process held (the list it left on disk): their nonces are adopted,
    * so renewals go on where it stopped, and those the plan no longer asks for are deleted.
@@ -121,6 +126,8 @@ export class GatewayMappings {
   /** Whether update ran before (the previous report counts at the first only). */
   private updated = false;
   private leftoversHandled = false;
+  /** The epoch expectation per gateway address (a new route to another gateway starts its own). */
+  private readonly epochs = new Map<string, EpochWatch>();
 
   constructor(private readonly options: GatewayMappingsOptions) {
     for (const m of options.previouslyHeld ?? []) this.releasing.set(heldKey(m), m);
@@ -254,6 +261,7 @@ export class GatewayMappings {
     const base = this.pending(entry.wanted);
     if (event.type === 'mapped') {
       const { mapping } = event;
+      this.checkEpoch(entry, gateway, mapping.via, mapping.epochSeconds);
       this.set(entry, { ...base, state: 'Mapped', externalAddress: mapping.externalAddress, externalPort: mapping.externalPort, via: VIA[mapping.via], gateway });
       if (!entry.everMapped) {
         entry.everMapped = true;
@@ -269,6 +277,22 @@ export class GatewayMappings {
       // A refusal that cannot heal by itself may be healed by someone: the port freed, the gateway reconfigured.
       entry.cancelRetry();
       entry.cancelRetry = this.options.clock.setTimer(this.options.retryMs, () => entry.lease?.start());
+    }
+  }
+
+  /**
+   * RFC 6887 section 8.5 (RFC 6886 section 3.6 alike): a gateway that lost its state lost
+   * every mapping, so all are renewed now, not each at its next renewal (up to half a
+   * lifetime later). UPnP IGD has no epoch.
+   */
+  private checkEpoch(answered: Entry, gateway: string, via: MappingProtocol, epochSeconds: number): void {
+    if (via === 'upnp-igd') return;
+    let watch = this.epochs.get(gateway);
+    if (!watch) this.epochs.set(gateway, watch = new EpochWatch());
+    if (!watch.observe(via, { serverSeconds: epochSeconds, clientMs: this.options.clock.now() })) return;
+    this.options.onStateLost?.(gateway);
+    for (const entry of this.entries.values()) {
+      if (entry !== answered) entry.lease?.renewNow();
     }
   }
 

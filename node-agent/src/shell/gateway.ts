@@ -60,6 +60,7 @@ export async function startGatewayMappings(
     onChange,
     onHeld: persist,
     onError: (message, err) => logger.warn(message, { err }),
+    onStateLost: (gateway) => logger.info('the gateway lost its mappings (its epoch went back); asking for all of them again', { gateway }),
     previouslyHeld,
     previousReport,
   });

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Miniupnpd, Topology, startEcho, tcpProbe } from '../../../e2e/netns/index.js';
+import type { Host } from '../../../e2e/netns/index.js';
+import type { NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import { PortMappingClient, systemClock } from '../../src/gateway/index.js';
+import type { MappingExtras, PortMapper } from '../../src/gateway/client.js';
+import { ExactPortMapper } from '../../src/gateway/exact-port.js';
+import type { Datagrams } from '../../src/gateway/exchange.js';
+import { GatewayMappings } from '../../src/gateway/mappings.js';
+import { gatewayDatagrams } from '../../src/gateway/netns-socket.js';
+import type { MappingRequest } from '../../src/gateway/types.js';
+
+// The epoch check (RFC 6887 section 8.5) against a real miniupnpd: the agent's mappings
+// (GatewayMappings over the PCP client, from the node's namespace as with --netns) hold a
+// short lease and a long one; the gateway restarts with an empty ruleset; the short
+// lease's next renewal shows the new epoch, and the long mapping is asked for again at
+// once instead of at its own renewal, half its lifetime later. Addresses as in
+// port-mapping.int.test.ts: LAN 172.18.0.0/24 (gateway .1, node .2), WAN 11.18.0.0/24
+// (gateway .1, internet .50), only inside these namespaces.
+const GATEWAY_LAN = '172.18.0.1';
+const EXTERNAL = '11.18.0.1';
+const NODE = '172.18.0.2';
+const SHORT_PORT = 8080;
+const LONG_PORT = 9090;
+/** Seconds asked per port: renewals at 2 s for the short lease, at 60 s for the long one. */
+const LIFETIMES: Record<number, number> = { [SHORT_PORT]: 4, [LONG_PORT]: 120 };
+
+let topology: Topology;
+let gateway: Host;
+let node: Host;
+let internet: Host;
+let daemon: Miniupnpd;
+let datagrams: Datagrams | undefined;
+
+beforeAll(async () => {
+  topology = await Topology.create();
+  const lan = await topology.addSwitch('lan');
+  const wan = await topology.addSwitch('wan');
+  gateway = await topology.addHost('gw', { router: true });
+  node = await topology.addHost('node');
+  internet = await topology.addHost('inet');
+  const lanInterface = await topology.attach(gateway, lan, [`${GATEWAY_LAN}/24`]);
+  const wanInterface = await topology.attach(gateway, wan, [`${EXTERNAL}/24`]);
+  await topology.attach(node, lan, [`${NODE}/24`]);
+  await topology.attach(internet, wan, ['11.18.0.50/24']);
+  await node.ip('route', 'add', 'default', 'via', GATEWAY_LAN);
+  daemon = await Miniupnpd.create(gateway, { wanInterface, lanInterface, allow: ['1024-65535 172.18.0.0/28 1024-65535'], maxLifetimeSeconds: 120 });
+  await daemon.installTable();
+  await daemon.start();
+  await startEcho(node, { tcp: [SHORT_PORT, LONG_PORT] });
+}, 60_000);
+
+afterAll(async () => {
+  datagrams?.close();
+  await daemon?.destroy();
+  await topology?.destroy();
+});
+
+/** The real client, with the lifetime asked per port (the agent asks one lifetime for all). */
+class LifetimeByPort implements PortMapper {
+  /** When each port was asked for (ms, this process's clock). */
+  readonly asked: { port: number; at: number }[] = [];
+  constructor(private readonly inner: PortMapper) {}
+  map(request: MappingRequest, extras?: MappingExtras) {
+    this.asked.push({ port: request.internalPort, at: Date.now() });
+    return this.inner.map({ ...request, lifetimeSeconds: LIFETIMES[request.internalPort] ?? request.lifetimeSeconds }, extras);
+  }
+  unmap(request: Parameters<PortMapper['unmap']>[0]) {
+    return this.inner.unmap(request);
+  }
+}
+
+const exposure = (port: number): NodeNatPlanExposure => ({
+  policy: { namespace: 'shop', name: 'mapped' }, service: 'web', servicePort: 80, address: NODE, port, protocol: 'TCP', sourceNAT: 'Masquerade',
+  gatewayMapping: { externalPort: port },
+});
+
+async function reachable(port: number): Promise<boolean> {
+  const [result] = await tcpProbe(internet, EXTERNAL, port, { timeoutMs: 1500 });
+  return result?.ok === true && result.server === 'node';
+}
+
+async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const redirectTo = async (port: number) => (await daemon.redirects()).some((rule) => rule.includes(`dnat ip to ${NODE}:${port}`)) || undefined;
+
+describe('a gateway restart seen in the epoch (RFC 6887 section 8.5)', () => {
+  it('re-creates a long-lease mapping at the next exchange, well before its own renewal', async () => {
+    datagrams = await gatewayDatagrams({ netns: node.namespace }, GATEWAY_LAN);
+    const client = new PortMappingClient({ datagrams, clock: systemClock, randomNonce: () => new Uint8Array(12).fill(9), protocols: ['pcp'] });
+    const mapper = new LifetimeByPort(client);
+    const lost: string[] = [];
+    const mappings = new GatewayMappings({
+      connect: async () => ({ gateway: GATEWAY_LAN, mapper: new ExactPortMapper(mapper), close: () => {} }),
+      clock: systemClock, lifetimeSeconds: 120, retryMs: 60_000, onChange: () => {},
+      onStateLost: (gw) => lost.push(gw),
+    });
+    try {
+      mappings.update([exposure(SHORT_PORT), exposure(LONG_PORT)]);
+      await eventually('both mapped', () => mappings.report().every((r) => r.state === 'Mapped') || undefined, 15_000);
+      expect(await reachable(LONG_PORT)).toBe(true);
+      // A few short renewals first, so the gateway's epoch has counted some seconds.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      expect(lost).toEqual([]); // an epoch that runs on is no loss
+      const longAskedBefore = mapper.asked.filter((a) => a.port === LONG_PORT).length;
+      expect(longAskedBefore).toBe(1);
+
+      // A reboot: the daemon dies and the gateway comes back with an empty ruleset.
+      await daemon.kill();
+      await daemon.removeTable();
+      await daemon.installTable();
+      expect(await reachable(LONG_PORT)).toBe(false);
+      await daemon.start();
+      const restartedAt = Date.now();
+
+      // The short lease renews within 2 s (or its retry does); its answer's epoch shows the loss.
+      await eventually('the long mapping back at the gateway', () => redirectTo(LONG_PORT), 15_000);
+      const recreatedMs = Date.now() - restartedAt;
+      expect(lost).toEqual([GATEWAY_LAN]);
+      expect(mapper.asked.filter((a) => a.port === LONG_PORT)).toHaveLength(longAskedBefore + 1);
+      expect(recreatedMs).toBeLessThan(15_000); // its own renewal would come 60 s after its grant
+      expect(await reachable(LONG_PORT)).toBe(true);
+      expect(await reachable(SHORT_PORT)).toBe(true);
+      console.log(`long-lease mapping re-created ${recreatedMs} ms after the gateway restart (own renewal due at 60 s)`);
+    } finally {
+      mappings.update([]);
+      await eventually('the releases', async () => ((await daemon.redirects()).length === 0 ? true : undefined), 10_000).catch(() => undefined);
+      await mappings.stop();
+    }
+  }, 60_000);
+});
