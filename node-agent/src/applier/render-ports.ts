@@ -1,21 +1,26 @@
 import {
-  IPTABLES_STATIC_CHAINS, iptablesCleanupScripts, iptablesHookJumps, newNftRenderMemo, nftCleanupScript, nftColdStartScripts, nftFullSyncScript,
-  nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
+  IPTABLES_STATIC_CHAINS, RulesetStore, iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftDeltaScript,
+  nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
+  storeRuleset,
 } from '../render/index.js';
-import type { NftRuleset, RenderInput } from '../render/index.js';
+import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
+import type { IpFamily, TableState } from '../render/model.js';
 import { FAMILIES, TABLE_NAME } from '../render/model.js';
 import { CHAIN, SET } from '../render/nft-skeleton.js';
 import type { IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
 
+type Tables = Record<IpFamily, TableState>;
+
 /** Set elements and rules: what a transaction has to carry, for the cold-start split. */
-export function rulesetSize(ruleset: NftRuleset): number {
+export function tablesSize(tables: Tables): number {
   let size = 0;
-  for (const table of Object.values(ruleset.tables)) {
+  for (const table of Object.values(tables)) {
     for (const set of table.sets.values()) size += set.elements.size;
     for (const chain of table.chains.values()) size += chain.rules.length;
   }
   return size;
 }
+export const rulesetSize = (ruleset: NftRuleset): number => tablesSize(ruleset.tables);
 
 const STATIC_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
 const STATIC_SETS: ReadonlySet<string> = new Set(Object.values(SET));
@@ -25,15 +30,15 @@ const STATIC_SETS: ReadonlySet<string> = new Set(Object.values(SET));
  * element of each static set or map: what the kernel check reads back. Slot maps are
  * named `frontend-slots-tcp` etc. and count as static too.
  */
-export function rulesetSkeleton(ruleset: NftRuleset): NftSkeleton {
+export function tablesSkeleton(tables: Tables): NftSkeleton {
   const chains: NftSkeleton['chains'][number][] = [];
   const elements: NftSkeleton['elements'][number][] = [];
   for (const family of FAMILIES) {
     const table = `${family} ${TABLE_NAME}`;
-    for (const chain of ruleset.tables[family].chains.values()) {
+    for (const chain of tables[family].chains.values()) {
       if (STATIC_CHAINS.has(chain.name)) chains.push({ table, chain: chain.name, rules: [...chain.rules] });
     }
-    for (const set of ruleset.tables[family].sets.values()) {
+    for (const set of tables[family].sets.values()) {
       const name = set.definition.name;
       const isStatic = STATIC_SETS.has(name) || name.startsWith(`${SET.frontendSlots}-`) || name.startsWith(`${SET.nodePortSlots}-`);
       if (!isStatic || set.definition.flags?.includes('dynamic')) continue;
@@ -43,8 +48,9 @@ export function rulesetSkeleton(ruleset: NftRuleset): NftSkeleton {
   }
   return { chains, elements };
 }
+export const rulesetSkeleton = (ruleset: NftRuleset): NftSkeleton => tablesSkeleton(ruleset.tables);
 
-/** The real renderer behind the applier's port. */
+/** A stateless port: every sync renders everything and compares whole rulesets (tests, tools). */
 export const nftablesPort: NftScriptPort<RenderInput, NftRuleset> & { size(ruleset: NftRuleset): number } = {
   tables: ['ip natplan', 'ip6 natplan'],
   render: renderNftables,
@@ -58,6 +64,49 @@ export const nftablesPort: NftScriptPort<RenderInput, NftRuleset> & { size(rules
   digest: rulesetDigest,
   counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
 };
+
+/**
+ * What the store port hands the applier for one sync: the store's state after the
+ * update, and what the kernel check needs of it, taken while it is current.
+ */
+export interface StoreRender {
+  readonly store: RulesetStore;
+  readonly state: StoreState;
+  readonly skeleton: NftSkeleton;
+}
+
+/**
+ * The port the agent uses: one element store per applier (element-store.ts). A sync
+ * re-renders only the Services whose plans changed and sends the store's journal since
+ * the last commit; a full sync writes the store's whole state and deletes its leftovers.
+ */
+export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & { size(r: StoreRender): number } {
+  const store = new RulesetStore();
+  const current = (r: StoreRender): RulesetStore => {
+    if (!r.store.current(r.state)) throw new Error('natplan: a sync used a store state that is no longer current');
+    return r.store;
+  };
+  const fullSyncScript = (r: StoreRender): string => { const s = current(r); return nftFullSyncScriptWith(s.snapshot(), s.leftovers()); };
+  return {
+    tables: nftablesPort.tables,
+    render: (input) => { const state = store.update(input); return { store, state, skeleton: tablesSkeleton(store.live) }; },
+    needsFullSync: (r) => r.state.needsFull,
+    committed: (r) => { current(r).committed(); },
+    size: (r) => tablesSize(current(r).live),
+    fullSyncScript,
+    incrementalScript: (_committed, r) => {
+      const s = current(r);
+      const result = nftDeltaScript(s.live, s.delta());
+      return 'full' in result ? fullSyncScript(r) : result.script;
+    },
+    coldStartScripts: (r, max) => nftColdStartScripts(storeRuleset(current(r), r.state), max),
+    cleanupScript: nftCleanupScript,
+    skeleton: (r) => r.skeleton,
+    staleUdpEndpoints: (_committed, r) => current(r).staleUdp(),
+    digest: (r) => r.state.digest,
+    counts: (r) => ({ ...r.state.counts }),
+  };
+}
 
 const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
 
@@ -78,18 +127,3 @@ export const iptablesPort: IptablesPort<RenderInput, NftRuleset> = {
   digest: rulesetDigest,
   counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
 };
-
-/**
- * Ports whose render keeps a memo between calls (one per applier): a sync after a small
- * change re-renders only the Services whose plans changed. Same results as the stateless
- * ports above.
- */
-export function memoNftablesPort(): typeof nftablesPort {
-  const memo = newNftRenderMemo();
-  return { ...nftablesPort, render: (input) => renderNftables(input, memo) };
-}
-
-export function memoIptablesPort(): typeof iptablesPort {
-  const memo = newNftRenderMemo();
-  return { ...iptablesPort, render: (input) => renderNftables(input, memo) };
-}

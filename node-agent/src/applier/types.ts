@@ -22,6 +22,13 @@ export interface RulesetPort<I, R> {
   /** Stable digest of the ruleset, reported in NodeNatPlan status. */
   digest(ruleset: R): string;
   counts(ruleset: R): RulesetCounts;
+  /**
+   * Whether committing `desired` needs a full sync whatever the applier's own state (the
+   * renderer lost track of what changed since the last commit). Absent: never.
+   */
+  needsFullSync?(desired: R): boolean;
+  /** `desired` is in the kernel: a renderer that keeps a journal since the last commit restarts it. */
+  committed?(desired: R): void;
 }
 
 export interface NftScriptPort<I, R> extends RulesetPort<I, R> {
