@@ -1,7 +1,6 @@
 import {
   IPTABLES_STATIC_CHAINS, RulesetStore, iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftDeltaScript,
   nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
-  storeRuleset,
 } from '../render/index.js';
 import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
 import type { IpFamily, TableState } from '../render/model.js';
@@ -86,7 +85,9 @@ export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & {
     if (!r.store.current(r.state)) throw new Error('natplan: a sync used a store state that is no longer current');
     return r.store;
   };
-  const fullSyncScript = (r: StoreRender): string => { const s = current(r); return nftFullSyncScriptWith(s.snapshot(), s.leftovers()); };
+  // From the live tables, in no particular order: one transaction applies whole, so
+  // order does not matter, and skipping the canonical copy saves a sort of every element.
+  const fullSyncScript = (r: StoreRender): string => { const s = current(r); return nftFullSyncScriptWith(s.live, s.leftovers()); };
   return {
     tables: nftablesPort.tables,
     render: (input) => { const state = store.update(input); return { store, state, skeleton: tablesSkeleton(store.live) }; },
@@ -99,7 +100,7 @@ export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & {
       const result = nftDeltaScript(s.live, s.delta());
       return 'full' in result ? fullSyncScript(r) : result.script;
     },
-    coldStartScripts: (r, max) => nftColdStartScripts(storeRuleset(current(r), r.state), max),
+    coldStartScripts: (r, max) => nftColdStartScripts({ tables: current(r).live }, max),
     cleanupScript: nftCleanupScript,
     skeleton: (r) => r.skeleton,
     staleUdpEndpoints: (_committed, r) => current(r).staleUdp(),

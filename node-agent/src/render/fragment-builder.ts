@@ -50,7 +50,8 @@ export interface Claim {
   key: string;
   owner: string;
   rank: ClaimRank;
-  elements: [set: string, key: string, value: string][];
+  /** Granted elements as flat triples: set, key, value ('' in sets). Flat: 220k tuples at 10k Services cost the GC dearly. */
+  elements: string[];
   udpFrontends: [key: string, hasEndpoints: boolean][];
 }
 
@@ -60,8 +61,8 @@ export interface FamilyFragment {
   chains: ChainState[];
   /** Affinity sets (dynamic, one per endpoint of a ClientIP Service port). */
   sets: NftSet[];
-  /** Elements it adds whatever the claims: set name -> key -> value ('' in sets). */
-  elements: Map<string, Map<string, string>>;
+  /** Elements it adds whatever the claims, as flat triples like Claim.elements, possibly repeated: the store counts them. */
+  elements: string[];
   claims: Claim[];
   /** UDP facts (see UdpFacts) that do not depend on claims. */
   udpEndpoints: Set<string>;
@@ -81,7 +82,7 @@ const FRONTEND_MAPS: Record<FrontendKind, { verdicts: string; noEndpoints: strin
 export const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
 export class FamilyBuilder {
-  readonly out: FamilyFragment = { chains: [], sets: [], elements: new Map(), claims: [], udpEndpoints: new Set(), udpPaths: new Set(), ports: 0 };
+  readonly out: FamilyFragment = { chains: [], sets: [], elements: [], claims: [], udpEndpoints: new Set(), udpPaths: new Set(), ports: 0 };
   /** The claim whose granted elements are being recorded. */
   private capture: Claim | undefined;
   private readonly chainNames = new Set<string>();
@@ -95,10 +96,7 @@ export class FamilyBuilder {
   }
 
   element(set: string, key: string, value = ''): void {
-    if (this.capture) { this.capture.elements.push([set, key, value]); return; }
-    let elements = this.out.elements.get(set);
-    if (!elements) this.out.elements.set(set, (elements = new Map()));
-    elements.set(key, value);
+    (this.capture ?? this.out).elements.push(set, key, value);
   }
 
   chain(name: string, rules: string[]): string {

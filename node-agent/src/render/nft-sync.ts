@@ -169,7 +169,7 @@ export function nftDeltaScript(desired: Record<IpFamily, TableState>, delta: Rul
  * Meant for an absent or agent-owned table at start-up; use the full sync otherwise
  * (between chunks, existing Services are briefly unreachable).
  */
-export function nftColdStartScripts(desired: NftRuleset, maxElementsPerChunk: number): string[] {
+export function nftColdStartScripts(desired: Pick<NftRuleset, 'tables'>, maxElementsPerChunk: number): string[] {
   const limit = Math.max(1, Math.floor(maxElementsPerChunk) || 1);
   const first = new NftTransaction();
   const chunks: NftTransaction[] = [];

@@ -3,7 +3,7 @@
  * (or keeps a flow that was rejected while a Service had no endpoints) until it times out.
  * The applier deletes those entries after applying the new rules (kube-proxy does the same).
  */
-import type { NftRuleset } from './nft-render.js';
+import type { UdpFacts } from './fragment-builder.js';
 
 export interface StaleUdpEntry {
   address: string;
@@ -28,7 +28,7 @@ export const splitEndpoint = (key: string): { address: string; port: number } =>
  * endpoints (their flows were rejected or dropped) and now have some. Frontends on
  * "every local address" node ports are not listed (their addresses are not in the plan).
  */
-export function staleUdpEndpoints(committed: NftRuleset | undefined, desired: NftRuleset): StaleUdpEntry[] {
+export function staleUdpEndpoints(committed: { udp: UdpFacts } | undefined, desired: { udp: UdpFacts }): StaleUdpEntry[] {
   const out: StaleUdpEntry[] = [];
   for (const key of committed?.udp.endpoints ?? []) {
     if (!desired.udp.endpoints.has(key)) out.push({ ...splitEndpoint(key), match: 'reply-source' });

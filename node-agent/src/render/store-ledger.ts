@@ -64,7 +64,8 @@ export class StoreLedger {
       // chains they name within one update.
       if (delta === 1) for (const chain of ff.chains) this.refChain(family, chain, 1);
       if (delta === 1) for (const set of ff.sets) this.refSet(family, set, 1);
-      for (const [set, elements] of ff.elements) for (const [key, value] of elements) this.refElement(family, set, key, value, delta);
+      const e = ff.elements;
+      for (let i = 0; i < e.length; i += 3) this.refElement(family, e[i] as string, e[i + 1] as string, e[i + 2] as string, delta);
       for (const e of ff.udpEndpoints) this.refUdp(this.udpEndpoints, this.udpJournal.endpoints, e, delta);
       for (const p of ff.udpPaths) this.refUdp(this.udpPaths, this.udpJournal.paths, p, delta);
       for (const claim of ff.claims) if (delta === 1) this.addClaim(family, claim); else this.removeClaim(family, claim);
@@ -135,9 +136,10 @@ export class StoreLedger {
 
   /** A claim's elements belong to its key alone, so granting and revoking never collide. */
   private grant(family: IpFamily, claim: Claim, delta: 1 | -1): void {
-    for (const [set, key, value] of claim.elements) {
-      if (delta === 1) this.tables.setElement(family, set, key, value);
-      else this.tables.deleteElement(family, set, key);
+    const e = claim.elements;
+    for (let i = 0; i < e.length; i += 3) {
+      if (delta === 1) this.tables.setElement(family, e[i] as string, e[i + 1] as string, e[i + 2] as string);
+      else this.tables.deleteElement(family, e[i] as string, e[i + 1] as string);
     }
     for (const [key, hasEndpoints] of claim.udpFrontends) {
       if (this.everCommitted && !this.udpJournal.frontends.has(key)) this.udpJournal.frontends.set(key, this.frontendValue(key));

@@ -11,7 +11,7 @@ import { FAMILIES } from './model.js';
 import { skeletonChains, skeletonSets } from './nft-skeleton.js';
 import type { Change, RulesetDelta } from './ruleset-delta.js';
 import { emptyDelta, sameChain, sameSet } from './ruleset-delta.js';
-import { DigestSum, chainItem, elementItem, setItem } from './ruleset-digest.js';
+import { DigestSum, chainParts, setParts } from './ruleset-digest.js';
 
 type Journal<T> = Record<IpFamily, Map<string, T | null>>;
 const journal = <T>(): Journal<T> => ({ ip: new Map(), ip6: new Map() });
@@ -39,7 +39,7 @@ export class StoreTables {
 
   private emptyTable(family: IpFamily): TableState {
     const sets = new Map<string, SetState>();
-    for (const set of staticSets(family)) { sets.set(set.definition.name, set); this.digest.add(setItem(set.definition)); }
+    for (const set of staticSets(family)) { sets.set(set.definition.name, set); this.digest.add(setParts(set.definition)); }
     return { family, chains: new Map(), sets };
   }
 
@@ -49,9 +49,9 @@ export class StoreTables {
     const old = elements.get(key);
     if (old === value) return;
     this.touchElement(family, set, key, old);
-    if (old !== undefined) this.digest.remove(elementItem(family, set, key, old));
+    if (old !== undefined) this.digest.element(family, set, key, old, -1);
     elements.set(key, value);
-    this.digest.add(elementItem(family, set, key, value));
+    this.digest.element(family, set, key, value, 1);
   }
 
   deleteElement(family: IpFamily, set: string, key: string): void {
@@ -60,7 +60,7 @@ export class StoreTables {
     if (old === undefined || !elements) return;
     this.touchElement(family, set, key, old);
     elements.delete(key);
-    this.digest.remove(elementItem(family, set, key, old));
+    this.digest.element(family, set, key, old, -1);
   }
 
   private touchElement(family: IpFamily, set: string, key: string, old: string | undefined): void {
@@ -75,9 +75,9 @@ export class StoreTables {
     const old = chains.get(chain.name);
     if (old && sameChain(old, chain)) return;
     if (!this.chains[family].has(chain.name)) this.chains[family].set(chain.name, old ?? null);
-    if (old) this.digest.remove(chainItem(family, old));
+    if (old) this.digest.remove(chainParts(family, old));
     chains.set(chain.name, chain);
-    this.digest.add(chainItem(family, chain));
+    this.digest.add(chainParts(family, chain));
   }
 
   deleteChain(family: IpFamily, name: string): void {
@@ -85,7 +85,7 @@ export class StoreTables {
     if (!old) return;
     if (!this.chains[family].has(name)) this.chains[family].set(name, old);
     this.tables[family].chains.delete(name);
-    this.digest.remove(chainItem(family, old));
+    this.digest.remove(chainParts(family, old));
   }
 
   /** Adds or redefines a set of the Services' own (an affinity set; it holds no elements). */
@@ -94,18 +94,18 @@ export class StoreTables {
     const old = sets.get(definition.name);
     if (old && sameSet(old.definition, definition)) return;
     if (!this.sets[family].has(definition.name)) this.sets[family].set(definition.name, old?.definition ?? null);
-    if (old) this.digest.remove(setItem(old.definition));
+    if (old) this.digest.remove(setParts(old.definition));
     sets.set(definition.name, { definition, elements: old?.elements ?? new Map() });
-    this.digest.add(setItem(definition));
+    this.digest.add(setParts(definition));
   }
 
   deleteSet(family: IpFamily, name: string): void {
     const old = this.tables[family].sets.get(name);
     if (!old) return;
     if (!this.sets[family].has(name)) this.sets[family].set(name, old.definition);
-    for (const [key, value] of old.elements) this.digest.remove(elementItem(family, name, key, value));
+    for (const [key, value] of old.elements) this.digest.element(family, name, key, value, -1);
     this.tables[family].sets.delete(name);
-    this.digest.remove(setItem(old.definition));
+    this.digest.remove(setParts(old.definition));
   }
 
   /** Removes every chain, Service set and element (journalled as chains and sets only). */
