@@ -1,12 +1,12 @@
 import {
   IPTABLES_STATIC_CHAINS, RulesetStore, iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftDeltaScript,
-  nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
+  nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptablesChains, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
 } from '../render/index.js';
 import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
 import type { IpFamily, TableState } from '../render/model.js';
 import { FAMILIES, TABLE_NAME } from '../render/model.js';
 import { CHAIN, SET } from '../render/nft-skeleton.js';
-import type { IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
+import type { IptablesChains, IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
 
 type Tables = Record<IpFamily, TableState>;
 
@@ -111,20 +111,35 @@ export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & {
 
 const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
 
+/** What the iptables port hands the applier for one sync: the element store's state and the chains. */
+export interface IptablesRender {
+  readonly nft: StoreRender;
+  readonly chains: PerFamily<IptablesChains>;
+}
+
 /**
- * The iptables renderer behind the applier's port. The nftables model is rendered too:
- * it is the backend-neutral description that stale-UDP cleanup, counts and the status
- * digest are computed from, so both backends report the same digest for the same plans.
+ * The iptables port: one render per sync. The element store (as for nftables) re-renders
+ * the changed Services and keeps the backend-neutral facts (counts, status digest, stale
+ * UDP flows), so both backends report the same digest for the same plans; the iptables
+ * chains are rendered from the plan the store holds (no Service is resolved twice), and
+ * the applier restores only those that changed.
  */
-export const iptablesPort: IptablesPort<RenderInput, NftRuleset> = {
-  chainPrefix: 'NATPLAN-',
-  tables: ['nat', 'filter'],
-  render: renderNftables,
-  restoreInput: (input, existing) => renderIptables(input, { existingChains: mutable(existing) }),
-  hookJumps: iptablesHookJumps,
-  cleanupInput: (existing) => iptablesCleanupScripts(mutable(existing)),
-  staticChains: IPTABLES_STATIC_CHAINS,
-  staleUdpEndpoints,
-  digest: rulesetDigest,
-  counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
-};
+export function storeIptablesPort(): IptablesPort<RenderInput, IptablesRender> {
+  const nft = storeNftablesPort();
+  return {
+    chainPrefix: 'NATPLAN-',
+    tables: ['nat', 'filter'],
+    render: (input) => {
+      const rendered = nft.render(input);
+      return { nft: rendered, chains: renderIptablesChains(rendered.store.plan()) };
+    },
+    chains: (r) => r.chains,
+    committed: (r) => nft.committed?.(r.nft),
+    hookJumps: iptablesHookJumps,
+    cleanupInput: (existing) => iptablesCleanupScripts(mutable(existing)),
+    staticChains: IPTABLES_STATIC_CHAINS,
+    staleUdpEndpoints: (committed, r) => nft.staleUdpEndpoints(committed.nft, r.nft),
+    digest: (r) => nft.digest(r.nft),
+    counts: (r) => nft.counts(r.nft),
+  };
+}

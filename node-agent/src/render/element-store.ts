@@ -22,7 +22,8 @@ import { groupKey, resolveNode } from './node-context.js';
 import type { ServiceFragment } from './nft-services.js';
 import { renderServiceFragment } from './nft-services.js';
 import { SET, skeletonChains } from './nft-skeleton.js';
-import type { NodeContext, RenderInput, ServiceEntries } from './resolved-plan.js';
+import { assemblePlan } from './plan.js';
+import type { NatPlan, NodeContext, RenderInput, ServiceEntries } from './resolved-plan.js';
 import { StoreTables } from './store-tables.js';
 import { StoreLedger } from './store-ledger.js';
 
@@ -54,6 +55,8 @@ export class RulesetStore {
   private fullDue = true;
   private version = 0;
   private problems: string[] | undefined;
+  /** The unit keys in order, while no unit comes or goes. */
+  private sortedKeys: string[] | undefined;
 
   /** Brings the desired state to `input`; throws only on a renderer bug (then the store starts over). */
   update(input: RenderInput): StoreState {
@@ -143,6 +146,7 @@ export class RulesetStore {
     const fragment = entries ? renderServiceFragment(context, key, entries) : undefined;
     if (old) this.ledger.remove(old.fragment);
     if (old?.fragment.problems.length || fragment?.problems.length) this.problems = undefined;
+    if (!old !== !fragment) this.sortedKeys = undefined;
     if (fragment && entries) {
       this.ledger.add(fragment);
       this.units.set(key, { entries, fragment });
@@ -169,6 +173,7 @@ export class RulesetStore {
     this.tables.clear();
     this.ledger = new StoreLedger(this.tables, this.ledger);
     this.units.clear();
+    this.sortedKeys = undefined;
     this.lastEntries = [];
     this.nodeChains = { ip: [], ip6: [] };
     this.active = { ip: undefined, ip6: undefined };
@@ -184,6 +189,15 @@ export class RulesetStore {
       ...this.ledger.conflictProblems(),
     ];
     return this.problems;
+  }
+
+  /**
+   * The whole backend-neutral plan of the last update, assembled from the Services'
+   * plans kept in the fragments (none is resolved again): what the iptables renderer reads.
+   */
+  plan(): NatPlan {
+    this.sortedKeys ??= [...this.units.keys()].sort();
+    return assemblePlan(this.context as NodeContext, this.sortedKeys.map((key) => (this.units.get(key) as Unit).fragment.plan));
   }
 
   /** Whether `state` is still what the store holds (no update since). */

@@ -13,6 +13,7 @@ import type { NftRuleset } from './nft-render.js';
 import { renderNftables, storeRuleset } from './nft-render.js';
 import { nftDeltaScript, nftFullSyncScript } from './nft-sync.js';
 import type { RenderInput } from './plan.js';
+import { resolvePlan } from './plan.js';
 import { diffTables } from './ruleset-delta.js';
 import { rulesetDigest } from './nft-sync.js';
 import { staleUdpEndpoints } from './stale-udp.js';
@@ -94,6 +95,8 @@ function syncAndCheck(store: RulesetStore, input: RenderInput, committed: NftRul
   const fresh = renderNftables(input);
   expectSame(storeRuleset(store, state), fresh);
   expect(state.digest).toBe(rulesetDigest(fresh));
+  // The plan the iptables renderer reads, assembled from the kept Service plans.
+  expect(store.plan()).toEqual(resolvePlan(input));
   if (committed) {
     const compared = diffTables(committed.tables, fresh.tables);
     const leftovers = store.leftovers();

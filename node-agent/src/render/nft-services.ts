@@ -28,6 +28,7 @@
 import type { IpFamily } from './addresses.js';
 import { FAMILIES } from './model.js';
 import type { ExposureSpec, NodeContext, ServiceEntries, ServicePortNat } from './resolved-plan.js';
+import type { ServicePlan } from './service-plan.js';
 import { planService } from './service-plan.js';
 import type { Balance, FamilyContext, FamilyFragment } from './fragment-builder.js';
 import { FamilyBuilder, comment } from './fragment-builder.js';
@@ -41,6 +42,8 @@ import { CHAIN, SET, localTrafficMatch } from './nft-skeleton.js';
  */
 export interface ServiceFragment {
   key: string;
+  /** The Service's resolved plan, which the iptables renderer reads too. */
+  plan: ServicePlan;
   /** A Service with a part 0 is programmed (counts.services). */
   present: boolean;
   problems: string[];
@@ -157,5 +160,5 @@ export function renderServiceFragment(context: NodeContext, key: string, entries
     families[family] = b.out;
   }
   const endpoints = new Set(plan.ports.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((e) => `${e.address}|${e.port}`)));
-  return { key, present: plan.present, problems: plan.problems, endpoints, exposures: targeting.filter((x) => target(x)).length, families };
+  return { key, plan, present: plan.present, problems: plan.problems, endpoints, exposures: targeting.filter((x) => target(x)).length, families };
 }

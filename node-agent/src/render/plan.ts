@@ -6,7 +6,8 @@
  */
 import type { IpFamily } from './addresses.js';
 import { byText, groupKey, resolveNode } from './node-context.js';
-import type { ExposureNat, FamilyPlan, NatPlan, RenderInput, ServiceEntries, ServicePortNat } from './resolved-plan.js';
+import type { ExposureNat, FamilyPlan, NatPlan, NodeContext, RenderInput, ServiceEntries, ServicePortNat } from './resolved-plan.js';
+import type { ServicePlan } from './service-plan.js';
 import { planService } from './service-plan.js';
 
 export type * from './resolved-plan.js';
@@ -32,11 +33,15 @@ export function groupServices(services: ServiceEntries): Map<string, ServiceEntr
 /** Resolve the inputs into the backend-neutral plan. Pure; never throws on bad data. */
 export function resolvePlan(input: RenderInput): NatPlan {
   const context = resolveNode(input);
+  return assemblePlan(context, [...groupServices(input.services).values()].map((entries) => planService(entries, context.identity)));
+}
+
+/** The whole plan from its halves: the node context and each Service's plan, in key order. */
+export function assemblePlan(context: NodeContext, plans: Iterable<ServicePlan>): NatPlan {
   const problems = [...context.problems];
   const servicePorts: ServicePortNat[] = [];
   let services = 0;
-  for (const entries of groupServices(input.services).values()) {
-    const plan = planService(entries, context.identity);
+  for (const plan of plans) {
     problems.push(...plan.problems);
     if (plan.present) services++;
     servicePorts.push(...plan.ports);
