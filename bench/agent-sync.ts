@@ -53,7 +53,7 @@ const nodePlan: NodeNatPlan = {
   spec: { nodeName: NODE, zone: 'zone-1', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], exposures: [] },
 };
 
-interface Figures { ms: number; desiredMs: number; hits: number; misses: number; scriptBytes: number }
+interface Figures { ms: number; desiredMs: number; storeMs: number; hits: number; misses: number; scriptBytes: number }
 
 /** Median time of one endpoint change (desired state + render + diff) with `count` plans present. */
 function perChange(count: number, cached: boolean): Figures {
@@ -61,6 +61,7 @@ function perChange(count: number, cached: boolean): Figures {
   let lastGood: LastGood = newLastGood();
   const port = storeNftablesPort();
   let desiredMs = 0;
+  let storeMs = 0;
   let scriptBytes = 0;
   const sync = (previous: StoreRender | undefined) => {
     const start = performance.now();
@@ -68,10 +69,12 @@ function perChange(count: number, cached: boolean): Figures {
     const state = desiredState(NODE, nodePlan, plans, lastGood);
     desiredMs = performance.now() - start;
     if (!state.input || state.problems.length) throw new Error(`bench plans must be valid: ${state.problems[0] ?? 'no input'}`);
+    const storeStart = performance.now();
     const rendered = port.render(state.input);
     // What the applier sends: the full script at start-up, the store's delta afterwards.
     const script = previous && !port.needsFullSync?.(rendered) ? port.incrementalScript(previous, rendered) : port.fullSyncScript(rendered);
     if (previous && !script?.includes('add element')) throw new Error('bench: an endpoint change must add elements');
+    storeMs = performance.now() - storeStart;
     scriptBytes = script?.length ?? 0;
     port.committed?.(rendered);
     return rendered;
@@ -80,6 +83,7 @@ function perChange(count: number, cached: boolean): Figures {
   const before = { ...lastGood.validations };
   const times: number[] = [];
   const desired: number[] = [];
+  const stored: number[] = [];
   for (let c = 1; c <= CHANGES; c++) {
     const i = (c * 7919) % count; // one Service gets new endpoints (a new resourceVersion)
     plans[i] = plan(i, count + c, count + c);
@@ -87,9 +91,10 @@ function perChange(count: number, cached: boolean): Figures {
     ruleset = sync(ruleset);
     times.push(performance.now() - start);
     desired.push(desiredMs);
+    stored.push(storeMs);
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  return { ms: median(times), desiredMs: median(desired), scriptBytes, hits: lastGood.validations.hits - before.hits, misses: lastGood.validations.misses - before.misses };
+  return { ms: median(times), desiredMs: median(desired), storeMs: median(stored), scriptBytes, hits: lastGood.validations.hits - before.hits, misses: lastGood.validations.misses - before.misses };
 }
 
 const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
@@ -101,7 +106,7 @@ for (const cached of [false, true]) {
   for (const count of sizes) {
     const f = perChange(count, cached);
     results.set(count, f);
-    console.log(`${label}: ${String(count).padStart(6)} Services: ${fmt(f.ms)} per change (desired state and validation ${fmt(f.desiredMs)}; script ${f.scriptBytes} bytes); validation cache: hits/misses ${f.hits}/${f.misses}`);
+    console.log(`${label}: ${String(count).padStart(6)} Services: ${fmt(f.ms)} per change (desired state and validation ${fmt(f.desiredMs)}; render, store diff and script ${fmt(f.storeMs)}, ${f.scriptBytes} bytes); validation cache: hits/misses ${f.hits}/${f.misses}`);
   }
   const [small, large] = [results.get(sizes[0]!), results.get(sizes[1]!)];
   if (small && large) console.log(`${label}: ratio ${sizes[1]}/${sizes[0]} = ${(large.ms / small.ms).toFixed(1)}`);
