@@ -1,7 +1,8 @@
 // The agent's cost for one endpoint change with N Services present (issue 13): the pure
 // part of a sync as the agent runs it (node-agent/src/shell/desired-state.ts: plan
-// validation + render input; then nftables render with the applier's memo and the
-// incremental diff), without a kernel. A script, not a test; it prints figures only:
+// validation + render input; then the nftables applier's port: the element store
+// re-renders the changed Service, diffs it and writes the script), without a kernel.
+// A script, not a test; it prints figures only:
 //   npx tsx bench/agent-sync.ts [--smoke] [--full]
 // Sizes: 1k and 10k (--full adds 30k; --smoke 50 and 200, to prove it still runs).
 // Each size is timed twice: "every plan" validates all plans on every sync (what the agent
@@ -11,7 +12,7 @@
 // 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
 import { performance } from 'node:perf_hooks';
 import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../crds/generated/types.js';
-import { newNftRenderMemo, nftIncrementalScript, renderNftables, type NftRuleset } from '../node-agent/src/render/index.js';
+import { storeNftablesPort, type StoreRender } from '../node-agent/src/applier/index.js';
 import { desiredState, newLastGood, type LastGood } from '../node-agent/src/shell/desired-state.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -52,28 +53,37 @@ const nodePlan: NodeNatPlan = {
   spec: { nodeName: NODE, zone: 'zone-1', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], exposures: [] },
 };
 
-interface Figures { ms: number; desiredMs: number; hits: number; misses: number }
+interface Figures { ms: number; desiredMs: number; storeMs: number; hits: number; misses: number; scriptBytes: number }
 
 /** Median time of one endpoint change (desired state + render + diff) with `count` plans present. */
 function perChange(count: number, cached: boolean): Figures {
   const plans = Array.from({ length: count }, (_, i) => plan(i, i + 1));
   let lastGood: LastGood = newLastGood();
-  const memo = newNftRenderMemo();
+  const port = storeNftablesPort();
   let desiredMs = 0;
-  const sync = (previous: NftRuleset | undefined) => {
+  let storeMs = 0;
+  let scriptBytes = 0;
+  const sync = (previous: StoreRender | undefined) => {
     const start = performance.now();
     if (!cached) lastGood = { ...newLastGood(), validations: lastGood.validations }; // forgets the verdicts, keeps the counts
     const state = desiredState(NODE, nodePlan, plans, lastGood);
     desiredMs = performance.now() - start;
     if (!state.input || state.problems.length) throw new Error(`bench plans must be valid: ${state.problems[0] ?? 'no input'}`);
-    const ruleset = renderNftables(state.input, memo);
-    if (previous) nftIncrementalScript(previous, ruleset);
-    return ruleset;
+    const storeStart = performance.now();
+    const rendered = port.render(state.input);
+    // What the applier sends: the full script at start-up, the store's delta afterwards.
+    const script = previous && !port.needsFullSync?.(rendered) ? port.incrementalScript(previous, rendered) : port.fullSyncScript(rendered);
+    if (previous && !script?.includes('add element')) throw new Error('bench: an endpoint change must add elements');
+    storeMs = performance.now() - storeStart;
+    scriptBytes = script?.length ?? 0;
+    port.committed?.(rendered);
+    return rendered;
   };
   let ruleset = sync(undefined); // start-up: every plan validated and rendered once
   const before = { ...lastGood.validations };
   const times: number[] = [];
   const desired: number[] = [];
+  const stored: number[] = [];
   for (let c = 1; c <= CHANGES; c++) {
     const i = (c * 7919) % count; // one Service gets new endpoints (a new resourceVersion)
     plans[i] = plan(i, count + c, count + c);
@@ -81,9 +91,10 @@ function perChange(count: number, cached: boolean): Figures {
     ruleset = sync(ruleset);
     times.push(performance.now() - start);
     desired.push(desiredMs);
+    stored.push(storeMs);
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  return { ms: median(times), desiredMs: median(desired), hits: lastGood.validations.hits - before.hits, misses: lastGood.validations.misses - before.misses };
+  return { ms: median(times), desiredMs: median(desired), storeMs: median(stored), scriptBytes, hits: lastGood.validations.hits - before.hits, misses: lastGood.validations.misses - before.misses };
 }
 
 const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
@@ -95,7 +106,7 @@ for (const cached of [false, true]) {
   for (const count of sizes) {
     const f = perChange(count, cached);
     results.set(count, f);
-    console.log(`${label}: ${String(count).padStart(6)} Services: ${fmt(f.ms)} per change (desired state and validation ${fmt(f.desiredMs)}); validation cache: hits/misses ${f.hits}/${f.misses}`);
+    console.log(`${label}: ${String(count).padStart(6)} Services: ${fmt(f.ms)} per change (desired state and validation ${fmt(f.desiredMs)}; render, store diff and script ${fmt(f.storeMs)}, ${f.scriptBytes} bytes); validation cache: hits/misses ${f.hits}/${f.misses}`);
   }
   const [small, large] = [results.get(sizes[0]!), results.get(sizes[1]!)];
   if (small && large) console.log(`${label}: ratio ${sizes[1]}/${sizes[0]} = ${(large.ms / small.ms).toFixed(1)}`);

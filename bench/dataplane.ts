@@ -145,7 +145,7 @@ async function coldLoads(topology: Topology): Promise<void> {
         const changes: number[] = [];
         for (let c = 0; c < CHANGES; c += 1) {
           // One Service's endpoints change (one endpoint replaced), as after a pod restart. The
-          // changed plan is a new object, as an informer delivers it: the render memo keys on
+          // changed plan is a new object, as an informer delivers it: the element store keys on
           // object identity, so mutating the old one in place would look like no change.
           const index = (c * 7919) % size;
           input = { ...input, services: input.services.map((s, i) => (i === index ? withFirstEndpoint(s, podAddress(40_000 + c)) : s)) };

@@ -9,8 +9,9 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../crds/generated/types.js';
-import type { NftRuleset, RenderInput } from '../node-agent/src/render/index.js';
-import { newNftRenderMemo, nftCleanupScript, nftFullSyncScript, nftIncrementalScript, renderNftables } from '../node-agent/src/render/index.js';
+import type { RenderInput } from '../node-agent/src/render/index.js';
+import { nftCleanupScript } from '../node-agent/src/render/index.js';
+import { storeNftablesPort } from '../node-agent/src/applier/index.js';
 
 // --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
 const smoke = process.argv.includes('--smoke');
@@ -74,37 +75,40 @@ function timed<T>(f: () => T): [T, number] {
   const value = f();
   return [value, performance.now() - start];
 }
-const fmt = (ms: number): string => `${ms.toFixed(0).padStart(6)} ms`;
+const fmt = (ms: number): string => `${ms.toFixed(1).padStart(7)} ms`;
 const mb = (s: string): string => `${(Buffer.byteLength(s) / 1e6).toFixed(1).padStart(5)} MB`;
 
 const created = run(['ip', 'netns', 'add', netns]);
 if (!created.ok) throw new Error(`ip netns add failed: ${created.stderr}`);
 try {
   console.log(`nft: ${run(['nft', '--version']).ok ? spawnSync('nft', ['--version'], { encoding: 'utf8' }).stdout.trim() : '?'}; node ${process.version}; ${perService} endpoints per Service`);
-  renderNftables(input(200), newNftRenderMemo()); // warm-up for the JIT
+  storeNftablesPort().render(input(200)); // warm-up for the JIT
   for (const count of sizes) {
     const desired = input(count);
-    // With a memo, as the applier renders: later renders redo only changed Services.
-    const memo = newNftRenderMemo();
-    const [ruleset, renderMs] = timed(() => renderNftables(desired, memo));
-    const [script, scriptMs] = timed(() => nftFullSyncScript(ruleset));
+    // As the agent's applier does: one element store per applier, filled at start-up.
+    const port = storeNftablesPort();
+    const [ruleset, renderMs] = timed(() => port.render(desired));
+    const [script, scriptMs] = timed(() => port.fullSyncScript(ruleset));
+    port.committed?.(ruleset);
     const lines = script.split('\n');
     const rules = lines.filter((l) => l.startsWith('add rule')).length;
     const chains = lines.filter((l) => l.startsWith('add chain')).length;
     nft(nftCleanupScript());
     const load = nft(script);
-    console.log(`${String(count).padStart(6)} Services: render ${fmt(renderMs)} + script ${fmt(scriptMs)}, ${mb(script)}, ${chains} chains, ${rules} rules; nft -f cold load ${fmt(load.ms)}${load.ok ? '' : ` FAILED: ${load.stderr}`}`);
+    console.log(`${String(count).padStart(6)} Services: render ${fmt(renderMs)} + script ${fmt(scriptMs)} = cold start ${fmt(renderMs + scriptMs)} (plans to script), ${mb(script)}, ${chains} chains, ${rules} rules; nft -f cold load ${fmt(load.ms)}${load.ok ? '' : ` FAILED: ${load.stderr}`}`);
     if (count !== sizes[sizes.length - 1]) continue;
 
     // One Service change: Service 7 gets new endpoints, with `count` Services present.
     const changed: RenderInput = { ...desired, services: desired.services.map((s, i) => (i === 7 ? service(7, count + 1) : s)) };
-    const [next, nextMs] = timed(() => renderNftables(changed, memo));
-    const [delta, deltaMs] = timed(() => nftIncrementalScript(ruleset, next));
+    const [next, nextMs] = timed(() => port.render(changed));
+    const [delta, deltaMs] = timed(() => port.incrementalScript(ruleset, next));
     const apply = nft(delta ?? '');
+    port.committed?.(next);
     console.log(`        one Service change at ${count}: render ${fmt(nextMs)} + diff ${fmt(deltaMs)}, ${Buffer.byteLength(delta ?? '')} bytes; nft -f ${fmt(apply.ms)}${apply.ok ? '' : ` FAILED: ${apply.stderr}`}`);
-    const [previous, backMs] = timed(() => renderNftables(desired, memo));
-    const [back, backDiffMs] = timed(() => nftIncrementalScript(next as NftRuleset, previous));
+    const [previous, backMs] = timed(() => port.render(desired));
+    const [back, backDiffMs] = timed(() => port.incrementalScript(next, previous));
     const again = nft(back ?? '');
+    port.committed?.(previous);
     console.log(`        and back: render ${fmt(backMs)} + diff ${fmt(backDiffMs)}; nft -f ${fmt(again.ms)}${again.ok ? '' : ` FAILED: ${again.stderr}`}`);
   }
 } finally {

@@ -137,9 +137,9 @@ const iptablesPort: IptablesPort<Elements, Elements> = {
   ...nftPort,
   chainPrefix: 'NTEST-',
   tables: ['nat'],
-  restoreInput: (input, existing) => ({
-    ipv4: restoreText([...input].sort().map((e) => `-A ${CHAIN} -d ${e.split(' ')[0]}/32 -j RETURN`), existing.ipv4.filter((c) => c !== CHAIN)),
-    ipv6: restoreText([], existing.ipv6.filter((c) => c !== CHAIN)),
+  chains: (input) => ({
+    ipv4: new Map([['nat', new Map([[CHAIN, [...input].sort().map((e) => `-A ${CHAIN} -d ${e.split(' ')[0]}/32 -j RETURN`)]])]]),
+    ipv6: new Map([['nat', new Map([[CHAIN, []]])]]),
   }),
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', CHAIN] }],
   staticChains: [CHAIN],

@@ -3,12 +3,12 @@ import type { Backend, BackendPreference, Exec } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { IptablesApplier } from './iptables-applier.js';
 import { NftApplier } from './nft-applier.js';
-import { memoIptablesPort, memoNftablesPort } from './render-ports.js';
+import { storeIptablesPort, storeNftablesPort } from './render-ports.js';
 import type { Applier, ApplierOptions } from './types.js';
 
 /** The applier for a known backend, wired to the real renderers. */
 export function createApplier(backend: Backend, exec: Exec, options: ApplierOptions = {}): Applier<RenderInput> {
-  return backend === 'nftables' ? new NftApplier(exec, memoNftablesPort(), options) : new IptablesApplier(exec, memoIptablesPort(), options);
+  return backend === 'nftables' ? new NftApplier(exec, storeNftablesPort(), options) : new IptablesApplier(exec, storeIptablesPort(), options);
 }
 
 /**

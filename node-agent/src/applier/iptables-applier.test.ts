@@ -33,6 +33,16 @@ describe('IptablesApplier', () => {
     expect(restores().at(-1)?.stdin).toContain('--comment svc:b');
   });
 
+  it('restores only the chains that changed', async () => {
+    const { applier, restores } = setup();
+    await applier.apply(['chain:X', 'svc:a']);
+    expect(restores()[0]?.stdin).toContain(':TOY-X - [0:0]');
+    expect(await applier.apply(['chain:X', 'svc:b'])).toMatchObject({ ok: true, mode: 'incremental' });
+    const text = restores().at(-1)?.stdin ?? '';
+    expect(text).toContain(':TOY-SERVICES - [0:0]\n-A TOY-SERVICES -m comment --comment chain:X\n-A TOY-SERVICES -m comment --comment svc:b\n');
+    expect(text).not.toContain('TOY-X');
+  });
+
   it('always uses --noflush so rules of others survive', async () => {
     const { applier, restores } = setup();
     await applier.apply(['svc:a']);

@@ -1,11 +1,11 @@
 import { iptables, iptablesRestore, iptablesSave, isExecError } from '../exec/index.js';
 import type { Exec, IpFamily, IptablesVariant, RestoreOptions } from '../exec/index.js';
 import { checkInput, failedLine, markerChain, withMarker } from './iptables-kernel-check.js';
+import { chainChanges, chainsText, fullChanges, restoreText } from './iptables-restore-text.js';
 import { TransactionalApplier } from './transactional-applier.js';
-import type { ApplierOptions, ApplyMode, IptablesPort, KernelCheck, PerFamily } from './types.js';
+import type { ApplierOptions, ApplyMode, IptablesChains, IptablesPort, KernelCheck, PerFamily } from './types.js';
 
 const FAMILIES: readonly [keyof PerFamily<unknown>, IpFamily][] = [['ipv4', 4], ['ipv6', 6]];
-const NONE: PerFamily<readonly string[]> = { ipv4: [], ipv6: [] };
 /** Bound on deleting duplicated hook jumps at cleanup (someone may have added copies). */
 const MAX_JUMP_COPIES = 16;
 /** The kernel check is a few dozen rule lookups; slower means the tool is stuck. */
@@ -17,15 +17,18 @@ const CHECK_TIMEOUT_MS = 10_000;
  * else's rules stay. The jumps from built-in chains into ours are ensured with
  * `iptables -C || -I` on every full sync, which is also how a flushed PREROUTING is repaired.
  *
- * There is no element-level delta in iptables: a change rewrites our chains whole (the
- * benchmark shows what that costs); an unchanged family is skipped. IPv4 goes first; if
- * IPv6 then fails, the next sync is full and rewrites both. Each restore carries a marker
- * rule with its sequence number, which the kernel check looks for (iptables-kernel-check.ts).
+ * There is no element-level delta in iptables, but there are chains: the port renders
+ * each sync's chains once, and a change restores only the chains whose rules differ from
+ * the last commit and deletes those gone (iptables-restore-text.ts); a full sync (start,
+ * failure, repair) writes them all and deletes stale ones found by iptables-save. IPv4
+ * goes first; if IPv6 then fails, the next sync is full and rewrites both. Each restore
+ * carries a marker rule with its sequence number, which the kernel check looks for
+ * (iptables-kernel-check.ts).
  */
 export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   readonly backend = 'iptables' as const;
-  /** Restore input last committed, rendered without stale chains (so it compares by content). */
-  private committedText: PerFamily<string> | null = null;
+  /** The chains last committed, per family; null when unknown (the next sync is full). */
+  private committedChains: PerFamily<IptablesChains> | null = null;
   private readonly variant: IptablesVariant;
   private readonly restoreOptions: RestoreOptions;
   /** Sequence number of each family's last restore (0: none yet). */
@@ -38,43 +41,42 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
     this.restoreOptions = { noflush: true, variant: this.variant, ...(options.commandTimeoutMs ? { timeoutMs: options.commandTimeoutMs } : {}) };
   }
 
-  protected async commitFull(_desired: R, input: I): Promise<ApplyMode> {
-    this.committedText = null;
+  protected async commitFull(desired: R): Promise<ApplyMode> {
+    this.committedChains = null;
     const existing = await this.listChains();
+    const chains = this.restore.chains(desired);
     // The marker chain is redeclared by every restore; left in, it would be deleted as stale.
     const marker = markerChain(this.restore.chainPrefix);
-    const others = { ipv4: existing.ipv4.filter((c) => c !== marker), ipv6: existing.ipv6.filter((c) => c !== marker) };
-    const text = this.restore.restoreInput(input, others);
-    for (const [key, family] of FAMILIES) await this.restoreMarked(key, family, text[key]);
+    for (const [key, family] of FAMILIES) {
+      const stale = new Map([...existing[key]].map(([table, names]) => [table, names.filter((c) => c !== marker)]));
+      await this.restoreMarked(key, family, restoreText(chains[key], fullChanges(chains[key], stale)));
+    }
     for (const [, family] of FAMILIES) await this.ensureJumps(family);
-    this.committedText = this.restore.restoreInput(input, NONE);
+    this.committedChains = chains;
     return 'full';
   }
 
-  protected async commitIncremental(_committed: R, _desired: R, input: I): Promise<ApplyMode> {
-    const previous = this.committedText;
-    const next = this.restore.restoreInput(input, NONE);
+  protected async commitIncremental(_committed: R, desired: R): Promise<ApplyMode> {
+    const previous = this.committedChains;
     if (previous === null) throw new Error('iptables applier: incremental sync without a committed state');
-    this.committedText = null; // unknown until every family is in
+    const next = this.restore.chains(desired);
+    this.committedChains = null; // unknown until every family is in
     let wrote = false;
     for (const [key, family] of FAMILIES) {
-      if (previous[key] === next[key]) continue;
-      const wanted = new Set(declaredChains(next[key]));
-      const gone = declaredChains(previous[key]).filter((chain) => !wanted.has(chain));
-      // Only when chains disappear does the input need the stale list (to delete them).
-      const text = gone.length === 0 ? next[key] : this.restore.restoreInput(input, { ...NONE, [key]: gone })[key];
-      await this.restoreMarked(key, family, text);
+      const changes = chainChanges(previous[key], next[key]);
+      if (!changes) continue;
+      await this.restoreMarked(key, family, restoreText(next[key], changes));
       wrote = true;
     }
-    this.committedText = next;
+    this.committedChains = next;
     return wrote ? 'incremental' : 'unchanged';
   }
 
   protected async checkKernel(): Promise<KernelCheck> {
-    const committed = this.committedText;
+    const committed = this.committedChains;
     if (committed === null) return { confirmed: false, problem: 'no committed state to check' };
     for (const [key, family] of FAMILIES) {
-      const input = checkInput(committed[key], {
+      const input = checkInput(chainsText(committed[key], this.restore.staticChains), {
         prefix: this.restore.chainPrefix, sequence: this.sequence[key], staticChains: this.restore.staticChains, jumps: this.restore.hookJumps(),
       });
       try {
@@ -101,7 +103,7 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   }
 
   protected async removeAll(): Promise<void> {
-    this.committedText = null;
+    this.committedChains = null;
     for (const [key, family] of FAMILIES) {
       for (const jump of this.restore.hookJumps()) {
         for (let copy = 0; copy < MAX_JUMP_COPIES && (await this.jumpExists(family, jump)); copy += 1) {
@@ -109,7 +111,8 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
         }
       }
       const existing = await this.listChains();
-      await iptablesRestore(this.exec, family, this.restore.cleanupInput(existing)[key], this.restoreOptions);
+      const flat = { ipv4: [...existing.ipv4.values()].flat(), ipv6: [...existing.ipv6.values()].flat() };
+      await iptablesRestore(this.exec, family, this.restore.cleanupInput(flat)[key], this.restoreOptions);
     }
   }
 
@@ -130,12 +133,12 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
     }
   }
 
-  /** Our chains per family, from iptables-save (only on full syncs and cleanup). */
-  private async listChains(): Promise<PerFamily<readonly string[]>> {
-    const chains = async (family: IpFamily): Promise<string[]> => {
-      const found: string[] = [];
+  /** Our chains per family and table, from iptables-save (only on full syncs and cleanup). */
+  private async listChains(): Promise<PerFamily<ReadonlyMap<string, readonly string[]>>> {
+    const chains = async (family: IpFamily): Promise<Map<string, string[]>> => {
+      const found = new Map<string, string[]>();
       for (const table of this.restore.tables) {
-        found.push(...declaredChains(await iptablesSave(this.exec, family, table, this.variant)).filter((c) => c.startsWith(this.restore.chainPrefix)));
+        found.set(table, declaredChains(await iptablesSave(this.exec, family, table, this.variant)).filter((c) => c.startsWith(this.restore.chainPrefix)));
       }
       return found;
     };

@@ -1,21 +1,25 @@
 import {
-  IPTABLES_STATIC_CHAINS, iptablesCleanupScripts, iptablesHookJumps, newNftRenderMemo, nftCleanupScript, nftColdStartScripts, nftFullSyncScript,
-  nftIncrementalScript, renderIptables, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
+  IPTABLES_STATIC_CHAINS, RulesetStore, iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftDeltaScript,
+  nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptablesChains, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
 } from '../render/index.js';
-import type { NftRuleset, RenderInput } from '../render/index.js';
+import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
+import type { IpFamily, TableState } from '../render/model.js';
 import { FAMILIES, TABLE_NAME } from '../render/model.js';
 import { CHAIN, SET } from '../render/nft-skeleton.js';
-import type { IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
+import type { IptablesChains, IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
+
+type Tables = Record<IpFamily, TableState>;
 
 /** Set elements and rules: what a transaction has to carry, for the cold-start split. */
-export function rulesetSize(ruleset: NftRuleset): number {
+export function tablesSize(tables: Tables): number {
   let size = 0;
-  for (const table of Object.values(ruleset.tables)) {
+  for (const table of Object.values(tables)) {
     for (const set of table.sets.values()) size += set.elements.size;
     for (const chain of table.chains.values()) size += chain.rules.length;
   }
   return size;
 }
+export const rulesetSize = (ruleset: NftRuleset): number => tablesSize(ruleset.tables);
 
 const STATIC_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
 const STATIC_SETS: ReadonlySet<string> = new Set(Object.values(SET));
@@ -25,15 +29,15 @@ const STATIC_SETS: ReadonlySet<string> = new Set(Object.values(SET));
  * element of each static set or map: what the kernel check reads back. Slot maps are
  * named `frontend-slots-tcp` etc. and count as static too.
  */
-export function rulesetSkeleton(ruleset: NftRuleset): NftSkeleton {
+export function tablesSkeleton(tables: Tables): NftSkeleton {
   const chains: NftSkeleton['chains'][number][] = [];
   const elements: NftSkeleton['elements'][number][] = [];
   for (const family of FAMILIES) {
     const table = `${family} ${TABLE_NAME}`;
-    for (const chain of ruleset.tables[family].chains.values()) {
+    for (const chain of tables[family].chains.values()) {
       if (STATIC_CHAINS.has(chain.name)) chains.push({ table, chain: chain.name, rules: [...chain.rules] });
     }
-    for (const set of ruleset.tables[family].sets.values()) {
+    for (const set of tables[family].sets.values()) {
       const name = set.definition.name;
       const isStatic = STATIC_SETS.has(name) || name.startsWith(`${SET.frontendSlots}-`) || name.startsWith(`${SET.nodePortSlots}-`);
       if (!isStatic || set.definition.flags?.includes('dynamic')) continue;
@@ -43,8 +47,9 @@ export function rulesetSkeleton(ruleset: NftRuleset): NftSkeleton {
   }
   return { chains, elements };
 }
+export const rulesetSkeleton = (ruleset: NftRuleset): NftSkeleton => tablesSkeleton(ruleset.tables);
 
-/** The real renderer behind the applier's port. */
+/** A stateless port: every sync renders everything and compares whole rulesets (tests, tools). */
 export const nftablesPort: NftScriptPort<RenderInput, NftRuleset> & { size(ruleset: NftRuleset): number } = {
   tables: ['ip natplan', 'ip6 natplan'],
   render: renderNftables,
@@ -59,37 +64,82 @@ export const nftablesPort: NftScriptPort<RenderInput, NftRuleset> & { size(rules
   counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
 };
 
-const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
-
 /**
- * The iptables renderer behind the applier's port. The nftables model is rendered too:
- * it is the backend-neutral description that stale-UDP cleanup, counts and the status
- * digest are computed from, so both backends report the same digest for the same plans.
+ * What the store port hands the applier for one sync: the store's state after the
+ * update, and what the kernel check needs of it, taken while it is current.
  */
-export const iptablesPort: IptablesPort<RenderInput, NftRuleset> = {
-  chainPrefix: 'NATPLAN-',
-  tables: ['nat', 'filter'],
-  render: renderNftables,
-  restoreInput: (input, existing) => renderIptables(input, { existingChains: mutable(existing) }),
-  hookJumps: iptablesHookJumps,
-  cleanupInput: (existing) => iptablesCleanupScripts(mutable(existing)),
-  staticChains: IPTABLES_STATIC_CHAINS,
-  staleUdpEndpoints,
-  digest: rulesetDigest,
-  counts: (ruleset) => ({ ...rulesetCounts(ruleset) }),
-};
-
-/**
- * Ports whose render keeps a memo between calls (one per applier): a sync after a small
- * change re-renders only the Services whose plans changed. Same results as the stateless
- * ports above.
- */
-export function memoNftablesPort(): typeof nftablesPort {
-  const memo = newNftRenderMemo();
-  return { ...nftablesPort, render: (input) => renderNftables(input, memo) };
+export interface StoreRender {
+  readonly store: RulesetStore;
+  readonly state: StoreState;
+  readonly skeleton: NftSkeleton;
 }
 
-export function memoIptablesPort(): typeof iptablesPort {
-  const memo = newNftRenderMemo();
-  return { ...iptablesPort, render: (input) => renderNftables(input, memo) };
+/**
+ * The port the agent uses: one element store per applier (element-store.ts). A sync
+ * re-renders only the Services whose plans changed and sends the store's journal since
+ * the last commit; a full sync writes the store's whole state and deletes its leftovers.
+ */
+export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & { size(r: StoreRender): number } {
+  const store = new RulesetStore();
+  const current = (r: StoreRender): RulesetStore => {
+    if (!r.store.current(r.state)) throw new Error('natplan: a sync used a store state that is no longer current');
+    return r.store;
+  };
+  // From the live tables, in no particular order: one transaction applies whole, so
+  // order does not matter, and skipping the canonical copy saves a sort of every element.
+  const fullSyncScript = (r: StoreRender): string => { const s = current(r); return nftFullSyncScriptWith(s.live, s.leftovers()); };
+  return {
+    tables: nftablesPort.tables,
+    render: (input) => { const state = store.update(input); return { store, state, skeleton: tablesSkeleton(store.live) }; },
+    needsFullSync: (r) => r.state.needsFull,
+    committed: (r) => { current(r).committed(); },
+    size: (r) => tablesSize(current(r).live),
+    fullSyncScript,
+    incrementalScript: (_committed, r) => {
+      const s = current(r);
+      const result = nftDeltaScript(s.live, s.delta());
+      return 'full' in result ? fullSyncScript(r) : result.script;
+    },
+    coldStartScripts: (r, max) => nftColdStartScripts({ tables: current(r).live }, max),
+    cleanupScript: nftCleanupScript,
+    skeleton: (r) => r.skeleton,
+    staleUdpEndpoints: (_committed, r) => current(r).staleUdp(),
+    digest: (r) => r.state.digest,
+    counts: (r) => ({ ...r.state.counts }),
+  };
+}
+
+const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
+
+/** What the iptables port hands the applier for one sync: the element store's state and the chains. */
+export interface IptablesRender {
+  readonly nft: StoreRender;
+  readonly chains: PerFamily<IptablesChains>;
+}
+
+/**
+ * The iptables port: one render per sync. The element store (as for nftables) re-renders
+ * the changed Services and keeps the backend-neutral facts (counts, status digest, stale
+ * UDP flows), so both backends report the same digest for the same plans; the iptables
+ * chains are rendered from the plan the store holds (no Service is resolved twice), and
+ * the applier restores only those that changed.
+ */
+export function storeIptablesPort(): IptablesPort<RenderInput, IptablesRender> {
+  const nft = storeNftablesPort();
+  return {
+    chainPrefix: 'NATPLAN-',
+    tables: ['nat', 'filter'],
+    render: (input) => {
+      const rendered = nft.render(input);
+      return { nft: rendered, chains: renderIptablesChains(rendered.store.plan()) };
+    },
+    chains: (r) => r.chains,
+    committed: (r) => nft.committed?.(r.nft),
+    hookJumps: iptablesHookJumps,
+    cleanupInput: (existing) => iptablesCleanupScripts(mutable(existing)),
+    staticChains: IPTABLES_STATIC_CHAINS,
+    staleUdpEndpoints: (committed, r) => nft.staleUdpEndpoints(committed.nft, r.nft),
+    digest: (r) => nft.digest(r.nft),
+    counts: (r) => nft.counts(r.nft),
+  };
 }

@@ -53,14 +53,12 @@ export const toyIptablesPort: IptablesPort<ToyRuleset, ToyRuleset> = {
   ...toyNftPort,
   chainPrefix: 'TOY-',
   tables: ['nat'],
-  restoreInput: (input, existing) => {
+  chains: (input) => {
     const sorted = [...input].sort();
     const family = (v6: boolean) => {
       const mine = sorted.filter((e) => e.includes('v6') === v6);
-      const chains = mine.filter((e) => e.startsWith('chain:')).map((e) => `TOY-${e.slice(6)}`);
-      const lines = [...chains.map((c) => `:${c} - [0:0]`), ...mine.map((e) => `-A ${toyChain} -m comment --comment ${e}`)];
-      const stale = (v6 ? existing.ipv6 : existing.ipv4).filter((c) => c !== toyChain && !chains.includes(c));
-      return toyRestore(lines, stale);
+      const extra = mine.filter((e) => e.startsWith('chain:')).map((e): [string, string[]] => [`TOY-${e.slice(6)}`, []]);
+      return new Map([['nat', new Map([[toyChain, mine.map((e) => `-A ${toyChain} -m comment --comment ${e}`)], ...extra])]]);
     };
     return { ipv4: family(false), ipv6: family(true) };
   },

@@ -105,10 +105,14 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     let desired: R;
     try {
       // A renderer exception is a bug or a plan it cannot express; nothing reached the
-      // kernel, so the previous rules stay and no full sync is needed.
+      // kernel, so the previous rules stay (the renderer says if it needs a full sync).
       desired = this.port.render(input);
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
+    }
+    if (!full && this.port.needsFullSync?.(desired)) {
+      full = true;
+      mode = 'full';
     }
     // An incremental sync is a diff against what we committed: only valid if the kernel
     // still holds it (issue 8, finding 3: after `nft flush table`, diffs "succeeded"
@@ -146,6 +150,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
     if (!kernel.confirmed) this.fullSyncRequested = true;
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
+    this.port.committed?.(desired);
     const cleanup = await this.cleaner.clear(stale);
     const port = this.port;
     let digest: string | undefined;

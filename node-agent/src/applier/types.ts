@@ -22,6 +22,13 @@ export interface RulesetPort<I, R> {
   /** Stable digest of the ruleset, reported in NodeNatPlan status. */
   digest(ruleset: R): string;
   counts(ruleset: R): RulesetCounts;
+  /**
+   * Whether committing `desired` needs a full sync whatever the applier's own state (the
+   * renderer lost track of what changed since the last commit). Absent: never.
+   */
+  needsFullSync?(desired: R): boolean;
+  /** `desired` is in the kernel: a renderer that keeps a journal since the last commit restarts it. */
+  committed?(desired: R): void;
 }
 
 export interface NftScriptPort<I, R> extends RulesetPort<I, R> {
@@ -64,16 +71,16 @@ export interface HookJump {
   readonly args: readonly string[];
 }
 
+/** Table -> chain -> its rules (`-A CHAIN ...` lines, in order). */
+export type IptablesChains = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+
 export interface IptablesPort<I, R> extends RulesetPort<I, R> {
   /** Prefix of every chain the agent owns (e.g. 'NATPLAN-'), to find them in iptables-save. */
   readonly chainPrefix: string;
   /** The tables the agent's chains live in, e.g. ['nat', 'filter']. */
   readonly tables: readonly string[];
-  /**
-   * iptables-restore --noflush input per family; declaring a chain flushes just that chain.
-   * `existingChains` are the agent's chains present now: those no longer wanted get deleted.
-   */
-  restoreInput(input: I, existingChains: PerFamily<readonly string[]>): PerFamily<string>;
+  /** The agent's chains per family, as rendered once per sync: the applier writes those that changed. */
+  chains(desired: R): PerFamily<IptablesChains>;
   /** Jumps from built-in chains into ours; restore syntax cannot add them idempotently. */
   hookJumps(): readonly HookJump[];
   /** Input that empties and deletes the agent's chains (after the hook jumps are gone). */

@@ -21,7 +21,7 @@
 import type { IpFamily } from './addresses.js';
 import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';
-import type { Backend, FamilyPlan, RenderInput, ServicePortNat } from './plan.js';
+import type { Backend, FamilyPlan, NatPlan, RenderInput, ServicePortNat } from './plan.js';
 import { resolvePlan } from './plan.js';
 
 const P = 'NATPLAN-';
@@ -62,11 +62,20 @@ const hostMask = (family: IpFamily, address: string): string => `${address}/${fa
 const comment = (label: string | undefined): string => (label ? ` -m comment --comment "${label}"` : '');
 const l4 = (protocol: string, port: number): string => `-p ${protocol} -m ${protocol} --dport ${port}`;
 
+/** Table -> chain -> its rules (`-A CHAIN ...` lines, in order): what the applier diffs chain by chain. */
+export type IptablesChains = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+
 class TableWriter {
   readonly chains = new Set<string>();
   readonly rules: string[] = [];
   chain(name: string): string { this.chains.add(name); return name; }
   rule(chain: string, spec: string): void { this.chains.add(chain); this.rules.push(`-A ${chain} ${spec}`); }
+  /** The rules grouped by chain, chains in declaration order. */
+  byChain(): Map<string, string[]> {
+    const out = new Map<string, string[]>([...this.chains].map((c) => [c, []]));
+    for (const rule of this.rules) out.get(rule.slice(3, rule.indexOf(' ', 3)))?.push(rule);
+    return out;
+  }
   text(table: string, staleChains: string[]): string {
     const stale = staleChains.filter((c) => c.startsWith(P) && !this.chains.has(c));
     const declared = [...this.chains, ...stale].map((c) => `:${c} - [0:0]`);
@@ -74,7 +83,7 @@ class TableWriter {
   }
 }
 
-function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, stale: string[]): string {
+function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string): { nat: TableWriter; filter: TableWriter } {
   const { family } = plan;
   const nat = new TableWriter();
   const filter = new TableWriter();
@@ -232,7 +241,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string, st
   nat.rule(C.postrouting, `-m mark ! --mark ${mark}/${mark} -j RETURN`);
   nat.rule(C.postrouting, `-j MARK --xor-mark ${mark}`);
   nat.rule(C.postrouting, '-j MASQUERADE --random-fully');
-  return nat.text('nat', stale) + filter.text('filter', stale);
+  return { nat, filter };
 }
 
 /**
@@ -263,10 +272,21 @@ export interface IptablesOptions {
 export function renderIptables(input: RenderInput, options: IptablesOptions = {}): { ipv4: string; ipv6: string } {
   const plan = resolvePlan(input);
   const mark = `0x${plan.masqueradeMark.toString(16)}`;
-  return {
-    ipv4: renderFamily(plan.families.ip, plan.masqueradeAll, mark, options.existingChains?.ipv4 ?? []),
-    ipv6: renderFamily(plan.families.ip6, plan.masqueradeAll, mark, options.existingChains?.ipv6 ?? []),
+  const text = (family: FamilyPlan, stale: string[]): string => {
+    const { nat, filter } = renderFamily(family, plan.masqueradeAll, mark);
+    return nat.text('nat', stale) + filter.text('filter', stale);
   };
+  return { ipv4: text(plan.families.ip, options.existingChains?.ipv4 ?? []), ipv6: text(plan.families.ip6, options.existingChains?.ipv6 ?? []) };
+}
+
+/** The same rules as renderIptables, per family as chains (the applier writes only changed ones). */
+export function renderIptablesChains(plan: NatPlan): { ipv4: IptablesChains; ipv6: IptablesChains } {
+  const mark = `0x${plan.masqueradeMark.toString(16)}`;
+  const chains = (family: FamilyPlan): IptablesChains => {
+    const { nat, filter } = renderFamily(family, plan.masqueradeAll, mark);
+    return new Map([['nat', nat.byChain()], ['filter', filter.byChain()]]);
+  };
+  return { ipv4: chains(plan.families.ip), ipv6: chains(plan.families.ip6) };
 }
 
 /**

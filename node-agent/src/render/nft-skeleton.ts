@@ -45,7 +45,7 @@ export const markHex = (mark: number): string => `0x${mark.toString(16).padStart
  * family detects none. `iifname` is empty for the node's own packets (output hook), so the
  * interface modes never count them as a pod's, as in kube-proxy.
  */
-export function localTrafficMatch(plan: FamilyPlan, negate: boolean): string | undefined {
+export function localTrafficMatch(plan: Pick<FamilyPlan, 'family' | 'localTraffic'>, negate: boolean): string | undefined {
   const lt = plan.localTraffic;
   const op = negate ? '!= ' : '';
   if (lt.kind === 'cidrs') return `${plan.family} saddr ${op}@${SET.localCidrs}`;
@@ -54,7 +54,7 @@ export function localTrafficMatch(plan: FamilyPlan, negate: boolean): string | u
 }
 
 /** The match for "addressed to a node-port address", or undefined when this family serves none. */
-export function nodePortMatch(plan: FamilyPlan): string | undefined {
+export function nodePortMatch(plan: Pick<FamilyPlan, 'family' | 'nodePortAddresses'>): string | undefined {
   const ipx = plan.family;
   if (plan.nodePortAddresses === 'all-local') {
     // Loopback is excluded as in kube-proxy's nftables mode: DNAT of 127/8 needs route_localnet.
@@ -93,7 +93,7 @@ function slotMaps(family: IpFamily): SetState[] {
   }));
 }
 
-export function skeletonSets(plan: FamilyPlan): SetState[] {
+export function skeletonSets(plan: Pick<FamilyPlan, 'family' | 'localTraffic' | 'nodePortAddresses' | 'serviceCIDRs' | 'clusterIPs'>): SetState[] {
   const { family } = plan;
   const addr = addressType(family);
   const service = `${addr} . inet_proto . inet_service`;
@@ -133,7 +133,7 @@ export function skeletonSets(plan: FamilyPlan): SetState[] {
  * family), so its packets meet no natplan rule at all. Its sets stay: they are empty and
  * cost nothing, and an incremental sync adds the chains when the family becomes active.
  */
-export function skeletonChains(plan: FamilyPlan, masqueradeMark: number): ChainState[] {
+export function skeletonChains(plan: Pick<FamilyPlan, 'family' | 'localTraffic' | 'nodePortAddresses' | 'active'>, masqueradeMark: number): ChainState[] {
   if (!plan.active) return [];
   const ipx = plan.family;
   const mark = markHex(masqueradeMark);

@@ -6,12 +6,13 @@
  * their NAT mappings across restarts and full syncs. Dynamic affinity sets are never
  * flushed either (clients keep their endpoint for the configured timeout).
  */
-import { fnv1a64Hex } from './hash.js';
 import type { ChainState, IpFamily, NftChain, NftElement, NftSet, SetState, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import type { NftRuleset } from './nft-render.js';
+import type { RulesetDelta } from './ruleset-delta.js';
+import { diffTables, sameSet } from './ruleset-delta.js';
+import { tablesDigest } from './ruleset-digest.js';
 import { NftTransaction } from './transaction.js';
-import { SERVICE_SETS, derivationFrom } from './derivation.js';
 
 const chainObject = (family: IpFamily, c: { name: string; base?: ChainState['base'] }): NftChain =>
   ({ kind: 'chain', family, name: c.name, ...(c.base ? { base: c.base } : {}) });
@@ -48,117 +49,116 @@ function scriptOrThrowless(tx: NftTransaction): string {
   return 'script' in result ? result.script : `# natplan renderer bug: ${result.error.replace(/[\r\n]/g, ' ')}\ninvalid\n`;
 }
 
+/** Per family: chains and Service sets that may exist in the kernel and are no longer wanted. */
+export type Leftovers = Record<IpFamily, { chains: readonly string[]; sets: readonly NftSet[] }>;
+
 /**
  * One transaction that makes the tables equal `desired` without deleting them: every
  * desired chain and non-dynamic set is flushed and refilled. Objects present in `previous`
  * (the last committed or attempted state, if known) but not desired are deleted.
  */
 export function nftFullSyncScript(desired: NftRuleset, previous?: NftRuleset): string {
-  if (previous) return fullSyncScript(desired, previous);
-  // Memoised per ruleset object (rulesets are immutable): the applier and the digest both ask.
-  let script = fullSyncCache.get(desired);
-  if (script === undefined) fullSyncCache.set(desired, (script = fullSyncScript(desired, undefined)));
-  return script;
+  const leftovers = (family: IpFamily) => {
+    const old = previous?.tables[family];
+    const table = desired.tables[family];
+    return {
+      chains: old ? [...old.chains.keys()].filter((name) => !table.chains.has(name)) : [],
+      sets: old ? [...old.sets.values()].filter((s) => !table.sets.has(s.definition.name)).map((s) => s.definition) : [],
+    };
+  };
+  return nftFullSyncScriptWith(desired.tables, { ip: leftovers('ip'), ip6: leftovers('ip6') });
 }
 
-const fullSyncCache = new WeakMap<NftRuleset, string>();
-
-function fullSyncScript(desired: NftRuleset, previous: NftRuleset | undefined): string {
+/** nftFullSyncScript with the objects to delete given as a list (the element store's leftovers). */
+export function nftFullSyncScriptWith(tables: Record<IpFamily, TableState>, leftovers?: Leftovers): string {
   const tx = new NftTransaction();
   for (const family of FAMILIES) {
-    const table = desired.tables[family];
-    const old = previous?.tables[family];
+    const table = tables[family];
     declare(tx, table);
-    const staleChains = old ? [...old.chains.values()].filter((c) => !table.chains.has(c.name)) : [];
-    const staleSets = old ? [...old.sets.values()].filter((s) => !table.sets.has(s.definition.name)) : [];
+    const staleChains = (leftovers?.[family].chains ?? []).filter((name) => !table.chains.has(name)).map((name) => ({ name }));
+    const staleSets = (leftovers?.[family].sets ?? []).filter((s) => !table.sets.has(s.name));
     // `add` before `flush`/`delete` makes both succeed whether or not the object exists
     // (nft 1.0.6 has no `destroy`).
     for (const c of staleChains) tx.add(chainObject(family, c));
-    for (const s of staleSets) tx.add(s.definition);
+    for (const s of staleSets) tx.add(s);
     for (const c of [...table.chains.values(), ...staleChains]) tx.flush(chainObject(family, c));
     for (const s of table.sets.values()) if (!isDynamic(s)) tx.flush(s.definition);
     for (const c of staleChains) tx.delete(chainObject(family, c));
-    for (const s of staleSets) tx.delete(s.definition);
+    for (const s of staleSets) tx.delete(s);
     for (const c of table.chains.values()) fillRules(tx, family, c);
     for (const s of elementOrder(table.sets.values())) addElements(tx, family, s);
   }
   return scriptOrThrowless(tx);
 }
 
-function sameDefinition(a: NftSet, b: NftSet): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/** Only what changed between two rulesets, or null when nothing did (see nftDeltaScript). */
+export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset): string | null {
+  const result = nftDeltaScript(desired.tables, diffTables(committed.tables, desired.tables));
+  return 'full' in result ? nftFullSyncScript(desired, committed) : result.script;
 }
-function sameRules(a: ChainState, b: ChainState): boolean {
-  return a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]);
-}
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Only what changed between the committed state and the desired one, or null when nothing
- * did. A changed set definition or base chain falls back to a full sync (it needs a
- * delete and re-create of the object, which a diff cannot express safely).
+ * One transaction that applies `delta` to the kernel, whose result is `desired`; script
+ * null when the delta is empty. `full` when the change cannot be expressed as a delta: a
+ * changed set definition (other than an affinity timeout) or base chain needs the
+ * object deleted and re-created, which only a full sync does safely. Objects are visited
+ * by name, so the script depends on the delta only, not on how it was found.
  */
-export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset): string | null {
+export function nftDeltaScript(desired: Record<IpFamily, TableState>, delta: RulesetDelta): { script: string | null } | { full: true } {
   const tx = new NftTransaction();
-  // When `desired` was rendered with a memo from `committed`, only the element keys the
-  // memo says may differ are compared in the sets Services fill (the others in full); the
-  // script is the same as comparing everything.
-  const derivation = derivationFrom(committed, desired);
   for (const family of FAMILIES) {
-    const now = committed.tables[family];
-    const next = desired.tables[family];
-    const touched = derivation?.touched[family];
-    /** Keys to compare in one set: in the order of the maps (sorted), like a full comparison. */
-    const keysOf = (name: string, elements: Map<string, string>): Iterable<string> => {
-      if (!touched || !SERVICE_SETS.has(name)) return elements.keys();
-      return [...touched.get(name) ?? []].sort();
-    };
+    const { chains, sets, elements } = delta[family];
+    const table = desired[family];
     const retimed: NftSet[] = [];
-    for (const [name, set] of next.sets) {
-      const old = now.sets.get(name);
-      if (!old || sameDefinition(old.definition, set.definition)) continue;
+    for (const { before, after } of sets.values()) {
+      if (!before || !after) continue;
       // A new affinity timeout: `add set` on the existing set updates it in place (nft
       // 1.0.6, Linux 6.18; pinned by the netns test), keeping the remembered clients.
-      if (sameDefinition({ ...old.definition, timeoutSeconds: 0 }, { ...set.definition, timeoutSeconds: 0 })) retimed.push(set.definition);
-      else return nftFullSyncScript(desired, committed);
+      if (sameSet({ ...before, timeoutSeconds: 0 }, { ...after, timeoutSeconds: 0 })) retimed.push(after);
+      else return { full: true };
     }
-    for (const [name, chain] of next.chains) {
-      const old = now.chains.get(name);
-      if (old && JSON.stringify(old.base) !== JSON.stringify(chain.base)) return nftFullSyncScript(desired, committed);
+    const chainNames = [...chains.keys()].sort(byText);
+    const newChains: ChainState[] = [];
+    const changedChains: ChainState[] = [];
+    const removedChains: string[] = [];
+    for (const name of chainNames) {
+      const { before, after } = chains.get(name) as { before: ChainState | null; after: ChainState | null };
+      if (before && after && JSON.stringify(before.base) !== JSON.stringify(after.base)) return { full: true };
+      if (!before && after) newChains.push(after);
+      else if (before && after) changedChains.push(after);
+      else if (before) removedChains.push(name);
     }
-    const newChains = [...next.chains.values()].filter((c) => !now.chains.has(c.name));
-    const changedChains = [...next.chains.values()].filter((c) => { const o = now.chains.get(c.name); return o && !sameRules(o, c); });
-    const removedChains = [...now.chains.values()].filter((c) => !next.chains.has(c.name));
-    const newSets = [...next.sets.values()].filter((s) => !now.sets.has(s.definition.name));
-    const removedSets = [...now.sets.values()].filter((s) => !next.sets.has(s.definition.name));
+    const setNames = [...sets.keys()].sort(byText);
+    const newSets = setNames.flatMap((name) => { const c = sets.get(name); return c && !c.before && c.after ? [c.after] : []; });
+    const removedSets = setNames.flatMap((name) => { const c = sets.get(name); return c?.before && !c.after ? [c.before] : []; });
 
     for (const c of newChains) tx.add(chainObject(family, c));
-    for (const s of newSets) tx.add(s.definition);
-    for (const definition of retimed) tx.add(definition);
+    for (const s of newSets) tx.add(s);
+    for (const definition of retimed.sort((a, b) => byText(a.name, b.name))) tx.add(definition);
+    // In table order (the static sets come first, in the same order in every state).
+    const elementSets = [...table.sets.values()].filter((set) => elements.has(set.definition.name) && !isDynamic(set)).map((set) => set.definition.name);
     // Element deletions first: they may reference chains deleted below.
-    for (const set of next.sets.values()) {
-      const old = now.sets.get(set.definition.name);
-      if (!old || isDynamic(set)) continue;
-      for (const key of keysOf(set.definition.name, old.elements)) {
-        const value = old.elements.get(key);
-        if (value !== undefined && set.elements.get(key) !== value) tx.delete({ kind: 'element', family, set: set.definition.name, key });
+    for (const name of elementSets) {
+      const changes = elements.get(name);
+      for (const key of [...changes?.keys() ?? []].sort()) {
+        if ((changes?.get(key)?.before ?? null) !== null) tx.delete({ kind: 'element', family, set: name, key });
       }
     }
     for (const c of changedChains) tx.flush(chainObject(family, c));
     for (const c of [...newChains, ...changedChains]) fillRules(tx, family, c);
-    for (const set of elementOrder(next.sets.values())) {
-      const old = now.sets.get(set.definition.name);
-      if (isDynamic(set)) continue;
-      const added = [...keysOf(set.definition.name, set.elements)].filter((key) => {
-        const value = set.elements.get(key);
-        return value !== undefined && old?.elements.get(key) !== value;
-      });
+    for (const set of elementOrder(elementSets.map((name) => table.sets.get(name) as SetState))) {
+      const name = set.definition.name;
+      const changes = elements.get(name);
+      const added = [...changes?.keys() ?? []].filter((key) => changes?.get(key)?.after !== null).sort();
       addElements(tx, family, set, added);
     }
-    for (const c of removedChains) tx.flush(chainObject(family, c));
-    for (const c of removedChains) tx.delete(chainObject(family, c));
-    for (const s of removedSets) tx.delete(s.definition);
+    for (const name of removedChains) tx.flush(chainObject(family, { name }));
+    for (const name of removedChains) tx.delete(chainObject(family, { name }));
+    for (const s of removedSets) tx.delete(s);
   }
-  return tx.size ? scriptOrThrowless(tx) : null;
+  return { script: tx.size ? scriptOrThrowless(tx) : null };
 }
 
 /**
@@ -169,7 +169,7 @@ export function nftIncrementalScript(committed: NftRuleset, desired: NftRuleset)
  * Meant for an absent or agent-owned table at start-up; use the full sync otherwise
  * (between chunks, existing Services are briefly unreachable).
  */
-export function nftColdStartScripts(desired: NftRuleset, maxElementsPerChunk: number): string[] {
+export function nftColdStartScripts(desired: Pick<NftRuleset, 'tables'>, maxElementsPerChunk: number): string[] {
   const limit = Math.max(1, Math.floor(maxElementsPerChunk) || 1);
   const first = new NftTransaction();
   const chunks: NftTransaction[] = [];
@@ -205,7 +205,7 @@ export function nftCleanupScript(): string {
   return scriptOrThrowless(tx);
 }
 
-/** A stable digest of the desired state: FNV-1a 64 over its canonical full-sync script. */
+/** A stable digest of the desired state (see ruleset-digest.ts); the element store reports the same. */
 export function rulesetDigest(ruleset: NftRuleset): string {
-  return `fnv1a64:${fnv1a64Hex(nftFullSyncScript(ruleset))}`;
+  return tablesDigest(ruleset.tables);
 }

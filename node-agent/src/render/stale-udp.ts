@@ -3,7 +3,7 @@
  * (or keeps a flow that was rejected while a Service had no endpoints) until it times out.
  * The applier deletes those entries after applying the new rules (kube-proxy does the same).
  */
-import type { NftRuleset } from './nft-render.js';
+import type { UdpFacts } from './fragment-builder.js';
 
 export interface StaleUdpEntry {
   address: string;
@@ -18,7 +18,7 @@ export interface StaleUdpEntry {
   frontend?: { address: string; port: number };
 }
 
-const split = (key: string): { address: string; port: number } => {
+export const splitEndpoint = (key: string): { address: string; port: number } => {
   const bar = key.lastIndexOf('|');
   return { address: key.slice(0, bar), port: Number(key.slice(bar + 1)) };
 };
@@ -28,10 +28,10 @@ const split = (key: string): { address: string; port: number } => {
  * endpoints (their flows were rejected or dropped) and now have some. Frontends on
  * "every local address" node ports are not listed (their addresses are not in the plan).
  */
-export function staleUdpEndpoints(committed: NftRuleset | undefined, desired: NftRuleset): StaleUdpEntry[] {
+export function staleUdpEndpoints(committed: { udp: UdpFacts } | undefined, desired: { udp: UdpFacts }): StaleUdpEntry[] {
   const out: StaleUdpEntry[] = [];
   for (const key of committed?.udp.endpoints ?? []) {
-    if (!desired.udp.endpoints.has(key)) out.push({ ...split(key), match: 'reply-source' });
+    if (!desired.udp.endpoints.has(key)) out.push({ ...splitEndpoint(key), match: 'reply-source' });
   }
   // An endpoint still in use elsewhere: forget only the paths it left.
   for (const path of committed?.udp.paths ?? []) {
@@ -41,8 +41,12 @@ export function staleUdpEndpoints(committed: NftRuleset | undefined, desired: Nf
     out.push({ address: eAddress, port: Number(ePort), match: 'reply-source', frontend: { address: fAddress, port: Number(fPort) } });
   }
   for (const [key, hasEndpoints] of desired.udp.frontends) {
-    if (hasEndpoints && committed?.udp.frontends.get(key) !== true) out.push({ ...split(key), match: 'original-destination' });
+    if (hasEndpoints && committed?.udp.frontends.get(key) !== true) out.push({ ...splitEndpoint(key), match: 'original-destination' });
   }
+  return sortStaleUdp(out);
+}
+
+export function sortStaleUdp(out: StaleUdpEntry[]): StaleUdpEntry[] {
   const key = (e: StaleUdpEntry) => `${e.match}|${e.address}|${e.port}|${e.frontend?.address ?? ''}|${e.frontend?.port ?? ''}`;
   return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -66,8 +66,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const lastGood = newLastGood();
   let applier: { preference: BackendPreference; applier: Applier<RenderInput> } | undefined;
   let ready = false;
-  /** resourceVersion of each ServiceNatPlan at the last successful sync: what changed since is "newly programmed". */
-  let programmed = new Map<string, string>();
+  /**
+   * ServiceNatPlans added or updated since the last successful sync (the latest version
+   * of each): what is "newly programmed" when it succeeds. Fed by the informer's events,
+   * so a sync does not walk every plan to find the few that changed.
+   */
+  const changedPlans = new Map<string, ServiceNatPlan>();
+  /** The first sync programs everything there is: no latency is observed for it. */
+  let firstSyncObserved = false;
   let written: { status: NodeNatPlanStatus; at: number } | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let latest: NodeNatPlanStatus | undefined;
@@ -223,22 +229,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
   function observeProgramming(): void {
     const now = Date.now();
-    const next = new Map<string, string>();
-    for (const plan of servicePlans.list()) {
-      const key = `${plan.metadata?.namespace}/${plan.metadata?.name}`;
-      const rv = plan.metadata?.resourceVersion ?? '';
-      next.set(key, rv);
-      if (programmed.size > 0 && programmed.get(key) !== rv && plan.spec.triggerTime) {
+    if (firstSyncObserved) {
+      for (const plan of changedPlans.values()) {
+        if (!plan.spec.triggerTime) continue;
         const latency = (now - Date.parse(plan.spec.triggerTime)) / 1000;
         if (latency >= 0) m.programmingDuration.observe(latency);
       }
     }
-    programmed = next;
+    firstSyncObserved = true;
+    changedPlans.clear();
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
   const request = () => { m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
   servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
+  const planKey = (p: ServiceNatPlan): string => `${p.metadata?.namespace}/${p.metadata?.name}`;
+  servicePlans.on({ add: (p) => changedPlans.set(planKey(p), p), update: (_o, p) => changedPlans.set(planKey(p), p), delete: (p) => changedPlans.delete(planKey(p)) });
   /** A plan event: a desired change the watchdog waits to see enforced. */
   const changed = () => { watchdog.changed(); request(); };
   // An update that leaves the spec alone (the agent's own status writes) asks for nothing.

@@ -67,7 +67,8 @@ describe('validation once per resourceVersion', () => {
     expect(lastGood.validations).toEqual({ hits: 0, misses: 3 }); // the node and both plans
     // One plan changes (new resourceVersion): only that one is validated.
     const s = desiredState('node-a', node(), [plans[0]!, stored(plan('b', '10.96.0.3'), '7')], lastGood);
-    expect(lastGood.validations).toEqual({ hits: 2, misses: 4 });
+    // The node plan's verdict is reused; plan a, the same object at the same place, is not even looked at.
+    expect(lastGood.validations).toEqual({ hits: 1, misses: 4 });
     expect(s.input?.services.map((x) => x.spec.clusterIPs)).toEqual([['10.96.0.1'], ['10.96.0.3']]);
   });
 
@@ -91,8 +92,9 @@ describe('validation once per resourceVersion', () => {
       expect(s.input?.services[0]?.spec.clusterIPs, `round ${round}`).toEqual(['10.96.0.1']);
       expect(s.problems).toEqual(['ServiceNatPlan default/a is invalid (spec.clusterIPs[0]: must be a valid IP address); keeping its last good version']);
     }
-    // The invalid version was validated once; the second sync reused its verdict.
-    expect(lastGood.validations).toEqual({ hits: 3, misses: 3 });
+    // The invalid version was validated once; the second sync did not look at it again
+    // (same object at the same place) and still reported it.
+    expect(lastGood.validations).toEqual({ hits: 2, misses: 3 });
   });
 
   it('a deleted plan is forgotten by the cache too, so entries do not grow with churn', () => {
@@ -113,5 +115,25 @@ describe('validation once per resourceVersion', () => {
     expect(lastGood.validations).toEqual({ hits: 1, misses: 1 });
     desiredState('node-a', node((n) => { n.metadata!.resourceVersion = '2'; }), [], lastGood);
     expect(lastGood.validations).toEqual({ hits: 1, misses: 2 });
+  });
+});
+
+describe('plans replaced in place', () => {
+  it('looking only at the replaced plans gives what a scan of every plan gives', () => {
+    // Versions of p0..p3 at their places in the cache; 'bad' versions fail validation.
+    const steps: [index: number, clusterIP: string][] = [[1, '10.96.0.21'], [2, 'bad'], [2, '10.96.0.32'], [0, 'bad'], [3, 'bad'], [3, '10.96.0.43'], [0, '10.96.0.10']];
+    const list = [0, 1, 2, 3].map((i) => stored(plan(`p${i}`, `10.96.0.${i + 1}`), '1'));
+    const [incremental, scanning] = [fresh(), fresh()];
+    const run = (lastGood: LastGood, scan: boolean) => {
+      if (scan) delete lastGood.last;
+      const s = desiredState('node-a', node(), [...list], lastGood);
+      return { services: s.input?.services.map((e) => [e.name, e.spec.clusterIPs]), problems: s.problems };
+    };
+    expect(run(incremental, false)).toEqual(run(scanning, true));
+    steps.forEach(([index, ip], k) => {
+      list[index] = stored(plan(`p${index}`, ip === 'bad' ? 'not-an-ip' : ip), String(k + 2));
+      expect(run(incremental, false), `step ${k}`).toEqual(run(scanning, true));
+    });
+    expect(incremental.validations.misses).toBe(scanning.validations.misses);
   });
 });

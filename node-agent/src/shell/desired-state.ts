@@ -30,9 +30,51 @@ export interface LastGood {
   validations: { hits: number; misses: number };
   /** The plan keys in render order, kept while the set of plans stays the same. */
   order: string[];
+  /** The last call's plans (a copy of the list), its render entries and where each key's entry is. */
+  last?: { plans: readonly ServiceNatPlan[]; services: RenderInput['services']; at: Map<string, number>; problems: Map<string, string> };
 }
 
 export const newLastGood = (): LastGood => ({ node: undefined, services: new Map(), verdicts: new Map(), validations: { hits: 0, misses: 0 }, order: [] });
+
+const invalid = (key: string, problem: string, kept: boolean): string =>
+  `ServiceNatPlan ${key} is invalid (${problem})${kept ? '; keeping its last good version' : '; left out'}`;
+
+/**
+ * The render entries when the cache lists the same plans in the same order as last time,
+ * some replaced by new versions (an informer update keeps an object's place): only those
+ * are looked at, so a sync after one change does not scan every plan. Undefined when the
+ * plans came, went or moved, or a plan's entry appears or disappears (the full scan then).
+ */
+function unchangedOrder(servicePlans: readonly ServiceNatPlan[], lastGood: LastGood): { services: RenderInput['services']; problems: string[] } | undefined {
+  const last = lastGood.last;
+  if (!last || last.plans.length !== servicePlans.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < servicePlans.length; i++) {
+    const [now, before] = [servicePlans[i] as ServiceNatPlan, last.plans[i] as ServiceNatPlan];
+    if (now === before) continue;
+    if (keyOf(now) !== keyOf(before)) return undefined;
+    changed.push(i);
+  }
+  if (!changed.length) return { services: last.services, problems: [...last.problems.values()] };
+  const services = [...last.services];
+  const problems = new Map(last.problems);
+  for (const i of changed) {
+    const plan = servicePlans[i] as ServiceNatPlan;
+    const key = keyOf(plan);
+    const problem = check(lastGood, key, plan, () => validateServiceNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan' }));
+    let use: ServiceNatPlan | undefined = plan;
+    if (problem === undefined) { lastGood.services.set(key, plan); problems.delete(key); } else {
+      use = lastGood.services.get(key);
+      problems.set(key, invalid(key, problem, use !== undefined));
+    }
+    const at = last.at.get(key);
+    if (use === undefined || at === undefined) return undefined;
+    services[at] = renderEntry(use);
+  }
+  const sorted = problems.size ? new Map([...problems].sort(([a], [b]) => (a < b ? -1 : 1))) : problems;
+  lastGood.last = { plans: [...servicePlans], services, at: last.at, problems: sorted };
+  return { services, problems: [...sorted.values()] };
+}
 
 export interface DesiredState {
   /** undefined when there is no usable NodeNatPlan yet: nothing can be synced. */
@@ -81,18 +123,8 @@ function check(lastGood: LastGood, key: string, object: { metadata?: { uid?: str
   return problem;
 }
 
-export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined, servicePlans: readonly ServiceNatPlan[], lastGood: LastGood): DesiredState {
-  const problems: string[] = [];
-  let node = nodePlan;
-  if (node) {
-    const plan = node;
-    const problem = check(lastGood, '', plan, () => validateNodeNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan' }));
-    if (problem === undefined) lastGood.node = node;
-    else {
-      problems.push(`NodeNatPlan ${nodeName} is invalid (${problem})${lastGood.node ? '; keeping its last good version' : ''}`);
-      node = lastGood.node;
-    }
-  }
+/** Every plan looked at: validation cache lookups, last good versions, render order. */
+function scanPlans(servicePlans: readonly ServiceNatPlan[], lastGood: LastGood, problems: string[]): RenderInput['services'] {
   // Steady state costs a map lookup per plan: keys are computed once per object, and
   // the sort is redone only when plans come or go.
   const current = new Map<string, ServiceNatPlan>();
@@ -109,6 +141,8 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
     lastGood.order = [...current.keys()].sort();
   }
   const services: RenderInput['services'] = [];
+  const at = new Map<string, number>();
+  const own = new Map<string, string>();
   for (const key of lastGood.order) {
     const plan = current.get(key);
     if (!plan) continue;
@@ -117,10 +151,33 @@ export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined
     if (problem === undefined) { if (lastGood.services.get(key) !== plan) lastGood.services.set(key, plan); }
     else {
       use = lastGood.services.get(key);
-      problems.push(`ServiceNatPlan ${key} is invalid (${problem})${use ? '; keeping its last good version' : '; left out'}`);
+      own.set(key, invalid(key, problem, use !== undefined));
     }
-    if (use) services.push(renderEntry(use));
+    if (use) { at.set(key, services.length); services.push(renderEntry(use)); }
   }
+  problems.push(...own.values());
+  lastGood.last = { plans: [...servicePlans], services, at, problems: own };
+  return services;
+}
+
+export function desiredState(nodeName: string, nodePlan: NodeNatPlan | undefined, servicePlans: readonly ServiceNatPlan[], lastGood: LastGood): DesiredState {
+  const problems: string[] = [];
+  let node = nodePlan;
+  if (node) {
+    const plan = node;
+    const problem = check(lastGood, '', plan, () => validateNodeNatPlan({ ...plan, apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan' }));
+    if (problem === undefined) lastGood.node = node;
+    else {
+      problems.push(`NodeNatPlan ${nodeName} is invalid (${problem})${lastGood.node ? '; keeping its last good version' : ''}`);
+      node = lastGood.node;
+    }
+  }
+  const fast = unchangedOrder(servicePlans, lastGood);
+  let services: RenderInput['services'];
+  if (fast) {
+    services = fast.services;
+    problems.push(...fast.problems);
+  } else services = scanPlans(servicePlans, lastGood, problems);
   if (!node) return { input: undefined, problems, generation: undefined };
   return {
     input: { node: node.spec, services, identity: { nodeName, ...(node.spec.zone ? { zone: node.spec.zone } : {}) } },
