@@ -17,6 +17,8 @@ const CONNECT = fileURLToPath(new URL('./netns-connect.mjs', import.meta.url));
 /** Node addresses from the test range 172.18.0.0/16: the node, its pods' side of the link. */
 export const NODE_IP = '172.18.0.1';
 const PODS_IP = '172.18.0.2';
+/** A table (no chains, no hooks) whose one set the monitor's readiness check adds an element to and deletes it. */
+const READY_TABLE = 'bench-monitor-ready';
 
 export interface BenchNode {
   readonly node: Host;
@@ -71,6 +73,7 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
       return JSON.parse(stdout) as { samples: number[]; failures: number };
     },
     async monitor() {
+      await node.run(['nft', '-f', '-'], { stdin: `add table ip ${READY_TABLE}\nadd set ip ${READY_TABLE} ready { type ipv4_addr; }\n` });
       const proc = node.spawn(['nft', 'monitor', 'ruleset']);
       const seenAt = new Map<string, number>();
       const waiters: { pattern: RegExp; resolve: (at: number) => void }[] = [];
@@ -86,8 +89,16 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
           for (const m of line.matchAll(/\b10\.247\.25\d\.\d+\b/g)) if (!seenAt.has(m[0])) seenAt.set(m[0], at);
         }
       });
-      // nft prints nothing when it is ready; give it a moment to subscribe.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // nft prints nothing when it is ready, and with a large ruleset it fills its cache
+      // first (minutes beside kube-proxy at 10k), missing what is committed meanwhile: it
+      // is ready once it reports an element added to a set of ours (a table event would
+      // make nft 1.0.6 reload its whole cache).
+      const deadline = Date.now() + 15 * 60_000;
+      while (!proc.output().includes(READY_TABLE)) {
+        if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`nft monitor did not start: ${proc.output().slice(-500)}`);
+        await node.run(['nft', '-f', '-'], { stdin: `add element ip ${READY_TABLE} ready { 127.0.0.1 }\ndelete element ip ${READY_TABLE} ready { 127.0.0.1 }\n` });
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+      }
       return {
         seen(address, timeoutMs) {
           const already = seenAt.get(address);

@@ -164,7 +164,8 @@ async function benchSize(n: number): Promise<void> {
       `p99 ${p99.toFixed(3)} s, max ${Math.max(...latencies).toFixed(3)} s; slowest agent per change p50 ${percentile(perChange, 50).toFixed(3)} s; ` +
       `budget p99 < ${BUDGET_P99_S} s: ${p99 < BUDGET_P99_S ? 'met' : `missed by ${(p99 - BUDGET_P99_S).toFixed(2)} s`}`);
     console.log(`agents' natplan_network_programming_duration_seconds (trigger time -> confirmed sync), mean ${mean.toFixed(3)} s; ` +
-      `CPU during the changes: agents' process ${((ownCpu.user + ownCpu.system) / 1e6 / CHANGES).toFixed(2)} s per change, API server ${(apiCpuS / CHANGES).toFixed(2)} s per change`);
+      `CPU during the changes: agents' process ${((ownCpu.user + ownCpu.system) / 1e6 / CHANGES).toFixed(2)} s per change ` +
+      `(${((ownCpu.user + ownCpu.system) / 1e3 / CHANGES / NODES).toFixed(1)} ms per agent; one thread), API server ${(apiCpuS / CHANGES).toFixed(2)} s per change`);
 
     const delta = (name: string, resource: RegExp) => metricSum(metrics1, name, resource) - metricSum(metrics0, name, resource);
     const planBytes = delta('apiserver_watch_events_sizes_sum', /servicenatplans|ServiceNatPlan/);

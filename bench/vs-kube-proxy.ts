@@ -92,6 +92,7 @@ async function kubeProxy(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
     ]);
     const pid = proc.child.pid ?? 0;
     const cold = await ctx.firstConnect(node, started, () => proc.child.exitCode !== null ? `kube-proxy exited: ${proc.output()}` : undefined);
+    console.log(`kube-proxy cold start ${cold.toFixed(2)} s (load average ${load()})`);
     const changesMs = await measureChanges(node, ctx.requester, ctx.n, 0);
     const connect = await node.connectLatencies(ctx.targets, CONNECTS);
     const figures = { coldS: cold, changesMs, connect, rss: { 'kube-proxy': rss(pid) } };
@@ -116,9 +117,10 @@ async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
     ]);
     const pid = agent.child.pid ?? 0;
     const cold = await ctx.firstConnect(node, started, () => agent.child.exitCode !== null ? `the agent exited: ${agent.output()}` : undefined);
+    console.log(`natplan    cold start ${cold.toFixed(2)} s (load average ${load()}); ${firstPlanNote(firstPlanS)}`);
     const changesMs = await measureChanges(node, ctx.requester, ctx.n, 1);
     const connect = await node.connectLatencies(ctx.targets, CONNECTS);
-    const figures = { coldS: cold, changesMs, connect, rss: { agent: rss(pid), operator: rss(operator.pid) }, note: `operator's first plan ${firstPlanS.toFixed(1)} s (process start to every ServiceNatPlan written)` };
+    const figures = { coldS: cold, changesMs, connect, rss: { agent: rss(pid), operator: rss(operator.pid) }, note: firstPlanNote(firstPlanS) };
     agent.kill();
     return figures;
   } finally {
@@ -126,6 +128,8 @@ async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
     await operator.stop();
   }
 }
+
+const firstPlanNote = (s: number) => `operator's first plan ${s.toFixed(1)} s (process start to every ServiceNatPlan written)`;
 
 interface SizeContext {
   n: number;
