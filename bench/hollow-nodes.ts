@@ -182,7 +182,7 @@ async function benchSize(n: number): Promise<void> {
     const toAgents = planEvent * NODES;
     console.log(`watch bytes per endpoint change: ServiceNatPlan ${(planEvents / CHANGES).toFixed(1)} events (${NODES} agents + the operator) of ${Math.round(planEvent)} B, ` +
       `${Math.round(toAgents)} B to the agents; NodeNatPlan ${Math.round(nodePlanBytes / CHANGES)} B; the EndpointSlice event itself ${Math.round(sliceJson)} B as JSON ` +
-      `(${(sliceEvents / CHANGES).toFixed(1)} EndpointSlice watchers here, the operator's)`);
+      `(${(sliceEvents / CHANGES).toFixed(1)} EndpointSlice watch events per change here: the operator's and the API server's own)`);
     console.log(`kube-proxy's fan-out for the same change at ${NODES} nodes: ${NODES} EndpointSlice events, ${Math.round(NODES * sliceJson)} B as JSON, ` +
       `about ${Math.round(NODES * sliceJson * (protoBytes / jsonBytes))} B as protobuf, which it asks for (a GET of the slice: ${protoBytes} B protobuf, ${jsonBytes} B JSON); ` +
       `natplan/kube-proxy ${(toAgents / (NODES * sliceJson)).toFixed(2)}× (JSON), ${(toAgents / (NODES * sliceJson * (protoBytes / jsonBytes))).toFixed(2)}× (protobuf)`);
