@@ -180,8 +180,8 @@ async function benchSize(n: number): Promise<void> {
     // The operator watches ServiceNatPlans too: one of the events per change is its own.
     const planEvent = planBytes / Math.max(1, planEvents);
     const toAgents = planEvent * NODES;
-    console.log(`watch bytes per endpoint change: ServiceNatPlan ${(planEvents / CHANGES).toFixed(1)} events (${NODES} agents + the operator) of ${Math.round(planEvent)} B, ` +
-      `${Math.round(toAgents)} B to the agents; NodeNatPlan ${Math.round(nodePlanBytes / CHANGES)} B; the EndpointSlice event itself ${Math.round(sliceJson)} B as JSON ` +
+    console.log(`watch bytes per endpoint change: ServiceNatPlan ${(planEvents / CHANGES).toFixed(1)} events (${NODES} agents + the operator, and watch bookmarks) of ${Math.round(planEvent)} B on average, ` +
+      `${Math.round(toAgents)} B to the agents; NodeNatPlan ${Math.round(nodePlanBytes / CHANGES)} B (the agents' own rate-limited status writes, not caused by the change); the EndpointSlice event itself ${Math.round(sliceJson)} B as JSON ` +
       `(${(sliceEvents / CHANGES).toFixed(1)} EndpointSlice watch events per change here: the operator's and the API server's own)`);
     console.log(`kube-proxy's fan-out for the same change at ${NODES} nodes: ${NODES} EndpointSlice events, ${Math.round(NODES * sliceJson)} B as JSON, ` +
       `about ${Math.round(NODES * sliceJson * (protoBytes / jsonBytes))} B as protobuf, which it asks for (a GET of the slice: ${protoBytes} B protobuf, ${jsonBytes} B JSON); ` +
