@@ -7,6 +7,8 @@
  * (namespace 127.0.0.1:port -> unix socket -> host 127.0.0.1:port, e2e/real-node's
  * forward.mjs), so the control plane's kubeconfig works unchanged inside it.
  */
+import { get } from 'node:http';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_RANGE } from './kube-objects.js';
 import { startEcho, type Host, type NetnsProcess, type Topology } from '../e2e/netns/index.js';
@@ -17,8 +19,6 @@ const CONNECT = fileURLToPath(new URL('./netns-connect.mjs', import.meta.url));
 /** Node addresses from the test range 172.18.0.0/16: the node, its pods' side of the link. */
 export const NODE_IP = '172.18.0.1';
 const PODS_IP = '172.18.0.2';
-/** A table (no chains, no hooks) whose one set the monitor's readiness check adds an element to and deletes it. */
-const READY_TABLE = 'bench-monitor-ready';
 
 export interface BenchNode {
   readonly node: Host;
@@ -28,17 +28,24 @@ export interface BenchNode {
   firstConnect(address: string, deadlineMs: number): Promise<number>;
   /** Handshake times (ms) of `count` sequential connects cycling over `addresses` (port 80). */
   connectLatencies(addresses: readonly string[], count: number): Promise<{ samples: number[]; failures: number }>;
-  /** Follows `nft monitor` in the node: resolves when a committed change mentions `address`. */
-  monitor(): Promise<KernelMonitor>;
+  /**
+   * Waits until the dataplane's own `kubeproxy_network_programming_duration_seconds_count`
+   * (kube-proxy's; natplan's agent serves it under the same name) exceeds `count`, i.e. a
+   * sync programmed the change, and returns the time from `writtenAt` to the end of that
+   * sync (`kubeproxy_sync_proxy_rules_last_timestamp_seconds`, set once the kernel took
+   * the transaction). Scraped every 20 ms through a unix socket into the namespace.
+   */
+  programmed(count: number, writtenAt: number, timeoutMs: number): Promise<number>;
+  programmingCount(): Promise<number>;
 }
 
-export interface KernelMonitor {
-  /** Wall-clock time at which a ruleset event naming `address` arrived (waits up to `timeoutMs`). */
-  seen(address: string, timeoutMs: number): Promise<number>;
-  stop(): void;
+/** `metricsPort`: where the dataplane serves /metrics on the node's loopback. */
+/** A sample of the IPv4 proxier (label ip_family="IPv4"), or the unlabelled one. */
+function metric(text: string, name: string): number {
+  return Number(new RegExp(`^${name}(?:\\{ip_family="IPv4"\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-export async function addBenchNode(topology: Topology, name: string, apiPort: number, apiSocket: string): Promise<BenchNode> {
+export async function addBenchNode(topology: Topology, name: string, apiPort: number, apiSocket: string, metricsPort: number): Promise<BenchNode> {
   const node = await topology.addHost(name, { router: true });
   const pods = await topology.addHost(`${name}-pods`);
   await node.ip('link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pods.namespace);
@@ -55,6 +62,19 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
   await startEcho(pods, { tcp: [8080] }, 'pods');
   const forward: NetnsProcess = node.spawn([process.execPath, FORWARDER, `127.0.0.1:${apiPort}`, apiSocket]);
   await forward.waitFor(/^forwarding/);
+  // The other way round for the dataplane's /metrics: unix socket -> namespace loopback.
+  const metricsSocket = join(dirname(apiSocket), `metrics-${name}.sock`);
+  const metrics = node.spawn([process.execPath, FORWARDER, metricsSocket, `127.0.0.1:${metricsPort}`]);
+  await metrics.waitFor(/^forwarding/);
+  const scrape = () => new Promise<string>((resolve, reject) => {
+    const req = get({ socketPath: metricsSocket, path: '/metrics', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString('utf8'); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('metrics scrape timed out')));
+  });
 
   return {
     node,
@@ -72,45 +92,21 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
       const { stdout } = await node.run([process.execPath, CONNECT, 'latency', '--hosts', addresses.join(','), '--port', '80', '--count', String(count)], { timeoutMs: 300_000 });
       return JSON.parse(stdout) as { samples: number[]; failures: number };
     },
-    async monitor() {
-      await node.run(['nft', '-f', '-'], { stdin: `add table ip ${READY_TABLE}\nadd set ip ${READY_TABLE} ready { type ipv4_addr; }\n` });
-      const proc = node.spawn(['nft', 'monitor', 'ruleset']);
-      const seenAt = new Map<string, number>();
-      const waiters: { pattern: RegExp; resolve: (at: number) => void }[] = [];
-      let partial = '';
-      proc.child.stdout?.on('data', (chunk: Buffer) => {
-        const at = Date.now();
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          for (const w of [...waiters]) {
-            if (w.pattern.test(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(at); }
-          }
-          for (const m of line.matchAll(/\b10\.247\.25\d\.\d+\b/g)) if (!seenAt.has(m[0])) seenAt.set(m[0], at);
+    async programmed(count, writtenAt, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = await scrape().catch(() => '');
+        const value = (name: string) => metric(text, name);
+        if (value('kubeproxy_network_programming_duration_seconds_count') > count) {
+          return value('kubeproxy_sync_proxy_rules_last_timestamp_seconds') * 1000 - writtenAt;
         }
-      });
-      // nft prints nothing when it is ready, and with a large ruleset it fills its cache
-      // first (minutes beside kube-proxy at 10k), missing what is committed meanwhile: it
-      // is ready once it reports an element added to a set of ours (a table event would
-      // make nft 1.0.6 reload its whole cache).
-      const deadline = Date.now() + 15 * 60_000;
-      while (!proc.output().includes(READY_TABLE)) {
-        if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`nft monitor did not start: ${proc.output().slice(-500)}`);
-        await node.run(['nft', '-f', '-'], { stdin: `add element ip ${READY_TABLE} ready { 127.0.0.1 }\ndelete element ip ${READY_TABLE} ready { 127.0.0.1 }\n` });
-        await new Promise((resolve) => setTimeout(resolve, 5000));
+        if (Date.now() > deadline) throw new Error(`no sync programmed the change within ${timeoutMs} ms: ${text.split('\n').filter((l) => /programming_duration_seconds_count|last_timestamp/.test(l)).join('; ') || text.slice(0, 300)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      return {
-        seen(address, timeoutMs) {
-          const already = seenAt.get(address);
-          if (already !== undefined) return Promise.resolve(already);
-          return new Promise<number>((resolve, reject) => {
-            const pattern = new RegExp(`\\b${address.replace(/\./g, '\\.')}(?![0-9])`);
-            const timer = setTimeout(() => reject(new Error(`no ruleset change naming ${address} within ${timeoutMs} ms`)), timeoutMs);
-            waiters.push({ pattern, resolve: (at) => { clearTimeout(timer); resolve(at); } });
-          });
-        },
-        stop: () => proc.kill(),
-      };
+    },
+    async programmingCount() {
+      // No sample before the first observation.
+      return metric(await scrape(), 'kubeproxy_network_programming_duration_seconds_count') || 0;
     },
   };
 }
