@@ -5,7 +5,7 @@
  * Nodes created through the API (no kubelet). Addresses from the test ranges of
  * e2e/netns/topology.ts: endpoints in 10.244.0.0/14, nodes in 172.18.0.0/16.
  */
-import { call, type Requester } from '../controller-kit/src/kube/request.js';
+import { ApiError, call, type Requester } from '../controller-kit/src/kube/request.js';
 
 export const NAMESPACES = 10;
 export const ENDPOINTS = 10;
@@ -61,7 +61,18 @@ async function runLimited(count: number, concurrency: number, task: (i: number) 
 
 /** Creates the namespaces, N Services and their EndpointSlices; returns each Service's cluster IP. */
 export async function createServices(requester: Requester, n: number): Promise<string[]> {
-  const post = <T>(path: string, body: object) => call<T>(requester, { method: 'POST', path, body: JSON.stringify(body) });
+  // An API server on a busy machine sometimes answers 500 (etcd timed out) or 429: retry those.
+  const post = async <T>(path: string, body: object): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call<T>(requester, { method: 'POST', path, body: JSON.stringify(body) });
+      } catch (err) {
+        const status = err instanceof ApiError ? err.statusCode : 0;
+        if (attempt >= 5 || (status !== 429 && status < 500)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+    }
+  };
   for (let ns = 0; ns < Math.min(n, NAMESPACES); ns++) await post('/api/v1/namespaces', { metadata: { name: `bench-${ns}` } });
   const clusterIPs: string[] = new Array<string>(n);
   await runLimited(n, CREATE_CONCURRENCY, async (i) => {
