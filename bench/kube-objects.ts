@@ -5,7 +5,7 @@
  * Nodes created through the API (no kubelet). Addresses from the test ranges of
  * e2e/netns/topology.ts: endpoints in 10.244.0.0/14, nodes in 172.18.0.0/16.
  */
-import { ApiError, call, type Requester } from '../controller-kit/src/kube/request.js';
+import { ApiError, call, isAlreadyExists, type Requester } from '../controller-kit/src/kube/request.js';
 
 export const NAMESPACES = 10;
 export const ENDPOINTS = 10;
@@ -68,6 +68,8 @@ export async function createServices(requester: Requester, n: number): Promise<s
         return await call<T>(requester, { method: 'POST', path, body: JSON.stringify(body) });
       } catch (err) {
         const status = err instanceof ApiError ? err.statusCode : 0;
+        // A timed-out create may have landed after all.
+        if (attempt > 1 && isAlreadyExists(err)) return call<T>(requester, { method: 'GET', path: `${path}/${(body as { metadata: { name: string } }).metadata.name}` });
         if (attempt >= 5 || (status !== 429 && status < 500)) throw err;
         await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
       }
