@@ -160,7 +160,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function syncOnce(): Promise<{ ok: boolean; failure?: string; mode?: string }> {
     const started = performance.now();
     const changesRead = m.changes.mark();
-    const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
+    // One snapshot for the render and for the programming latency: a plan that arrives
+    // during this sync is observed by the next one, which programs it.
+    const plans = servicePlans.list();
+    const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), plans, lastGood);
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
     if (!state.input) {
@@ -201,7 +204,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       report(base);
       return { ok: false, failure: result.kernel.problem, mode: result.mode };
     }
-    observeProgramming();
+    observeProgramming(plans);
     await health.synced(state.input);
     m.lastSync.set(Date.now() / 1000);
     m.changes.synced(changesRead);
@@ -212,10 +215,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
-  function observeProgramming(): void {
+  function observeProgramming(plans: readonly ServiceNatPlan[]): void {
     const now = Date.now();
     const next = new Map<string, string>();
-    for (const plan of servicePlans.list()) {
+    for (const plan of plans) {
       const key = `${plan.metadata?.namespace}/${plan.metadata?.name}`;
       const rv = plan.metadata?.resourceVersion ?? '';
       next.set(key, rv);
