@@ -74,6 +74,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const changedPlans = new Map<string, ServiceNatPlan>();
   /** The first sync programs everything there is: no latency is observed for it. */
   let firstSyncObserved = false;
+  /** The changed plans the current (or last failed) sync took; see takeChangedPlans. */
+  let rendered: Map<string, ServiceNatPlan> | undefined;
   let written: { status: NodeNatPlanStatus; at: number } | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let latest: NodeNatPlanStatus | undefined;
@@ -171,7 +173,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function syncOnce(): Promise<{ ok: boolean; failure?: string; mode?: string }> {
     const started = performance.now();
     const changesRead = m.changes.mark();
-    const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), servicePlans.list(), lastGood);
+    rendered = takeChangedPlans();
+    // One snapshot for the render and for the programming latency: a plan that arrives
+    // during this sync is observed by the next one, which programs it.
+    const plans = servicePlans.list();
+    const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), plans, lastGood);
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
     if (!state.input) {
@@ -214,7 +220,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       report(base);
       return { ok: false, failure: result.kernel.problem, mode: result.mode };
     }
-    observeProgramming();
+    observeProgramming(rendered ?? new Map());
+    rendered = undefined;
     // Asked of the gateway only once the node accepts the traffic; released when gone from the plan.
     gateway?.update(state.input.node.exposures ?? []);
     await health.synced(state.input);
@@ -227,17 +234,29 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
-  function observeProgramming(): void {
+  function observeProgramming(plans: ReadonlyMap<string, ServiceNatPlan>): void {
     const now = Date.now();
     if (firstSyncObserved) {
-      for (const plan of changedPlans.values()) {
+      for (const plan of plans.values()) {
         if (!plan.spec.triggerTime) continue;
         const latency = (now - Date.parse(plan.spec.triggerTime)) / 1000;
         if (latency >= 0) m.programmingDuration.observe(latency);
       }
     }
     firstSyncObserved = true;
+  }
+
+  /**
+   * The plans changed since the last sync, taken at the start of this one: a plan that
+   * arrives while the sync runs is not in its rules, so it waits for the next sync to be
+   * observed. The changes of a sync that failed are taken again by the next one (a newer
+   * version of the same plan wins).
+   */
+  function takeChangedPlans(): Map<string, ServiceNatPlan> {
+    const taken = new Map(rendered ?? []);
+    for (const [key, plan] of changedPlans) taken.set(key, plan);
     changedPlans.clear();
+    return taken;
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });

@@ -1,0 +1,49 @@
+/**
+ * natplan's processes as the benchmarks against a real API server start them: compiled
+ * (`tsc -p tsconfig.build.json` into dist/, as in the image) for real sizes, so that
+ * TypeScript loading counts neither in start times nor in RSS; through tsx in --smoke,
+ * which only proves a benchmark runs (and saves the compile).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Requester } from '../controller-kit/src/kube/request.js';
+import type { ControlPlane } from '../e2e/control-plane/index.js';
+import { startProcess, type ManagedProcess } from '../e2e/control-plane/processes.js';
+import { countObjects, POD_RANGE } from './kube-objects.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** node arguments that run `natplan <command>`. */
+export function natplanArgv(compiled: boolean): string[] {
+  return compiled ? [join(ROOT, 'dist/bin/natplan.js')] : ['--import', 'tsx', join(ROOT, 'bin/natplan.ts')];
+}
+
+/** Compiles natplan into dist/ (the sources as they are now); returns the seconds it took. */
+export function compileNatplan(): number {
+  const t = Date.now();
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  return (Date.now() - t) / 1000;
+}
+
+/** The operator as its own process (leader election off), its log in the control plane's directory. */
+export function startOperatorProcess(cp: ControlPlane, compiled: boolean): ManagedProcess {
+  return startProcess('natplan-operator', process.execPath, [
+    ...natplanArgv(compiled), 'operator', `--kubeconfig=${cp.kubeconfigPath}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0',
+    `--cluster-cidrs=${POD_RANGE}`, '--log-level=warn',
+  ], join(cp.dir, 'operator.log'));
+}
+
+/**
+ * Waits until every Service (default/kubernetes too) has a ServiceNatPlan and every node
+ * its NodeNatPlan; returns the seconds since `since` (Date.now() milliseconds).
+ */
+export async function waitForPlans(requester: Requester, operator: ManagedProcess, services: number, nodes: number, since: number): Promise<number> {
+  for (;;) {
+    if (operator.child.exitCode !== null) throw new Error(`the operator exited:\n${operator.tail()}`);
+    const plans = await countObjects(requester, '/apis/natplan.io/v1alpha1/servicenatplans');
+    const nodePlans = await countObjects(requester, '/apis/natplan.io/v1alpha1/nodenatplans');
+    if (plans >= services + 1 && nodePlans >= nodes) return (Date.now() - since) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
