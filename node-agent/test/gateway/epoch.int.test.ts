@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Miniupnpd, Topology, startEcho, tcpProbe } from '../../../e2e/netns/index.js';
+import { tcpProbe, type Miniupnpd } from '../../../e2e/netns/index.js';
 import type { Host } from '../../../e2e/netns/index.js';
 import type { NodeNatPlanExposure } from '../../../crds/generated/types.js';
 import { PortMappingClient, systemClock } from '../../src/gateway/index.js';
@@ -9,51 +9,33 @@ import type { Datagrams } from '../../src/gateway/exchange.js';
 import { GatewayMappings } from '../../src/gateway/mappings.js';
 import { gatewayDatagrams } from '../../src/gateway/netns-socket.js';
 import type { MappingRequest } from '../../src/gateway/types.js';
+import { EXTERNAL, GATEWAY_LAN, NODE, startGatewayLan, stopGatewayLan, type GatewayLan } from './gateway-lan.js';
 
 // The epoch check (RFC 6887 section 8.5) against a real miniupnpd: the agent's mappings
 // (GatewayMappings over the PCP client, from the node's namespace as with --netns) hold a
 // short lease and a long one; the gateway restarts with an empty ruleset; the short
 // lease's next renewal shows the new epoch, and the long mapping is asked for again at
-// once instead of at its own renewal, half its lifetime later. Addresses as in
-// port-mapping.int.test.ts: LAN 172.18.0.0/24 (gateway .1, node .2), WAN 11.18.0.0/24
-// (gateway .1, internet .50), only inside these namespaces.
-const GATEWAY_LAN = '172.18.0.1';
-const EXTERNAL = '11.18.0.1';
-const NODE = '172.18.0.2';
+// once instead of at its own renewal, half its lifetime later. The network is
+// gateway-lan.ts's.
 const SHORT_PORT = 8080;
 const LONG_PORT = 9090;
 /** Seconds asked per port: renewals at 2 s for the short lease, at 60 s for the long one. */
 const LIFETIMES: Record<number, number> = { [SHORT_PORT]: 4, [LONG_PORT]: 120 };
 
-let topology: Topology;
-let gateway: Host;
+let lan: GatewayLan;
 let node: Host;
 let internet: Host;
 let daemon: Miniupnpd;
 let datagrams: Datagrams | undefined;
 
 beforeAll(async () => {
-  topology = await Topology.create();
-  const lan = await topology.addSwitch('lan');
-  const wan = await topology.addSwitch('wan');
-  gateway = await topology.addHost('gw', { router: true });
-  node = await topology.addHost('node');
-  internet = await topology.addHost('inet');
-  const lanInterface = await topology.attach(gateway, lan, [`${GATEWAY_LAN}/24`]);
-  const wanInterface = await topology.attach(gateway, wan, [`${EXTERNAL}/24`]);
-  await topology.attach(node, lan, [`${NODE}/24`]);
-  await topology.attach(internet, wan, ['11.18.0.50/24']);
-  await node.ip('route', 'add', 'default', 'via', GATEWAY_LAN);
-  daemon = await Miniupnpd.create(gateway, { wanInterface, lanInterface, allow: ['1024-65535 172.18.0.0/28 1024-65535'], maxLifetimeSeconds: 120 });
-  await daemon.installTable();
-  await daemon.start();
-  await startEcho(node, { tcp: [SHORT_PORT, LONG_PORT] });
+  lan = await startGatewayLan({ miniupnpd: { maxLifetimeSeconds: 120 }, echoPorts: [SHORT_PORT, LONG_PORT] });
+  ({ node, internet, daemon } = lan);
 }, 60_000);
 
 afterAll(async () => {
   datagrams?.close();
-  await daemon?.destroy();
-  await topology?.destroy();
+  await stopGatewayLan(lan);
 });
 
 /** The real client, with the lifetime asked per port (the agent asks one lifetime for all). */

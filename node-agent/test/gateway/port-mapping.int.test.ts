@@ -1,63 +1,33 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, startEcho, tcpProbe } from '../../../e2e/netns/index.js';
+import { tcpProbe } from '../../../e2e/netns/index.js';
 import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
 import { createExec } from '../../src/exec/index.js';
-import { Miniupnpd } from '../../../e2e/netns/miniupnpd.js';
+import type { Miniupnpd } from '../../../e2e/netns/miniupnpd.js';
+import { EXTERNAL, GATEWAY_LAN, NODE, startGatewayLan, stopGatewayLan, type GatewayLan } from './gateway-lan.js';
 
 // The gateway port-mapping client against a real gateway: miniupnpd (Debian's
-// miniupnpd-nftables) in its own namespace, real PCP/NAT-PMP datagrams, real DNAT.
-//
-//   node (172.18.0.2) ──┐                      ┌── internet client (11.18.0.50)
-//   outsider (172.18.0.100) ─ lan ─ gateway ─ wan
-//                       172.18.0.1   11.18.0.1
-//
-// The WAN is not one of the documentation ranges the other netns tests use: miniupnpd
-// refuses to map when its external address is reserved (RFC 5737 ranges included), as a
-// gateway behind another NAT cannot be reached. 11.18.0.0/24 exists only inside these
-// namespaces, which have no link to the machine's own network.
-// The allow rule covers the node subnet 172.18.0.0/28 only; the outsider is on the LAN
-// but outside it.
+// miniupnpd-nftables) in its own namespace, real PCP/NAT-PMP datagrams, real DNAT. The
+// network is gateway-lan.ts's, with an outsider (172.18.0.100) on the LAN but outside the
+// allow rule (172.18.0.0/28).
 
 const CLI = fileURLToPath(new URL('../../src/gateway/cli.ts', import.meta.url));
-const GATEWAY_LAN = '172.18.0.1';
-const EXTERNAL = '11.18.0.1';
-const NODE = '172.18.0.2';
 const MAX_LIFETIME = 4;
 
-let topology: Topology;
-let gateway: Host;
+let lan: GatewayLan;
 let node: Host;
 let outsider: Host;
 let internet: Host;
 let daemon: Miniupnpd;
 
-
 beforeAll(async () => {
-  topology = await Topology.create();
-  const lan = await topology.addSwitch('lan');
-  const wan = await topology.addSwitch('wan');
-  gateway = await topology.addHost('gw', { router: true });
-  node = await topology.addHost('node');
-  outsider = await topology.addHost('outsider');
-  internet = await topology.addHost('inet');
-  const lanInterface = await topology.attach(gateway, lan, [`${GATEWAY_LAN}/24`]);
-  const wanInterface = await topology.attach(gateway, wan, [`${EXTERNAL}/24`]);
-  await topology.attach(node, lan, [`${NODE}/24`]);
-  await topology.attach(outsider, lan, ['172.18.0.100/24']);
-  await topology.attach(internet, wan, ['11.18.0.50/24']);
-  for (const host of [node, outsider]) await host.ip('route', 'add', 'default', 'via', GATEWAY_LAN);
-  daemon = await Miniupnpd.create(gateway, {
-    wanInterface, lanInterface, allow: ['1024-65535 172.18.0.0/28 1024-65535'], maxLifetimeSeconds: MAX_LIFETIME,
-  });
-  await daemon.installTable();
-  await daemon.start();
-  await startEcho(node, { tcp: [8080, 9090] }); // killed with the topology
+  lan = await startGatewayLan({ others: { outsider: '172.18.0.100' }, miniupnpd: { maxLifetimeSeconds: MAX_LIFETIME }, echoPorts: [8080, 9090] });
+  ({ node, internet, daemon } = lan);
+  outsider = lan.others.outsider!;
 });
 
 afterAll(async () => {
-  await daemon?.destroy();
-  await topology?.destroy();
+  await stopGatewayLan(lan);
 });
 
 interface CliEvent {

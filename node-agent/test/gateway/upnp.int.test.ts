@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Miniupnpd, Topology, startEcho, tcpProbe } from '../../../e2e/netns/index.js';
+import { tcpProbe, type Miniupnpd } from '../../../e2e/netns/index.js';
 import type { Host } from '../../../e2e/netns/index.js';
 import { createExec } from '../../src/exec/index.js';
 import { PortMappingClient, systemClock } from '../../src/gateway/index.js';
@@ -14,18 +14,14 @@ import { GatewayRefusal } from '../../src/gateway/types.js';
 import { execHttp } from '../../src/gateway/upnp-http.js';
 import { SSDP_PORT, UpnpIgdMapper } from '../../src/gateway/upnp.js';
 import type { Datagrams } from '../../src/gateway/exchange.js';
+import { EXTERNAL, GATEWAY_LAN, NODE, startGatewayLan, stopGatewayLan, type GatewayLan } from './gateway-lan.js';
 
 // UPnP IGD, the last fallback, against a real miniupnpd that speaks only UPnP (NAT-PMP and
 // PCP off): the agent's mapper stack (PCP/NAT-PMP first, then UPnP) run from the node's
-// namespace, as the agent does with --netns. Addresses as in port-mapping.int.test.ts:
-// LAN 172.18.0.0/24 (gateway .1, node .2, another host .3), WAN 11.18.0.0/24 (gateway .1, internet .50),
-// only inside these namespaces.
-const GATEWAY_LAN = '172.18.0.1';
-const EXTERNAL = '11.18.0.1';
-const NODE = '172.18.0.2';
+// namespace, as the agent does with --netns. The network is gateway-lan.ts's, with
+// another LAN host (172.18.0.3).
 
-let topology: Topology;
-let gateway: Host;
+let lan: GatewayLan;
 let node: Host;
 let other: Host;
 let internet: Host;
@@ -33,29 +29,14 @@ let daemon: Miniupnpd;
 const sockets: Datagrams[] = [];
 
 beforeAll(async () => {
-  topology = await Topology.create();
-  const lan = await topology.addSwitch('lan');
-  const wan = await topology.addSwitch('wan');
-  gateway = await topology.addHost('gw', { router: true });
-  node = await topology.addHost('node');
-  internet = await topology.addHost('inet');
-  const lanInterface = await topology.attach(gateway, lan, [`${GATEWAY_LAN}/24`]);
-  const wanInterface = await topology.attach(gateway, wan, [`${EXTERNAL}/24`]);
-  await topology.attach(node, lan, [`${NODE}/24`]);
-  other = await topology.addHost('other');
-  await topology.attach(other, lan, ['172.18.0.3/24']);
-  await topology.attach(internet, wan, ['11.18.0.50/24']);
-  await node.ip('route', 'add', 'default', 'via', GATEWAY_LAN);
-  daemon = await Miniupnpd.create(gateway, { wanInterface, lanInterface, allow: ['1024-65535 172.18.0.0/28 1024-65535'], maxLifetimeSeconds: 60, natpmp: false, upnp: true });
-  await daemon.installTable();
-  await daemon.start();
-  await startEcho(node, { tcp: [8080, 9090] });
+  lan = await startGatewayLan({ others: { other: '172.18.0.3' }, miniupnpd: { maxLifetimeSeconds: 60, natpmp: false, upnp: true }, echoPorts: [8080, 9090] });
+  ({ node, internet, daemon } = lan);
+  other = lan.others.other!;
 }, 60_000);
 
 afterAll(async () => {
   for (const s of sockets) s.close();
-  await daemon?.destroy();
-  await topology?.destroy();
+  await stopGatewayLan(lan);
 });
 
 async function mapperStack(from: Host = node) {
