@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../e2e/control-plane/index.js';
 import { tcpProbe, type Miniupnpd } from '../../../e2e/netns/index.js';
 import type { Host } from '../../../e2e/netns/index.js';
 import type { NodeNatPlanExposure } from '../../../crds/generated/types.js';
@@ -62,16 +63,6 @@ async function reachable(port: number): Promise<boolean> {
   return result?.ok === true && result.server === 'node';
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const redirectTo = async (port: number) => (await daemon.redirects()).some((rule) => rule.includes(`dnat ip to ${NODE}:${port}`)) || undefined;
 
 describe('a gateway restart seen in the epoch (RFC 6887 section 8.5)', () => {
@@ -87,7 +78,7 @@ describe('a gateway restart seen in the epoch (RFC 6887 section 8.5)', () => {
     });
     try {
       mappings.update([exposure(SHORT_PORT), exposure(LONG_PORT)]);
-      await eventually('both mapped', () => mappings.report().every((r) => r.state === 'Mapped') || undefined, 15_000);
+      await waitFor('both mapped', async () => mappings.report().every((r) => r.state === 'Mapped') || undefined, 15_000);
       expect(await reachable(LONG_PORT)).toBe(true);
       // A few short renewals first, so the gateway's epoch has counted some seconds.
       await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -104,7 +95,7 @@ describe('a gateway restart seen in the epoch (RFC 6887 section 8.5)', () => {
       const restartedAt = Date.now();
 
       // The short lease renews within 2 s (or its retry does); its answer's epoch shows the loss.
-      await eventually('the long mapping back at the gateway', () => redirectTo(LONG_PORT), 15_000);
+      await waitFor('the long mapping back at the gateway', () => redirectTo(LONG_PORT), 15_000);
       const recreatedMs = Date.now() - restartedAt;
       expect(lost).toEqual([GATEWAY_LAN]);
       expect(mapper.asked.filter((a) => a.port === LONG_PORT)).toHaveLength(longAskedBefore + 1);
@@ -114,7 +105,7 @@ describe('a gateway restart seen in the epoch (RFC 6887 section 8.5)', () => {
       console.log(`long-lease mapping re-created ${recreatedMs} ms after the gateway restart (own renewal due at 60 s)`);
     } finally {
       mappings.update([]);
-      await eventually('the releases', async () => ((await daemon.redirects()).length === 0 ? true : undefined), 10_000).catch(() => undefined);
+      await waitFor('the releases', async () => ((await daemon.redirects()).length === 0 ? true : undefined), 10_000).catch(() => undefined);
       await mappings.stop();
     }
   }, 60_000);
