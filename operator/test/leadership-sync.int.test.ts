@@ -92,6 +92,8 @@ describe('leadership lost during a slow cache sync', () => {
       await waitFor('controllers started once', async () => (logs.some((l) => l.msg === 'caches synced; controllers started') ? true : undefined), 10_000);
       await api.create(makeService(NS, 'late'));
       await waitFor('plan late', () => plan('late'), 20_000);
+      // The write counter reads a watch, which can trail the GET that found the plan.
+      await waitFor('the watch saw plan late', async () => (writes.counts()[`ADDED ${NS}/late`] ? true : undefined), 10_000);
       // Only this test's namespace: the API server creates default/kubernetes at a time of its own.
       const ours = Object.fromEntries(Object.entries(writes.counts()).filter(([key]) => key.includes(` ${NS}/`)));
       expect(ours).toEqual({ [`ADDED ${NS}/early`]: 1, [`ADDED ${NS}/late`]: 1 });
