@@ -4,16 +4,25 @@
 # whose major this file's base must match; tools/image/runtime.test.ts checks it).
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
+# The workspaces' manifests first: npm ci links node_modules/@natplan/* to their folders.
 COPY package.json package-lock.json ./
+COPY crds/package.json crds/
+COPY netaddr/package.json netaddr/
+COPY controller-kit/package.json controller-kit/
+COPY operator/package.json operator/
+COPY node-agent/package.json node-agent/
+COPY e2e/package.json e2e/
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.base.json tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY controller-kit controller-kit
 COPY netaddr netaddr
 COPY crds crds
 COPY operator operator
 COPY node-agent node-agent
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+RUN npx tsc -b tsconfig.build.json \
+ && npm prune --omit=dev --ignore-scripts --workspace=@natplan/operator --workspace=@natplan/node-agent --include-workspace-root \
+ && rm -f node_modules/@natplan/e2e
 
 FROM node:24-bookworm-slim
 # The agent's dataplane tools; the operator needs none of them.
@@ -24,5 +33,17 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
+COPY --from=build /src/crds/package.json crds/
+COPY --from=build /src/crds/dist crds/dist
+COPY --from=build /src/netaddr/package.json netaddr/
+COPY --from=build /src/netaddr/dist netaddr/dist
+COPY --from=build /src/controller-kit/package.json controller-kit/
+COPY --from=build /src/controller-kit/dist controller-kit/dist
+COPY --from=build /src/operator/package.json operator/
+COPY --from=build /src/operator/dist operator/dist
+COPY --from=build /src/node-agent/package.json node-agent/
+COPY --from=build /src/node-agent/dist node-agent/dist
 ENV NODE_ENV=production
+# The packages' exports resolve to their compiled dist/ under this condition.
+ENV NODE_OPTIONS=--conditions=natplan-dist
 ENTRYPOINT ["node", "/app/dist/bin/natplan.js"]

@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { packageBoundaries } from './tools/eslint/package-boundaries.js';
 
 /** Modules that reach outside the process: the pure cores may not import them. */
 const IO_MODULES = [
@@ -18,7 +19,7 @@ const PURE_CORES = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'charts/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'charts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,6 +29,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Workspace packages meet only through their package.json `exports` (README, "Layout").
+    files: ['**/*.{ts,js,mjs}'],
+    plugins: { natplan: { rules: { 'package-boundaries': packageBoundaries } } },
+    rules: { 'natplan/package-boundaries': 'error' },
   },
   {
     files: PURE_CORES,

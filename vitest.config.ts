@@ -9,14 +9,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', 'node_modules/**', 'dist/**'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
       {
         test: {
           name: 'integration',
           include: ['**/*.int.test.ts'],
-          exclude: ['node_modules/**', 'dist/**'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -11,9 +11,9 @@
 // Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods
 // 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
 import { performance } from 'node:perf_hooks';
-import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../crds/generated/types.js';
-import { storeNftablesPort, type StoreRender } from '../node-agent/src/applier/index.js';
-import { desiredState, newLastGood, type LastGood } from '../node-agent/src/shell/desired-state.js';
+import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
+import { storeNftablesPort, type StoreRender } from '@natplan/node-agent/applier';
+import { desiredState, newLastGood, type LastGood } from '@natplan/node-agent';
 
 const smoke = process.argv.includes('--smoke');
 const sizes = smoke ? [50, 200] : process.argv.includes('--full') ? [1000, 10_000, 30_000] : [1000, 10_000];

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { binaryPath } from '../e2e/control-plane/binaries.js';
+import { binaryPath } from '@natplan/e2e/control-plane';
 
 const run = promisify(execFile);
 const GO = '/usr/local/go/bin/go';

@@ -8,8 +8,8 @@
 //   npx tsx bench/apiserver-write-cost.ts [N, default 1000] [--smoke]
 // Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods 10.244.0.0/16).
 import { readFileSync } from 'node:fs';
-import { call, kubeRequester, type Requester } from '../controller-kit/src/kube/request.js';
-import { startControlPlane } from '../e2e/control-plane/index.js';
+import { call, kubeRequester, type Requester } from '@natplan/controller-kit';
+import { startControlPlane } from '@natplan/e2e/control-plane';
 
 const smoke = process.argv.includes('--smoke');
 const count = smoke ? 50 : Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 1000);

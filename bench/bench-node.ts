@@ -11,7 +11,7 @@ import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_RANGE } from './kube-objects.js';
-import { startEcho, type Host, type NetnsProcess, type Topology } from '../e2e/netns/index.js';
+import { startEcho, type Host, type NetnsProcess, type Topology } from '@natplan/e2e/netns';
 
 const FORWARDER = fileURLToPath(new URL('../e2e/real-node/forward.mjs', import.meta.url));
 const CONNECT = fileURLToPath(new URL('./netns-connect.mjs', import.meta.url));

@@ -15,14 +15,14 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { ServiceNatPlanSpec } from '../crds/generated/types.js';
-import { Topology, connectLatencies, startEcho } from '../e2e/netns/index.js';
-import type { Host } from '../e2e/netns/index.js';
-import { createApplier } from '../node-agent/src/applier/index.js';
-import type { Applier, ApplierOptions } from '../node-agent/src/applier/index.js';
-import type { Backend } from '../node-agent/src/exec/index.js';
-import { nftFullSyncScript, renderIptables, renderNftables } from '../node-agent/src/render/index.js';
-import type { RenderInput } from '../node-agent/src/render/index.js';
+import type { ServiceNatPlanSpec } from '@natplan/api';
+import { Topology, connectLatencies, startEcho } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
+import { createApplier } from '@natplan/node-agent/applier';
+import type { Applier, ApplierOptions } from '@natplan/node-agent/applier';
+import type { Backend } from '@natplan/node-agent/exec';
+import { nftFullSyncScript, renderIptables, renderNftables } from '@natplan/node-agent/render';
+import type { RenderInput } from '@natplan/node-agent/render';
 
 const quick = process.argv.includes('--quick');
 // --smoke: tiny sizes, so CI proves the benchmark still runs end to end (timings are not judged).

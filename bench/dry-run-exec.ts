@@ -12,7 +12,7 @@
  * so the agent's kernel check fails and the benchmark reports unconfirmed syncs instead of
  * figures.
  */
-import type { Exec, ExecResult, ExecTarget, RunOptions } from '../node-agent/src/exec/index.js';
+import type { Exec, ExecResult, ExecTarget, RunOptions } from '@natplan/node-agent/exec';
 
 /** One committed script: when it arrived and what it said. */
 export interface Commit {

@@ -4,7 +4,7 @@
  * /proc figures of the processes it measures. Reads only.
  */
 import { readFileSync } from 'node:fs';
-import { createExec } from '../node-agent/src/exec/index.js';
+import { createExec } from '@natplan/node-agent/exec';
 
 const host = createExec('host');
 

@@ -7,10 +7,10 @@
 // Addresses: cluster IPs 10.96.0.0/16, pods 10.245.0.0/16 and up (other nodes).
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { ServiceNatPlanSpec } from '../crds/generated/types.js';
-import { createApplier } from '../node-agent/src/applier/index.js';
-import { createExec } from '../node-agent/src/exec/index.js';
-import type { RenderInput } from '../node-agent/src/render/index.js';
+import type { ServiceNatPlanSpec } from '@natplan/api';
+import { createApplier } from '@natplan/node-agent/applier';
+import { createExec } from '@natplan/node-agent/exec';
+import type { RenderInput } from '@natplan/node-agent/render';
 
 const sizes = (process.argv[2] ?? '1000,5000').split(',').map(Number);
 

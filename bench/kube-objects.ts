@@ -5,7 +5,7 @@
  * Nodes created through the API (no kubelet). Addresses from the test ranges of
  * e2e/netns/topology.ts: endpoints in 10.244.0.0/14, nodes in 172.18.0.0/16.
  */
-import { ApiError, call, isAlreadyExists, type Requester } from '../controller-kit/src/kube/request.js';
+import { ApiError, call, isAlreadyExists, type Requester } from '@natplan/controller-kit';
 
 export const NAMESPACES = 10;
 export const ENDPOINTS = 10;

@@ -1,28 +1,28 @@
 /**
  * natplan's processes as the benchmarks against a real API server start them: compiled
- * (`tsc -p tsconfig.build.json` into dist/, as in the image) for real sizes, so that
+ * (`tsc -b tsconfig.build.json` into each package's dist/, as in the image) for real sizes, so that
  * TypeScript loading counts neither in start times nor in RSS; through tsx in --smoke,
  * which only proves a benchmark runs (and saves the compile).
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Requester } from '../controller-kit/src/kube/request.js';
-import type { ControlPlane } from '../e2e/control-plane/index.js';
-import { startProcess, type ManagedProcess } from '../e2e/control-plane/processes.js';
+import type { Requester } from '@natplan/controller-kit';
+import type { ControlPlane } from '@natplan/e2e/control-plane';
+import { startProcess, type ManagedProcess } from '@natplan/e2e/control-plane';
 import { countObjects, POD_RANGE } from './kube-objects.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** node arguments that run `natplan <command>`. */
 export function natplanArgv(compiled: boolean): string[] {
-  return compiled ? [join(ROOT, 'dist/bin/natplan.js')] : ['--import', 'tsx', join(ROOT, 'bin/natplan.ts')];
+  return compiled ? ['--conditions=natplan-dist', join(ROOT, 'dist/bin/natplan.js')] : ['--import', 'tsx', join(ROOT, 'bin/natplan.ts')];
 }
 
 /** Compiles natplan into dist/ (the sources as they are now); returns the seconds it took. */
 export function compileNatplan(): number {
   const t = Date.now();
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
   return (Date.now() - t) / 1000;
 }
 

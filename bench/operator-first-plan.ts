@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Watch, type KubernetesObject } from '@kubernetes/client-node';
-import { jsonLogger } from '../controller-kit/src/json-logger.js';
-import { call, kubeRequester, type Requester } from '../controller-kit/src/kube/request.js';
-import { startControlPlane, type ControlPlane } from '../e2e/control-plane/index.js';
-import { parseOperatorConfig } from '../operator/src/config.js';
-import { startOperator } from '../operator/src/shell/operator.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import { call, kubeRequester, type Requester } from '@natplan/controller-kit';
+import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
+import { parseOperatorConfig } from '@natplan/operator';
+import { startOperator } from '@natplan/operator';
 import { profileApiServer, type ApiServerProfile } from './apiserver-profile.js';
 
 const smoke = process.argv.includes('--smoke');

@@ -7,10 +7,10 @@
 // nodes 172.18.0.0/16, external 203.0.113.0/24).
 import { performance } from 'node:perf_hooks';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposureGrant, NatExposurePolicy, ServiceNatPlanSpec } from '../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy, ServiceNatPlanSpec } from '@natplan/api';
 import {
   compilePlannerConfig, createSliceMemo, planNode, planService, resolveExposures, specHash, type PlannerConfig,
-} from '../operator/src/planner/index.js';
+} from '@natplan/operator/planner';
 
 // --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
 const smoke = process.argv.includes('--smoke');

@@ -8,10 +8,10 @@
 // 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../crds/generated/types.js';
-import type { RenderInput } from '../node-agent/src/render/index.js';
-import { nftCleanupScript } from '../node-agent/src/render/index.js';
-import { storeNftablesPort } from '../node-agent/src/applier/index.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
+import type { RenderInput } from '@natplan/node-agent/render';
+import { nftCleanupScript } from '@natplan/node-agent/render';
+import { storeNftablesPort } from '@natplan/node-agent/applier';
 
 // --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
 const smoke = process.argv.includes('--smoke');

@@ -5,7 +5,7 @@
  * subresource written apart from spec.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, startControlPlane, type ControlPlane } from '../e2e/control-plane/index.js';
+import { kubectl, startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
 import { exampleFiles, invalidCases, loadExample, type ApiObject } from './validation/cases.js';
 import { validateObject } from './validation/index.js';
 

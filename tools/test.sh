@@ -14,9 +14,9 @@ echo "== typecheck";       npm run -s typecheck
 echo "== generated code";  npm run -s check:generated
 # One command per line: set -e ignores a failure inside an `a && b` list.
 echo "== build";           npm run -s build
-node dist/bin/natplan.js operator --help >/dev/null
-node dist/bin/natplan.js agent --help >/dev/null
-node dist/bin/natplan.js --version >/dev/null
+node --conditions=natplan-dist dist/bin/natplan.js operator --help >/dev/null
+node --conditions=natplan-dist dist/bin/natplan.js agent --help >/dev/null
+node --conditions=natplan-dist dist/bin/natplan.js --version >/dev/null
 echo "== tests";           npx vitest run
 # The image runs a newer Node than this machine's: the unit tests run under that binary
 # too (first on PATH; NATPLAN_EXPECT_NODE makes a test prove it).

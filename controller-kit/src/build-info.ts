@@ -3,8 +3,9 @@
  * Node.js runtime a process runs, so dashboards can join or group by version (the
  * convention of Kubernetes' own `kubernetes_build_info`).
  */
-// tsc copies the imported package.json next to dist/, so this resolves in both layouts.
-import packageJson from '../../package.json' with { type: 'json' };
+// This package's own package.json (every natplan package carries the product's version;
+// tools/workspaces.test.ts checks they agree). tsc copies it into dist/.
+import packageJson from '../package.json' with { type: 'json' };
 import type { Metrics } from './metrics.js';
 
 export interface BuildInfo { version: string; node_version: string; platform: string }

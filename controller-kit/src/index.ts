@@ -35,6 +35,14 @@ export { resourcePath, ResourceResolver, type ResourceType } from './kube/resour
 export { kubeListWatcher, type ListWatcher, type ListWatchTarget, type WatchEventType } from './kube/list-watch.js';
 export { kubeLeaseStore, LEASE, type LeaseRecord, type LeaseStore } from './kube/lease-store.js';
 export { formatMicroTime, parseMicroTime } from './kube/microtime.js';
-export { parseFlags, flagReader, flagUsage, parseDuration, hostPort, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags } from './flags.js';
+export {
+  parseFlags, flagReader, flagUsage, parseDuration, hostPort, commandRequest, answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE,
+  type CommandInfo, type CommandRequest, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags,
+} from './flags.js';
 export { jsonLogger, type JsonLogger, type LogLevel } from './json-logger.js';
-export { loadKubeConfig, NoKubeConfigError, stopOnSignals } from './process.js';
+export {
+  loadKubeConfig, stopOnSignals, waitForApiServer, holdOpenUntil, StartupError, NoKubeConfigError, ApiServerUnreachableError,
+  type WaitForApiServerOptions,
+} from './process.js';
+export { TokenBucket, rateLimitedRequester, type RateLimitOptions } from './kube/rate-limit.js';
+export { BUILD_INFO, registerBuildInfo, type BuildInfo } from './build-info.js';

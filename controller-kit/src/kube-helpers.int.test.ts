@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
 import { applyObject, applyStatus, deleteObject } from './apply.js';
 import { controller } from './controller.js';
 import { EventRecorder } from './events.js';

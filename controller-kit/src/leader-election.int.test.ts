@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
 import { kubeClient, type KubeClient } from './kube/client.js';
 import { kubeLeaseStore } from './kube/lease-store.js';
 import { call } from './kube/request.js';

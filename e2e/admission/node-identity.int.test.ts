@@ -7,12 +7,12 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject, applyStatus } from '../../controller-kit/src/apply.js';
-import { kubeClient, type KubeClient } from '../../controller-kit/src/kube/client.js';
-import { ApiError, call } from '../../controller-kit/src/kube/request.js';
+import { applyObject, applyStatus } from '@natplan/controller-kit';
+import { kubeClient, type KubeClient } from '@natplan/controller-kit';
+import { ApiError, call } from '@natplan/controller-kit';
 import { bearerClient, get, post, refusal, serviceAccountToken } from './clients.js';
-import type { NodeNatPlan, NodeNatPlanStatus } from '../../crds/generated/types.js';
-import { AGENT_FIELD_MANAGER } from '../../node-agent/src/shell/agent.js';
+import type { NodeNatPlan, NodeNatPlanStatus } from '@natplan/api';
+import { AGENT_FIELD_MANAGER } from '@natplan/node-agent';
 import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');

@@ -12,11 +12,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject } from '../../controller-kit/src/apply.js';
-import { kubeClient, type KubeClient } from '../../controller-kit/src/kube/client.js';
-import { ApiError, call } from '../../controller-kit/src/kube/request.js';
-import type { ServiceNatPlan } from '../../crds/generated/types.js';
-import { FIELD_MANAGER } from '../../operator/src/shell/plan-writer.js';
+import { applyObject } from '@natplan/controller-kit';
+import { kubeClient, type KubeClient } from '@natplan/controller-kit';
+import { ApiError, call } from '@natplan/controller-kit';
+import type { ServiceNatPlan } from '@natplan/api';
+import { FIELD_MANAGER } from '@natplan/operator';
 import { crdsDir, helm, kubectl, startControllerManager, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 import { bearerClient, get, post, refusal, serviceAccountToken } from './clients.js';
 

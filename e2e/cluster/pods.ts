@@ -5,8 +5,8 @@
  * delete makes the endpoint terminating (still serving) before the server goes away.
  */
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { applyStatus } from '../../controller-kit/src/apply.js';
-import type { KubeClient } from '../../controller-kit/src/kube/client.js';
+import { applyStatus } from '@natplan/controller-kit';
+import type { KubeClient } from '@natplan/controller-kit';
 import type { ControlPlane } from '../control-plane/index.js';
 import { startEcho, type Host, type NetnsProcess, type Topology } from '../netns/index.js';
 import { podAddress, podGateway } from './addresses.js';

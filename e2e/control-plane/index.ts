@@ -7,3 +7,5 @@ export { kubectl } from './kubectl.js';
 export { saveState, readState, type State } from './state.js';
 export { helm } from './helm.js';
 export { startControllerManager, CONTROLLERS } from './controller-manager.js';
+export { testApi, countWrites, type WriteCounter } from './test-api.js';
+export { startProcess, type ManagedProcess } from './processes.js';

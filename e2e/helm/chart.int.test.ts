@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseAgentConfig } from '../../node-agent/src/config.js';
-import { parseOperatorConfig } from '../../operator/src/config.js';
-import { main as cleanupWait } from '../../node-agent/src/uninstall/wait.js';
-import { DEFAULT_RESERVED_PORTS } from '../../operator/src/planner/index.js';
+import { parseAgentConfig } from '@natplan/node-agent';
+import { parseOperatorConfig } from '@natplan/operator';
+import { cleanupWaitMain as cleanupWait } from '@natplan/node-agent';
+import { DEFAULT_RESERVED_PORTS } from '@natplan/operator/planner';
 import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');

@@ -9,11 +9,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { Metrics } from '../../controller-kit/src/metrics.js';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { agentMetrics } from '../../node-agent/src/shell/metrics.js';
-import { parseOperatorConfig } from '../../operator/src/config.js';
-import { startOperator, type RunningOperator } from '../../operator/src/shell/operator.js';
+import { Metrics } from '@natplan/controller-kit';
+import { jsonLogger } from '@natplan/controller-kit';
+import { agentMetrics } from '@natplan/node-agent';
+import { parseOperatorConfig } from '@natplan/operator';
+import { startOperator, type RunningOperator } from '@natplan/operator';
 import { crdsDir, freePort, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');

@@ -4,3 +4,4 @@ export { NAMESPACE_PREFIX, listNamespaces, removeNamespace, sweepStaleNamespaces
 export { connectLatencies, holdConnections, startEcho, tally, tcpProbe, udpProbe } from './traffic.js';
 export type { EchoPorts, HoldSummary, ProbeOptions, ProbeResult } from './traffic.js';
 export { Miniupnpd, MINIUPNPD, type MiniupnpdOptions } from './miniupnpd.js';
+export { startResolver, type Answer, type Resolver, type ResolverOptions, type ResolverSummary } from './resolver.js';

@@ -1,4 +1,4 @@
-import { createExec } from '../../node-agent/src/exec/index.js';
+import { createExec } from '@natplan/node-agent/exec';
 
 /**
  * Namespace names: `np-<pid>-<run>-<role>`. The pid lets a later run tell namespaces of

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCluster } from '../../node-agent/test/dataplane/cluster.js';
-import type { Cluster } from '../../node-agent/test/dataplane/cluster.js';
+import { buildCluster } from '@natplan/node-agent/testing';
+import type { Cluster } from '@natplan/node-agent/testing';
 import { listNamespaces, sweepStaleNamespaces } from './names.js';
 import { Topology } from './topology.js';
 import { tally, tcpProbe, udpProbe } from './traffic.js';
@@ -55,7 +55,7 @@ describe('teardown', () => {
   it('sweeps namespaces left by a dead process and leaves live ones', async () => {
     const dead = 'np-999999-1-stale';
     const live = `np-${process.pid}-0-live`;
-    const { createExec } = await import('../../node-agent/src/exec/index.js');
+    const { createExec } = await import('@natplan/node-agent/exec');
     const host = createExec('host');
     await host.run(['ip', 'netns', 'add', dead]);
     await host.run(['ip', 'netns', 'add', live]);

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createExec } from '../../node-agent/src/exec/index.js';
-import type { Exec, ExecResult, RunOptions } from '../../node-agent/src/exec/index.js';
+import { createExec } from '@natplan/node-agent/exec';
+import type { Exec, ExecResult, RunOptions } from '@natplan/node-agent/exec';
 import { newRunPrefix, removeNamespace, sweepStaleNamespaces } from './names.js';
 
 // Test address ranges, fixed once for every netns test and benchmark:

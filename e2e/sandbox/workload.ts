@@ -3,8 +3,8 @@
  * requests that show each frontend answering.
  */
 import { KubernetesObjectApi, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
-import { applyStatus } from '../../controller-kit/src/apply.js';
-import { kubeClient } from '../../controller-kit/src/kube/client.js';
+import { applyStatus } from '@natplan/controller-kit';
+import { kubeClient } from '@natplan/controller-kit';
 import { addresses as A, forwardPort, type Cluster } from '../cluster/index.js';
 import { waitFor } from '../control-plane/index.js';
 import { tally, tcpProbe, type Host } from '../netns/index.js';

@@ -13,8 +13,8 @@
  */
 import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatExposurePolicy, NodeNatPlan } from '../../crds/generated/types.js';
-import { main as agentMain } from '../../node-agent/src/main.js';
+import type { NatExposurePolicy, NodeNatPlan } from '@natplan/api';
+import { main as agentMain } from '@natplan/node-agent';
 import { addresses as A, Cluster } from '../cluster/index.js';
 import { waitFor } from '../control-plane/index.js';
 import { tally, tcpProbe } from '../netns/index.js';

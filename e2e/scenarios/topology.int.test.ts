@@ -7,7 +7,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceNatPlanEndpoint } from '../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint } from '@natplan/api';
 import { addresses as A, Cluster, type Pod } from '../cluster/index.js';
 import { waitFor } from '../control-plane/index.js';
 import { tally, tcpProbe } from '../netns/index.js';

@@ -1,8 +1,8 @@
 /**
  * The node agent's configuration: flags with environment fallbacks, checked at start.
  */
-import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
-import type { LogLevel } from '../../controller-kit/src/json-logger.js';
+import { flagReader, hostPort, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import type { LogLevel } from '@natplan/controller-kit';
 
 export const AGENT_FLAGS: Record<string, FlagSpec> = {
   'node-name': { type: 'string', help: 'the Node this agent enforces (its NodeNatPlan has this name)', env: 'NODE_NAME', default: '' },

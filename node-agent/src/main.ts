@@ -3,10 +3,10 @@
  * nftables rules (iptables where nftables is missing) and reports in the plan's status.
  * `--cleanup` removes everything the agent ever installed and exits. Flags: `--help`.
  */
-import { BUILD_INFO } from '../../controller-kit/src/build-info.js';
-import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '../../controller-kit/src/flags.js';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '../../controller-kit/src/process.js';
+import { BUILD_INFO } from '@natplan/controller-kit';
+import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '@natplan/controller-kit';
+import { jsonLogger } from '@natplan/controller-kit';
+import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '@natplan/controller-kit';
 import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';

@@ -7,7 +7,7 @@
  * Addresses: the dataplane cluster's (test/dataplane/cluster.ts), only inside the namespace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, type Host } from '../../e2e/netns/index.js';
+import { Topology, type Host } from '@natplan/e2e/netns';
 import { createApplier, type Applier } from '../src/applier/index.js';
 import type { Backend, IptablesVariant } from '../src/exec/index.js';
 import type { RenderInput } from '../src/render/index.js';

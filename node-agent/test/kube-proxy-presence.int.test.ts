@@ -4,7 +4,7 @@
  * node without them. The look is read-only: the clean node has no table afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, type Host } from '../../e2e/netns/index.js';
+import { Topology, type Host } from '@natplan/e2e/netns';
 import { findKubeProxyRules } from '../src/shell/kube-proxy-presence.js';
 
 let topology: Topology;

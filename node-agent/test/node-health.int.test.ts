@@ -6,11 +6,11 @@
  * cluster IPs 10.96.0.0/16, load-balancer IPs 192.0.2.0/24 — only inside test namespaces.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '../../crds/generated/types.js';
-import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
-import { Topology, type Host } from '../../e2e/netns/index.js';
-import { testApi } from '../../operator/test/api.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { Topology, type Host } from '@natplan/e2e/netns';
+import { testApi } from '@natplan/e2e/control-plane';
 import { parseAgentConfig } from '../src/config.js';
 import { createExec, type Exec } from '../src/exec/index.js';
 import { startAgent, type RunningAgent } from '../src/shell/agent.js';

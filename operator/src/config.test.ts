@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostPort } from '../../controller-kit/src/flags.js';
+import { hostPort } from '@natplan/controller-kit';
 import { parseOperatorConfig } from './config.js';
 
 describe('operator configuration', () => {

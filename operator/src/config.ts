@@ -2,8 +2,8 @@
  * The operator's configuration: flags, each with an environment fallback (NATPLAN_*),
  * checked once at start. Wrong settings stop the operator with every error listed.
  */
-import { flagReader, hostPort, parseFlags, type FlagSpec } from '../../controller-kit/src/flags.js';
-import type { LogLevel } from '../../controller-kit/src/json-logger.js';
+import { flagReader, hostPort, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import type { LogLevel } from '@natplan/controller-kit';
 import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, type LocalTrafficMode, type PlannerConfig } from './planner/index.js';
 
 export const OPERATOR_FLAGS: Record<string, FlagSpec> = {

@@ -3,10 +3,10 @@
  * writes ServiceNatPlans and NodeNatPlans. Flags: `--help`.
  */
 import { hostname } from 'node:os';
-import { BUILD_INFO } from '../../controller-kit/src/build-info.js';
-import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '../../controller-kit/src/flags.js';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '../../controller-kit/src/process.js';
+import { BUILD_INFO } from '@natplan/controller-kit';
+import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '@natplan/controller-kit';
+import { jsonLogger } from '@natplan/controller-kit';
+import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '@natplan/controller-kit';
 import { OPERATOR_FLAGS, parseOperatorConfig } from './config.js';
 import { startOperator } from './shell/operator.js';
 

@@ -5,7 +5,7 @@
  * load-balancer and client addresses from 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposureGrant, NatExposurePolicy } from '../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 
 export function makeNode(name: string, address: string, mutate: (n: V1Node) => void = () => {}): V1Node {
   const node: V1Node = {

@@ -6,12 +6,12 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { SERVICE_PROXY_NAME_LABEL } from '../src/planner/index.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { testApi } from './api.js';
+import { testApi } from '@natplan/e2e/control-plane';
 import { makeNode, makeService, makeSlice } from './builders.js';
 
 const NS = 'mixed';

@@ -5,15 +5,15 @@
  * crash, and the next term must start cleanly and write each plan once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { kubeClient } from '../../controller-kit/src/kube/client.js';
-import { kubeLeaseStore, type LeaseStore } from '../../controller-kit/src/kube/lease-store.js';
-import { formatMicroTime } from '../../controller-kit/src/kube/microtime.js';
-import type { Requester } from '../../controller-kit/src/kube/request.js';
-import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import { kubeClient } from '@natplan/controller-kit';
+import { kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
+import { formatMicroTime } from '@natplan/controller-kit';
+import type { Requester } from '@natplan/controller-kit';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi } from './api.js';
+import { countWrites, testApi } from '@natplan/e2e/control-plane';
 import { makeService } from './builders.js';
 
 const NS = 'slow-sync';

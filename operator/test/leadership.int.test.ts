@@ -6,14 +6,14 @@
  * already right. Own control plane and namespace, so other tests' state does not matter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { kubeClient } from '../../controller-kit/src/kube/client.js';
-import { kubeLeaseStore, type LeaseStore } from '../../controller-kit/src/kube/lease-store.js';
-import { formatMicroTime } from '../../controller-kit/src/kube/microtime.js';
-import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import { kubeClient } from '@natplan/controller-kit';
+import { kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
+import { formatMicroTime } from '@natplan/controller-kit';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi, type WriteCounter } from './api.js';
+import { countWrites, testApi, type WriteCounter } from '@natplan/e2e/control-plane';
 import { makeService } from './builders.js';
 
 const NS = 'terms';

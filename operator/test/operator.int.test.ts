@@ -6,11 +6,11 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../controller-kit/src/json-logger.js';
-import { startControlPlane, waitFor, type ControlPlane } from '../../e2e/control-plane/index.js';
+import { jsonLogger } from '@natplan/controller-kit';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi } from './api.js';
+import { countWrites, testApi } from '@natplan/e2e/control-plane';
 import { makeGrant, makeNode, makePolicy, makeService, makeSlice } from './builders.js';
 
 const NODES = 50;

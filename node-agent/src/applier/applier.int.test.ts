@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Topology } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
+import { Topology } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
 import { iptablesSave, nftApply, nftListTable } from '../exec/index.js';
 import { IptablesApplier } from './iptables-applier.js';
 import { NftApplier } from './nft-applier.js';

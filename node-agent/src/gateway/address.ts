@@ -1,4 +1,4 @@
-import { formatIPv4Value, formatIPv6Value, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
+import { formatIPv4Value, formatIPv6Value, parseIPv4Value, parseIPv6Value } from '@natplan/netaddr';
 
 /** ::ffff:0:0/96, the prefix PCP puts in front of an IPv4 address (RFC 6887 section 5). */
 const V4_MAPPED_PREFIX = 0xffffn << 32n;

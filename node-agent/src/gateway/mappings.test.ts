@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import type { NodeNatPlanExposure } from '@natplan/api';
 import type { MappingExtras, PortMapper } from './client.js';
 import { ExactPortMapper } from './exact-port.js';
 import { FakeClock } from './fakes.js';

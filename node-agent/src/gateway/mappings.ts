@@ -8,7 +8,7 @@
  * the gateway granted or why not, for the agent's NodeNatPlan status. Sockets and timers
  * come in through `connect` and `clock`, so unit tests run it on fakes.
  */
-import type { NodeNatPlanExposure, NodeNatPlanGatewayMapping } from '../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanGatewayMapping } from '@natplan/api';
 import type { PortMapper } from './client.js';
 import type { Clock } from './exchange.js';
 import { EpochWatch } from './epoch.js';

@@ -4,7 +4,7 @@
  * problem instead of a broken (or worse, a different) script.
  */
 
-import { formatIPv4Value, formatIPv6Value, networkOf, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
+import { formatIPv4Value, formatIPv6Value, networkOf, parseIPv4Value, parseIPv6Value } from '@natplan/netaddr';
 
 export type IpFamily = 'ip' | 'ip6';
 

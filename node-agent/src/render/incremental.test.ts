@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanSpec } from '@natplan/api';
 import { RulesetStore } from './element-store.js';
 import type { NftRuleset } from './nft-render.js';
 import { renderNftables, storeRuleset } from './nft-render.js';

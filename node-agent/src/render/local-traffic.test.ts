@@ -4,7 +4,7 @@
  * externalTrafficPolicy Local Service, and whose cluster-IP traffic is masqueraded.
  */
 import { describe, expect, it } from 'vitest';
-import type { NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '@natplan/api';
 import { renderIptables } from './iptables-render.js';
 import { traceIptables } from './iptables-trace.js';
 import { renderNftables } from './nft-render.js';

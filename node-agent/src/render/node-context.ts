@@ -4,11 +4,11 @@
  * here re-renders every Service (the element store starts over); a Service change never
  * needs it recomputed.
  */
-import type { NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanSpec } from '@natplan/api';
 import type { IpFamily, ParsedCidr } from './addresses.js';
 import { cidrContains, parseAddress, parseCidr } from './addresses.js';
 import type { ExposureSpec, L4Protocol, LocalTraffic, NodeContext, RenderInput } from './resolved-plan.js';
-import { IPV4_BITS, IPV6_BITS, isSpecialAddress } from '../../../netaddr/ip.js';
+import { IPV4_BITS, IPV6_BITS, isSpecialAddress } from '@natplan/netaddr';
 
 export const PROTOCOLS: Record<string, L4Protocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 const DEFAULT_MASQUERADE_BIT = 14; // 0x4000, the bit kube-proxy uses, so both agree in complement mode.

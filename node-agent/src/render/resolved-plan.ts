@@ -4,7 +4,7 @@
  * node-context.ts) and per Service (service-plan.ts); resolvePlan (plan.ts) assembles the
  * whole NatPlan for the iptables renderer and tests.
  */
-import type { NodeNatPlanSpec, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanSpec, ServiceNatPlanSpec } from '@natplan/api';
 import type { IpFamily } from './addresses.js';
 
 export interface NodeIdentity { nodeName: string; zone?: string }

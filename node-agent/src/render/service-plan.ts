@@ -4,7 +4,7 @@
  * canonicalised, endpoints split into the lists each kind of traffic may use. Pure; depends
  * on the Service's parts and the node identity only.
  */
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { IpFamily } from './addresses.js';
 import { parseAddress } from './addresses.js';
 import { fnv1a64Hex } from './hash.js';

@@ -3,7 +3,7 @@
  * natplan rule, and the family it uses works as on a dual-stack node.
  */
 import { describe, expect, it } from 'vitest';
-import type { NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanSpec } from '@natplan/api';
 import { renderIptables } from './iptables-render.js';
 import { traceIptables } from './iptables-trace.js';
 import { renderNftables } from './nft-render.js';

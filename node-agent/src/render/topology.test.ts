@@ -3,7 +3,7 @@
 // operator/src/planner/traffic.ts). Addresses: see testing/builders.ts; this node is
 // node-a in zone-1.
 import { describe, expect, it } from 'vitest';
-import type { ServiceNatPlanEndpoint } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint } from '@natplan/api';
 import { resolvePlan } from './plan.js';
 import type { NodeIdentity } from './plan.js';
 import { THIS_NODE, THIS_ZONE, makeEndpoint, makeInput, makeServicePlan } from './testing/builders.js';

@@ -4,15 +4,15 @@
  * servers, metrics, and the rate-limited status report. Reads nothing but plans.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { applyStatus } from '../../../controller-kit/src/apply.js';
-import { registerBuildInfo } from '../../../controller-kit/src/build-info.js';
-import { startHttpServer, type RunningHttpServer } from '../../../controller-kit/src/http-server.js';
-import { Informer } from '../../../controller-kit/src/informer.js';
-import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
-import { kubeClient } from '../../../controller-kit/src/kube/client.js';
-import { kubeListWatcher } from '../../../controller-kit/src/kube/list-watch.js';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
-import type { NodeNatPlan, NodeNatPlanStatus, ServiceNatPlan } from '../../../crds/generated/types.js';
+import { applyStatus } from '@natplan/controller-kit';
+import { registerBuildInfo } from '@natplan/controller-kit';
+import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
+import { Informer } from '@natplan/controller-kit';
+import type { JsonLogger } from '@natplan/controller-kit';
+import { kubeClient } from '@natplan/controller-kit';
+import { kubeListWatcher } from '@natplan/controller-kit';
+import { Metrics } from '@natplan/controller-kit';
+import type { NodeNatPlan, NodeNatPlanStatus, ServiceNatPlan } from '@natplan/api';
 import { createDetectedApplier, type Applier } from '../applier/index.js';
 import type { AgentConfig } from '../config.js';
 import { createExec, type BackendPreference, type Exec } from '../exec/index.js';

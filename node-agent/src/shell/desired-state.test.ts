@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
+import type { NodeNatPlan, ServiceNatPlan } from '@natplan/api';
 import { desiredState, newLastGood, type LastGood } from './desired-state.js';
 
 // Test addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16, nodes 172.18.0.0/16.

@@ -9,8 +9,8 @@
  * The verdicts live in LastGood beside the last good versions (one source of truth), and
  * both forget a plan once it is gone from the cache.
  */
-import type { NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
-import { validateNodeNatPlan, validateServiceNatPlan, type ValidationResult } from '../../../crds/validation/index.js';
+import type { NodeNatPlan, ServiceNatPlan } from '@natplan/api';
+import { validateNodeNatPlan, validateServiceNatPlan, type ValidationResult } from '@natplan/api';
 import type { RenderInput } from '../render/index.js';
 
 /** The outcome of validating one version of a plan: undefined problem = valid. */

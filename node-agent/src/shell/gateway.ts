@@ -4,8 +4,8 @@
  * the list of held mappings on disk for `natplan cleanup`.
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
-import type { NodeNatPlanGatewayMapping } from '../../../crds/generated/types.js';
+import type { JsonLogger } from '@natplan/controller-kit';
+import type { NodeNatPlanGatewayMapping } from '@natplan/api';
 import type { AgentConfig } from '../config.js';
 import type { Exec } from '../exec/index.js';
 import { PortMappingClient, systemClock } from '../gateway/index.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../controller-kit/src/controller.js';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
-import { freePort } from '../../../e2e/control-plane/control-plane.js';
+import { silentLogger } from '@natplan/controller-kit';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
+import { freePort } from '@natplan/e2e/control-plane';
 import type { RenderInput } from '../render/index.js';
 import { HealthCheckServers, healthChecksFor } from './health-checks.js';
 import { listenersFor } from './listeners.js';

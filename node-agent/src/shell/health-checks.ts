@@ -5,7 +5,7 @@
  * the node's traffic arrives (listeners.ts).
  */
 import { createServer, type Server } from 'node:http';
-import type { Logger } from '../../../controller-kit/src/controller.js';
+import type { Logger } from '@natplan/controller-kit';
 import type { RenderInput } from '../render/index.js';
 import type { Listen, Listening } from './listeners.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BUILD_INFO, registerBuildInfo } from '../../../controller-kit/src/build-info.js';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
-import type { ServiceNatPlan, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import { BUILD_INFO, registerBuildInfo } from '@natplan/controller-kit';
+import { Metrics } from '@natplan/controller-kit';
+import type { ServiceNatPlan, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { RenderInput } from '../render/index.js';
 import { familiesOf, PROGRAMMING_BUCKETS, SYNC_BUCKETS } from './kube-proxy-metrics.js';
 import { agentMetrics } from './metrics.js';

@@ -9,8 +9,8 @@
  * sync programs every family at once, so it is observed once per family the node serves.
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
-import type { ServiceNatPlan } from '../../../crds/generated/types.js';
+import { Metrics } from '@natplan/controller-kit';
+import type { ServiceNatPlan } from '@natplan/api';
 import type { RenderInput } from '../render/index.js';
 
 export type IpFamily = 'IPv4' | 'IPv6';

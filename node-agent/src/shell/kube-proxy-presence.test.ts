@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
+import { Metrics } from '@natplan/controller-kit';
 import { FakeExec } from '../exec/index.js';
 import { findKubeProxyRules, kubeProxyPresence } from './kube-proxy-presence.js';
 

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../controller-kit/src/controller.js';
-import { waitFor } from '../../../e2e/control-plane/index.js';
-import { Topology, type Host } from '../../../e2e/netns/index.js';
+import { silentLogger } from '@natplan/controller-kit';
+import { waitFor } from '@natplan/e2e/control-plane';
+import { Topology, type Host } from '@natplan/e2e/netns';
 import { listenersFor, type Listeners } from './listeners.js';
 
 let topo: Topology;

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-import type { Logger } from '../../../controller-kit/src/controller.js';
+import type { Logger } from '@natplan/controller-kit';
 import { withTarget, type ExecTarget } from '../exec/index.js';
 
 /** An open port; close() stops listening and ends the connections it accepted (keep-alive ones too). */

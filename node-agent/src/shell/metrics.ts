@@ -4,7 +4,7 @@
  * durations (all, full, partial), network programming latency from each plan's trigger
  * time, failures, the last sync time and pending changes.
  */
-import type { Metrics } from '../../../controller-kit/src/metrics.js';
+import type { Metrics } from '@natplan/controller-kit';
 import { KubeProxyMetrics, PROGRAMMING_BUCKETS, SYNC_BUCKETS } from './kube-proxy-metrics.js';
 
 /** What a sync's duration covers: all of it, as kube-proxy's syncProxyRules is timed. */

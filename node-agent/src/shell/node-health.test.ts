@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../controller-kit/src/controller.js';
-import { freePort } from '../../../e2e/control-plane/control-plane.js';
+import type { Logger } from '@natplan/controller-kit';
+import { freePort } from '@natplan/e2e/control-plane';
 import type { RenderInput } from '../render/index.js';
 import { NodeHealth } from './node-health.js';
 

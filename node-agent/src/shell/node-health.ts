@@ -4,7 +4,7 @@
  * tells it when a sync is queued and when one succeeded; everything else is here, so the
  * agent's wiring stays a few lines.
  */
-import type { Logger } from '../../../controller-kit/src/controller.js';
+import type { Logger } from '@natplan/controller-kit';
 import type { ExecTarget } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { HealthCheckServers, healthChecksFor } from './health-checks.js';

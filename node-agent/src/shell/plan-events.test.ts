@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeNatPlan } from '../../../crds/generated/types.js';
+import type { NodeNatPlan } from '@natplan/api';
 import { specChanged } from './plan-events.js';
 
 const plan = (generation: number | undefined, resourceVersion: string, zone = 'z1', status?: NodeNatPlan['status']): NodeNatPlan => ({

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../controller-kit/src/controller.js';
-import { freePort } from '../../../e2e/control-plane/control-plane.js';
+import { silentLogger } from '@natplan/controller-kit';
+import { freePort } from '@natplan/e2e/control-plane';
 import { listenersFor, type Listening } from './listeners.js';
 import { ProxyHealth, serveProxyHealth } from './proxy-health.js';
 

@@ -6,8 +6,8 @@
  * too: they change only when a gateway grants, refuses or moves one, never on a renewal.
  * Per-sync detail goes to metrics and logs instead.
  */
-import { setCondition, type Condition } from '../../../controller-kit/src/conditions.js';
-import type { NodeNatPlanStatus } from '../../../crds/generated/types.js';
+import { setCondition, type Condition } from '@natplan/controller-kit';
+import type { NodeNatPlanStatus } from '@natplan/api';
 
 export interface SyncReport {
   backend: 'nftables' | 'iptables' | 'none';

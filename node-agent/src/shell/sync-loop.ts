@@ -3,7 +3,7 @@
  * period coalesce into one sync (kube-proxy's BoundedFrequencyRunner idea); a failed
  * sync is retried with exponential backoff.
  */
-import { backoffDelay, type BackoffOptions } from '../../../controller-kit/src/backoff.js';
+import { backoffDelay, type BackoffOptions } from '@natplan/controller-kit';
 
 export interface SyncLoopOptions {
   /** Returns whether the sync succeeded. */

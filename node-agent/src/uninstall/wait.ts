@@ -5,10 +5,10 @@
  * uninstall` returns only when every node is clean.
  */
 import { AppsV1Api } from '@kubernetes/client-node';
-import { BUILD_INFO } from '../../../controller-kit/src/build-info.js';
-import { answerCommandRequest, flagErrorLine, flagReader, parseFlags, USAGE_EXIT_CODE, type FlagSpec } from '../../../controller-kit/src/flags.js';
-import { jsonLogger } from '../../../controller-kit/src/json-logger.js';
-import { loadKubeConfig } from '../../../controller-kit/src/process.js';
+import { BUILD_INFO } from '@natplan/controller-kit';
+import { answerCommandRequest, flagErrorLine, flagReader, parseFlags, USAGE_EXIT_CODE, type FlagSpec } from '@natplan/controller-kit';
+import { jsonLogger } from '@natplan/controller-kit';
+import { loadKubeConfig } from '@natplan/controller-kit';
 import { cleanupDone } from './cleanup-done.js';
 
 export const CLEANUP_WAIT_FLAGS: Record<string, FlagSpec> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tally, tcpProbe } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
+import { tally, tcpProbe } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
 import { BACKENDS } from './backends.js';
 import type { BackendCase } from './backends.js';
 import { ADDR } from './cluster.js';

@@ -2,7 +2,7 @@ import { createApplier } from '../../src/applier/index.js';
 import type { Applier, ApplierOptions } from '../../src/applier/index.js';
 import type { Backend, Exec } from '../../src/exec/index.js';
 import type { RenderInput } from '../../src/render/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
+import type { Host } from '@natplan/e2e/netns';
 
 /** One backend under test: how to make its applier, and how to wreck its rules from outside. */
 export interface BackendCase {

@@ -1,5 +1,5 @@
-import { Topology, startEcho } from '../../../e2e/netns/index.js';
-import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
+import { Topology, startEcho } from '@natplan/e2e/netns';
+import type { Host, NetnsProcess } from '@natplan/e2e/netns';
 
 /**
  * The dataplane tests' small cluster (addresses from the ranges fixed in

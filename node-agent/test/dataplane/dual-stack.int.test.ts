@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tcpProbe, udpProbe } from '../../../e2e/netns/index.js';
-import type { Host, ProbeResult } from '../../../e2e/netns/index.js';
+import { tcpProbe, udpProbe } from '@natplan/e2e/netns';
+import type { Host, ProbeResult } from '@natplan/e2e/netns';
 import { BACKENDS } from './backends.js';
 import type { BackendCase } from './backends.js';
 import { ADDR, ADDR6 } from './cluster.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEcho, tally, tcpProbe, udpProbe } from '../../../e2e/netns/index.js';
-import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
+import { startEcho, tally, tcpProbe, udpProbe } from '@natplan/e2e/netns';
+import type { Host, NetnsProcess } from '@natplan/e2e/netns';
 import type { Applier } from '../../src/applier/types.js';
 import type { RenderInput } from '../../src/render/index.js';
 import { BACKENDS } from './backends.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Node } from '@kubernetes/client-node';
-import { tally, tcpProbe } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
-import type { NodeNatPlanLocalTraffic } from '../../../crds/generated/types.js';
-import { compilePlannerConfig, planNode } from '../../../operator/src/planner/index.js';
+import { tally, tcpProbe } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
+import type { NodeNatPlanLocalTraffic } from '@natplan/api';
+import { compilePlannerConfig, planNode } from '@natplan/operator/planner';
 import type { Applier } from '../../src/applier/types.js';
 import type { RenderInput } from '../../src/render/index.js';
 import { BACKENDS } from './backends.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tally, tcpProbe, udpProbe } from '../../../e2e/netns/index.js';
-import type { Host, ProbeResult } from '../../../e2e/netns/index.js';
+import { tally, tcpProbe, udpProbe } from '@natplan/e2e/netns';
+import type { Host, ProbeResult } from '@natplan/e2e/netns';
 import type { Applier } from '../../src/applier/types.js';
 import type { RenderInput } from '../../src/render/index.js';
 import { BACKENDS } from './backends.js';

@@ -1,6 +1,6 @@
 import type {
   NodeNatPlanExposure, NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec,
-} from '../../../crds/generated/types.js';
+} from '@natplan/api';
 import { ADDR, ADDR6, POD_TCP_PORT, POD_UDP_PORT } from './cluster.js';
 
 /** Small builders for plans over the dataplane cluster (see cluster.ts). */

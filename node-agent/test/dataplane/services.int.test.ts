@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdConnections, tally, tcpProbe, udpProbe } from '../../../e2e/netns/index.js';
-import type { Host, ProbeResult } from '../../../e2e/netns/index.js';
+import { holdConnections, tally, tcpProbe, udpProbe } from '@natplan/e2e/netns';
+import type { Host, ProbeResult } from '@natplan/e2e/netns';
 import { removeEverything } from '../../src/applier/index.js';
 import type { Applier, ApplyResult } from '../../src/applier/types.js';
 import type { Exec } from '../../src/exec/index.js';

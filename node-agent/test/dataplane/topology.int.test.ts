@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tcpProbe } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
-import type { ServiceNatPlanEndpoint } from '../../../crds/generated/types.js';
+import { tcpProbe } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
+import type { ServiceNatPlanEndpoint } from '@natplan/api';
 import { BACKENDS } from './backends.js';
 import type { BackendCase } from './backends.js';
 import type { Cluster } from './cluster.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { tally, udpProbe } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
-import { startResolver } from '../../../e2e/netns/resolver.js';
-import type { Resolver, ResolverSummary } from '../../../e2e/netns/resolver.js';
+import { tally, udpProbe } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
+import { startResolver } from '@natplan/e2e/netns';
+import type { Resolver, ResolverSummary } from '@natplan/e2e/netns';
 import { BACKENDS } from './backends.js';
 import type { BackendCase } from './backends.js';
 import { useDataplane } from './parity-harness.js';

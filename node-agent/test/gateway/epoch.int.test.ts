@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../../e2e/control-plane/index.js';
-import { tcpProbe, type Miniupnpd } from '../../../e2e/netns/index.js';
-import type { Host } from '../../../e2e/netns/index.js';
-import type { NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import { waitFor } from '@natplan/e2e/control-plane';
+import { tcpProbe, type Miniupnpd } from '@natplan/e2e/netns';
+import type { Host } from '@natplan/e2e/netns';
+import type { NodeNatPlanExposure } from '@natplan/api';
 import { PortMappingClient, systemClock } from '../../src/gateway/index.js';
 import type { MappingExtras, PortMapper } from '../../src/gateway/client.js';
 import { ExactPortMapper } from '../../src/gateway/exact-port.js';

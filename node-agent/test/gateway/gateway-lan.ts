@@ -12,7 +12,7 @@
  * another NAT cannot be reached. 11.18.0.0/24 exists only inside these namespaces, which
  * have no link to the machine's own network.
  */
-import { Miniupnpd, Topology, startEcho, type Host, type MiniupnpdOptions } from '../../../e2e/netns/index.js';
+import { Miniupnpd, Topology, startEcho, type Host, type MiniupnpdOptions } from '@natplan/e2e/netns';
 
 export const GATEWAY_LAN = '172.18.0.1';
 export const EXTERNAL = '11.18.0.1';

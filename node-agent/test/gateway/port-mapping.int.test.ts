@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tcpProbe } from '../../../e2e/netns/index.js';
-import type { Host, NetnsProcess } from '../../../e2e/netns/index.js';
+import { tcpProbe } from '@natplan/e2e/netns';
+import type { Host, NetnsProcess } from '@natplan/e2e/netns';
 import { createExec } from '../../src/exec/index.js';
-import type { Miniupnpd } from '../../../e2e/netns/miniupnpd.js';
+import type { Miniupnpd } from '@natplan/e2e/netns';
 import { EXTERNAL, GATEWAY_LAN, NODE, startGatewayLan, stopGatewayLan, type GatewayLan } from './gateway-lan.js';
 
 // The gateway port-mapping client against a real gateway: miniupnpd (Debian's

@@ -3,7 +3,7 @@
 // Addresses: see test-builders.ts; 192.0.2.200 plays "an outside host".
 import type { V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { NatExposureGrant, NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 import type { PlannerSettings } from './config.js';
 import { apiServerEndpointsOf } from './claimable.js';
 import { resolveExposures, type ExposureInput, type ExposureResolution } from './resolve-exposures.js';

@@ -7,10 +7,10 @@
 // - the API server's address:port (flag, and the `kubernetes` Service's endpoints), as a
 //   conflict on that address:port, like a node port held by a Service.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposurePolicy } from '@natplan/api';
 import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { IPV4_BITS, IPV6_BITS, isSpecialAddress as isSpecialValue } from '../../../netaddr/ip.js';
+import { IPV4_BITS, IPV6_BITS, isSpecialAddress as isSpecialValue } from '@natplan/netaddr';
 import { anyCIDRContains, canonicalIP, parseIP, type ParsedCIDR, type ParsedIP } from './ip.js';
 
 /** Why a policy is refused before any grant is consulted. */

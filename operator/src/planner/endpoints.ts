@@ -2,7 +2,7 @@
 // per Service port. Slices may overlap (during a rollout an address can sit in two
 // slices), so endpoints are merged by address, keeping the healthiest copy.
 import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
-import type { ServiceNatPlanEndpointPort, ServiceNatPlanPort } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpointPort, ServiceNatPlanPort } from '@natplan/api';
 import { canonicalIPOfFamily, canonicalIPv4, type IPFamily } from './ip.js';
 import type { PlanWarning } from './warnings.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import { deepEqual, sameEndpoint, samePartContent } from './equality.js';
 import { canonicalJSON } from './naming.js';
 

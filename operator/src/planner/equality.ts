@@ -1,7 +1,7 @@
 // Structural equality of plain JSON-like data, ignoring key order and undefined members
 // (as the API server does when it serialises). Used to keep a part's triggerTime when its
 // content did not change; far cheaper than serialising both sides at 100k endpoints.
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

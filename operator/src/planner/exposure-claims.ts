@@ -4,7 +4,7 @@
 // missing Service or port, a node without the address, an annotation that is not an
 // IP — is reported here, never silently ignored.
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import type { NatExposurePolicy, NodeNatPlanExposure } from '@natplan/api';
 import { compareText } from './endpoints.js';
 import { serviceFamilies } from './frontends.js';
 import type { NeverClaimableReason } from './claimable.js';

@@ -2,7 +2,7 @@
 // traffic policies, resolved the way kube-proxy's ServicePort resolves them, with the
 // operator's allow-list applied to externalIPs.
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
-import type { ServiceNatPlanPort, ServiceNatPlanSessionAffinity, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanPort, ServiceNatPlanSessionAffinity, ServiceNatPlanSpec } from '@natplan/api';
 import type { PlannerConfig } from './config.js';
 import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP, type IPFamily } from './ip.js';
 import type { ServiceHandling } from './selection.js';

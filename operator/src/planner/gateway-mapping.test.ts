@@ -3,7 +3,7 @@
 // gatewayMapping. Addresses: see test-builders.ts (nodes 172.18.0.n).
 import type { V1Node } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { NatExposureGrant, NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 import { readyCondition } from './policy-status.js';
 import { resolveExposures } from './resolve-exposures.js';
 import { makeConfig, makeGrant, makeNode, makePolicy, makeService } from './test-builders.js';

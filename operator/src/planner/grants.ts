@@ -4,7 +4,7 @@
 // The idea of MetalLB's address pools with namespace selectors and of Gateway API's
 // allowedRoutes: the owner of a resource says who may use it, not the user.
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { NatExposureGrant, NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 import { compareText } from './endpoints.js';
 import { anyCIDRContains, parseCIDR, parseIP, type ParsedCIDR } from './ip.js';
 import { selectorMatches, type Labels } from './labels.js';

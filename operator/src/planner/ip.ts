@@ -3,7 +3,7 @@
 // "fd00:10:96::0a" and "fd00:10:96::a" dedupe), family, and prefix containment for the
 // external-IP allow-list and node-port address selection.
 
-import { formatIPv4Value, formatIPv6Value, parseIPv4Octets, parseIPv4Value, parseIPv6Value } from '../../../netaddr/ip.js';
+import { formatIPv4Value, formatIPv6Value, parseIPv4Octets, parseIPv4Value, parseIPv6Value } from '@natplan/netaddr';
 
 export type IPFamily = 'IPv4' | 'IPv6';
 

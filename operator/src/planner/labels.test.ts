@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LabelSelector } from '../../../crds/generated/types.js';
+import type { LabelSelector } from '@natplan/api';
 import { selectorMatches } from './labels.js';
 
 const labels = { app: 'web', tier: 'front' };

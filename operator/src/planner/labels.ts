@@ -1,7 +1,7 @@
 // Label selectors as Kubernetes evaluates them (metav1.LabelSelector): every matchLabels
 // pair and every matchExpression must hold. The generated API type is used so a policy's
 // selector is passed through untouched.
-import type { LabelSelector, LabelSelectorMatchExpression } from '../../../crds/generated/types.js';
+import type { LabelSelector, LabelSelectorMatchExpression } from '@natplan/api';
 
 export type Labels = Readonly<Record<string, string | undefined>> | undefined;
 

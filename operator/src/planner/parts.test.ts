@@ -2,7 +2,7 @@
 // most room, so one endpoint change rewrites one part (DESIGN.md §1 write budget).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import { assignParts, ENDPOINT_BYTES_PER_PART, estimateEndpointBytes } from './parts.js';
 import { planService } from './plan-service.js';
 import { specHash } from './naming.js';

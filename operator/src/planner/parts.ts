@@ -5,7 +5,7 @@
 // parts are an input, every surviving endpoint stays in the part it was in, gone ones
 // simply leave, and new ones go to the part with the most room (a new part only when all
 // are full). Adding or removing one endpoint therefore rewrites exactly one part.
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import { compareText } from './endpoints.js';
 
 /** Highest part number the ServiceNatPlan schema allows. */

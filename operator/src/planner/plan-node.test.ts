@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic } from '../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic } from '@natplan/api';
 import type { PlannerSettings } from './config.js';
 import { planNode } from './plan-node.js';
 import { makeConfig, makeNode } from './test-builders.js';

@@ -2,7 +2,7 @@
 // operator's settings and the exposures assigned to the node — never on endpoints — so
 // the NodeNatPlan is rewritten only when node facts change (DESIGN.md §1).
 import type { V1Node } from '@kubernetes/client-node';
-import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '@natplan/api';
 import type { NodePlannerConfig } from './config.js';
 import { compareText } from './endpoints.js';
 import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';

@@ -2,7 +2,7 @@
 // fallback, topology-hint safeguards, port mapping, dual-stack and slice merging.
 import { describe, expect, it } from 'vitest';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { ServiceNatPlanEndpoint } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint } from '@natplan/api';
 import { createSliceMemo } from './endpoints.js';
 import { planService } from './plan-service.js';
 import { makeConfig, makeEndpoint as ep, makeService, makeSlice } from './test-builders.js';

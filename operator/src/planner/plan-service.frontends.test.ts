@@ -1,7 +1,7 @@
 // The feature table for a Service's frontends (DESIGN.md §2): one row per behaviour.
 import { describe, expect, it } from 'vitest';
 import type { V1Service } from '@kubernetes/client-node';
-import type { ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanSpec } from '@natplan/api';
 import { planService, type ServicePlanResult } from './plan-service.js';
 import { makeConfig, makeService } from './test-builders.js';
 

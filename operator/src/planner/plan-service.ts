@@ -2,7 +2,7 @@
 // Pure and deterministic: the same snapshot always gives the same specs, so the shell
 // can compare hashes and skip writes (a restart with nothing changed writes nothing).
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { PlannerConfig } from './config.js';
 import { collectEndpoints, type SliceMemo } from './endpoints.js';
 import { samePartContent } from './equality.js';

@@ -6,7 +6,7 @@ import type {
   NatExposurePolicy,
   NatExposurePolicyPublicEndpoint,
   ServiceNatPlanEndpoint,
-} from '../../../crds/generated/types.js';
+} from '@natplan/api';
 import { compareText } from './endpoints.js';
 import type { ExposureClaim, PolicyClaims } from './exposure-claims.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposurePolicy, ServiceNatPlanEndpoint } from '../../../crds/generated/types.js';
+import type { NatExposurePolicy, ServiceNatPlanEndpoint } from '@natplan/api';
 import type { PlannerSettings } from './config.js';
 import { EXPOSURE_BYTES_PER_NODE, estimateExposureBytes, resolveExposures, type ExposureInput, type ExposureResolution } from './resolve-exposures.js';
 import { grantEverything, makeConfig, makeNode, makePolicy, makeService } from './test-builders.js';

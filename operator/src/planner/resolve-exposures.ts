@@ -13,7 +13,7 @@
 //    policy (creationTimestamp, then namespace/name), then Service name. The loser keeps
 //    its other claims and gets Conflict=True naming the winner.
 import type { V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposureGrant, NatExposurePolicy, NodeNatPlanExposure } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy, NodeNatPlanExposure } from '@natplan/api';
 import { apiServerHolders, clusterIPOwners, refusedAddresses, refusedPorts } from './claimable.js';
 import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';

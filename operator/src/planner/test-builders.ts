@@ -6,7 +6,7 @@
 //   node addresses 172.18.0.0/16 and fd00:172:18::/64; external, load-balancer and client
 //   addresses 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32.
 import type { V1Endpoint, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { NatExposureGrant, NatExposurePolicy } from '../../../crds/generated/types.js';
+import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 import { compilePlannerConfig, type PlannerConfig, type PlannerSettings } from './config.js';
 
 export function makeConfig(overrides: Partial<PlannerSettings> = {}): PlannerConfig {

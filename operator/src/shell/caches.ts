@@ -3,11 +3,11 @@
  * let a reconcile find a Service's EndpointSlices and plan parts without scanning.
  */
 import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
-import { Informer } from '../../../controller-kit/src/informer.js';
-import type { KubeClient } from '../../../controller-kit/src/kube/client.js';
-import { kubeListWatcher } from '../../../controller-kit/src/kube/list-watch.js';
-import type { Logger } from '../../../controller-kit/src/controller.js';
-import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '../../../crds/generated/types.js';
+import { Informer } from '@natplan/controller-kit';
+import type { KubeClient } from '@natplan/controller-kit';
+import { kubeListWatcher } from '@natplan/controller-kit';
+import type { Logger } from '@natplan/controller-kit';
+import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '@natplan/api';
 
 /** Label on every ServiceNatPlan naming its Service (plans of one Service share it). */
 export const SERVICE_NAME_LABEL = 'natplan.io/service-name';

@@ -5,11 +5,11 @@
  * policy's status (conditions with observedGeneration, public endpoints) when it changed,
  * with an Event on every condition transition.
  */
-import type { Logger } from '../../../controller-kit/src/controller.js';
-import { setCondition, type Condition } from '../../../controller-kit/src/conditions.js';
-import type { EventRecorder } from '../../../controller-kit/src/events.js';
-import { canonicalJson } from '../../../controller-kit/src/hash.js';
-import type { NatExposurePolicy, NatExposurePolicyStatus } from '../../../crds/generated/types.js';
+import type { Logger } from '@natplan/controller-kit';
+import { setCondition, type Condition } from '@natplan/controller-kit';
+import type { EventRecorder } from '@natplan/controller-kit';
+import { canonicalJson } from '@natplan/controller-kit';
+import type { NatExposurePolicy, NatExposurePolicyStatus } from '@natplan/api';
 import { API_SERVER_SERVICE, apiServerEndpointsOf, readyCondition, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
 import { BY_SERVICE, type OperatorCaches } from './caches.js';
 import type { PlanWriter } from './plan-writer.js';

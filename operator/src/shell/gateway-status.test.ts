@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NatExposurePolicyPublicEndpoint, NodeNatPlan, NodeNatPlanGatewayMapping } from '../../../crds/generated/types.js';
+import type { NatExposurePolicyPublicEndpoint, NodeNatPlan, NodeNatPlanGatewayMapping } from '@natplan/api';
 import { gatewayMappedStatus } from './gateway-status.js';
 
 // Addresses: nodes 172.18.0.0/24; the gateway's external address 11.18.0.1 (as in the e2e test).

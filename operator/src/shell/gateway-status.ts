@@ -5,7 +5,7 @@
  * it refused. This puts the granted address into the policy's public endpoints and names
  * the refusals in a GatewayMapped condition, so no annotation is needed. Pure.
  */
-import type { NatExposurePolicyPublicEndpoint, NodeNatPlan, NodeNatPlanGatewayMapping } from '../../../crds/generated/types.js';
+import type { NatExposurePolicyPublicEndpoint, NodeNatPlan, NodeNatPlanGatewayMapping } from '@natplan/api';
 
 export interface GatewayMappedCondition {
   type: 'GatewayMapped';

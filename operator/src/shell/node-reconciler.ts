@@ -5,8 +5,8 @@
  * would do it too where a garbage collector runs).
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { ownerReference } from '../../../controller-kit/src/owners.js';
-import type { NodeNatPlan } from '../../../crds/generated/types.js';
+import { ownerReference } from '@natplan/controller-kit';
+import type { NodeNatPlan } from '@natplan/api';
 import { planNode, type PlannerConfig } from '../planner/index.js';
 import type { OperatorCaches } from './caches.js';
 import type { ExposureState } from './exposure-reconciler.js';

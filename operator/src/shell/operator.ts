@@ -7,19 +7,19 @@
  * refused and everything it started is stopped before another term begins.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { controller, type Controller } from '../../../controller-kit/src/controller.js';
-import { EventRecorder } from '../../../controller-kit/src/events.js';
-import { startHttpServer, type RunningHttpServer } from '../../../controller-kit/src/http-server.js';
-import type { JsonLogger } from '../../../controller-kit/src/json-logger.js';
-import { clientFromRequester, kubeClient, objectKey } from '../../../controller-kit/src/kube/client.js';
-import { kubeLeaseStore } from '../../../controller-kit/src/kube/lease-store.js';
-import { rateLimitedRequester, TokenBucket } from '../../../controller-kit/src/kube/rate-limit.js';
-import type { Requester } from '../../../controller-kit/src/kube/request.js';
-import { LeaderElector } from '../../../controller-kit/src/leader-election.js';
-import { LeaderTerms, type TermParts } from '../../../controller-kit/src/leader-terms.js';
-import { registerBuildInfo } from '../../../controller-kit/src/build-info.js';
-import { Metrics, controllerMetrics } from '../../../controller-kit/src/metrics.js';
-import { enqueueOnChange, labelKey } from '../../../controller-kit/src/sources.js';
+import { controller, type Controller } from '@natplan/controller-kit';
+import { EventRecorder } from '@natplan/controller-kit';
+import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
+import type { JsonLogger } from '@natplan/controller-kit';
+import { clientFromRequester, kubeClient, objectKey } from '@natplan/controller-kit';
+import { kubeLeaseStore } from '@natplan/controller-kit';
+import { rateLimitedRequester, TokenBucket } from '@natplan/controller-kit';
+import type { Requester } from '@natplan/controller-kit';
+import { LeaderElector } from '@natplan/controller-kit';
+import { LeaderTerms, type TermParts } from '@natplan/controller-kit';
+import { registerBuildInfo } from '@natplan/controller-kit';
+import { Metrics, controllerMetrics } from '@natplan/controller-kit';
+import { enqueueOnChange, labelKey } from '@natplan/controller-kit';
 import type { OperatorConfig } from '../config.js';
 import { API_SERVER_SERVICE } from '../planner/index.js';
 import { allInformers, createCaches, serviceKeyByLabel, SERVICE_NAME_LABEL, SLICE_SERVICE_LABEL } from './caches.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../controller-kit/src/controller.js';
-import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
-import { clientFromRequester } from '../../../controller-kit/src/kube/client.js';
-import type { ApiResponse } from '../../../controller-kit/src/kube/request.js';
-import { NotLeadingError } from '../../../controller-kit/src/leader-terms.js';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
-import { recordingRequester } from '../../../controller-kit/src/testing/recording-requester.js';
+import { silentLogger } from '@natplan/controller-kit';
+import { PermanentError, TemporaryError } from '@natplan/controller-kit';
+import { clientFromRequester } from '@natplan/controller-kit';
+import type { ApiResponse } from '@natplan/controller-kit';
+import { NotLeadingError } from '@natplan/controller-kit';
+import { Metrics } from '@natplan/controller-kit';
+import { recordingRequester } from '@natplan/controller-kit/testing';
 import { PlanWriter } from './plan-writer.js';
 
 const plan = { apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan', metadata: { namespace: 'shop', name: 'big' }, spec: { part: 0 } };

@@ -8,13 +8,13 @@
  * by kind, class and the API's reason, so every refused attempt is visible.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { applyObject, applyStatus, deleteObject } from '../../../controller-kit/src/apply.js';
-import type { Logger } from '../../../controller-kit/src/controller.js';
-import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
-import { canonicalJson } from '../../../controller-kit/src/hash.js';
-import { typedApiError } from '../../../controller-kit/src/kube/api-errors.js';
-import type { KubeClient } from '../../../controller-kit/src/kube/client.js';
-import type { Metrics } from '../../../controller-kit/src/metrics.js';
+import { applyObject, applyStatus, deleteObject } from '@natplan/controller-kit';
+import type { Logger } from '@natplan/controller-kit';
+import { PermanentError, TemporaryError } from '@natplan/controller-kit';
+import { canonicalJson } from '@natplan/controller-kit';
+import { typedApiError } from '@natplan/controller-kit';
+import type { KubeClient } from '@natplan/controller-kit';
+import type { Metrics } from '@natplan/controller-kit';
 
 export const FIELD_MANAGER = 'natplan-operator';
 

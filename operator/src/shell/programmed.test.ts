@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NatExposurePolicyPublicEndpoint, NodeNatPlan } from '../../../crds/generated/types.js';
+import type { NatExposurePolicyPublicEndpoint, NodeNatPlan } from '@natplan/api';
 import { programmedCondition } from './programmed.js';
 
 // Addresses: nodes 172.18.0.0/16, the NAT gateway's public address 198.51.100.1.

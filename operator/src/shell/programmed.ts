@@ -4,7 +4,7 @@
  * grounds the Programmed condition in what agents say they enforce, not in what the
  * operator wrote.
  */
-import type { NatExposurePolicyPublicEndpoint, NodeNatPlan } from '../../../crds/generated/types.js';
+import type { NatExposurePolicyPublicEndpoint, NodeNatPlan } from '@natplan/api';
 
 export interface ProgrammedCondition {
   type: 'Programmed';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError, TemporaryError } from '../../../controller-kit/src/errors.js';
-import { EventRecorder } from '../../../controller-kit/src/events.js';
-import { clientFromRequester } from '../../../controller-kit/src/kube/client.js';
-import { Metrics } from '../../../controller-kit/src/metrics.js';
-import { FakeClock } from '../../../controller-kit/src/testing/fake-clock.js';
-import { recordingRequester } from '../../../controller-kit/src/testing/recording-requester.js';
+import { PermanentError, TemporaryError } from '@natplan/controller-kit';
+import { EventRecorder } from '@natplan/controller-kit';
+import { clientFromRequester } from '@natplan/controller-kit';
+import { Metrics } from '@natplan/controller-kit';
+import { FakeClock } from '@natplan/controller-kit/testing';
+import { recordingRequester } from '@natplan/controller-kit/testing';
 import { FAILING_AFTER, Rejections } from './rejections.js';
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', uid: 'n-1' } };

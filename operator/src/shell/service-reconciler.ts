@@ -5,11 +5,11 @@
  * become Warning Events on the Service; a refused write is thrown typed by the writer.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import type { Logger } from '../../../controller-kit/src/controller.js';
-import type { EventRecorder } from '../../../controller-kit/src/events.js';
-import { parseKey } from '../../../controller-kit/src/kube/client.js';
-import { ownerReference } from '../../../controller-kit/src/owners.js';
-import type { ServiceNatPlan, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
+import type { Logger } from '@natplan/controller-kit';
+import type { EventRecorder } from '@natplan/controller-kit';
+import { parseKey } from '@natplan/controller-kit';
+import { ownerReference } from '@natplan/controller-kit';
+import type { ServiceNatPlan, ServiceNatPlanSpec } from '@natplan/api';
 import { createSliceMemo, planService, servicePlanName, type PlannerConfig } from '../planner/index.js';
 import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
 import type { ExposureState } from './exposure-reconciler.js';

@@ -4,7 +4,7 @@
  * first few and the total, instead of a thousand (the recorder's per-object token bucket
  * would cut those off after 25 anyway, losing the other reasons).
  */
-import type { EventInput } from '../../../controller-kit/src/events.js';
+import type { EventInput } from '@natplan/controller-kit';
 import type { PlanWarning } from '../planner/index.js';
 
 /** How many messages of one reason an Event quotes before it only counts. */

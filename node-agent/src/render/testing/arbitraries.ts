@@ -3,7 +3,7 @@
  * address ranges (see builders.ts), plus hostile names for the structure property.
  */
 import fc from 'fast-check';
-import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { RenderInput } from '../plan.js';
 import { makeNodePlan, THIS_NODE } from './builders.js';
 

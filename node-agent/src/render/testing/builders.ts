@@ -8,7 +8,7 @@
  *   external, load-balancer and client addresses: 192.0.2.0/24, 198.51.100.0/24,
  *   203.0.113.0/24 and 2001:db8::/32
  */
-import type { NodeNatPlanExposure, NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../../crds/generated/types.js';
+import type { NodeNatPlanExposure, NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { RenderInput } from '../plan.js';
 
 export const THIS_NODE = 'node-a';

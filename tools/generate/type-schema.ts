@@ -4,7 +4,7 @@
  * ServiceNatPlanEndpoint, ...), metadata becomes client-node's V1ObjectMeta, and the
  * x-kubernetes-* keywords, which mean nothing to TypeScript, are dropped.
  */
-import type { CrdDescription, JsonSchema } from './crd-schema.js';
+import type { CrdDescription, JsonSchema } from '@natplan/api/crd-schema';
 
 export function typeSchemaFor(crd: CrdDescription): JsonSchema {
   const shared: Record<string, JsonSchema> = {};
