@@ -18,7 +18,7 @@ export {
   setCondition, removeCondition, getCondition, isTrue, isFalse, isCurrent, formatTime,
   type Condition, type ConditionInput, type ConditionStatus,
 } from './conditions.js';
-export { canonicalJson, contentHash, WrittenHashes } from './hash.js';
+export { canonicalJson, fnv1a64Hex } from './hash.js';
 export { applyObject, applyStatus, deleteObject, type ApplyOptions, type ApplyResult } from './apply.js';
 export { ownerReference, hasFinalizer, isBeingDeleted, addFinalizer, removeFinalizer } from './owners.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';

@@ -5,7 +5,7 @@
  * element store decides (first in Service order wins, then exposures in node-plan order).
  */
 import { hostPort } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { fnv1a64Hex } from '../../../controller-kit/src/hash.js';
 import type { ChainState, NftSet } from './model.js';
 import type { Backend, L4Protocol, NodeContext, ServicePortNat } from './resolved-plan.js';
 import type { IpFamily } from './addresses.js';

@@ -20,7 +20,7 @@
  */
 import type { IpFamily } from './addresses.js';
 import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { fnv1a64Hex } from '../../../controller-kit/src/hash.js';
 import type { Backend, FamilyPlan, NatPlan, RenderInput, ServicePortNat } from './plan.js';
 import { resolvePlan } from './plan.js';
 

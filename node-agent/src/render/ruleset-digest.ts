@@ -5,7 +5,7 @@
  * 10k-Service ruleset without hashing the whole ruleset on every sync; a fresh ruleset
  * gives the same value (rulesetDigest).
  */
-import { fnv1a64Hex } from './hash.js';
+import { fnv1a64Hex } from '../../../controller-kit/src/hash.js';
 import type { ChainState, IpFamily, NftSet, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 

@@ -7,7 +7,7 @@
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
 import type { IpFamily } from './addresses.js';
 import { parseAddress } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { fnv1a64Hex } from '../../../controller-kit/src/hash.js';
 import { PROTOCOLS, byText, cidrsByFamily, disjointCidrs, isPort } from './node-context.js';
 import type { Backend, NodeIdentity, ServiceEntries, ServicePortNat } from './resolved-plan.js';
 
