@@ -1,8 +1,8 @@
 /**
  * renderNftables: the desired state of both natplan tables as plain data, rendered
  * afresh (an element store of its own, filled once). Scripts are derived from it in
- * nft-sync.ts; the tracer reads it in nft-trace.ts. The applier keeps one element store
- * across syncs instead (element-store.ts); both give the same ruleset.
+ * nft-sync.ts; the tests' tracer reads it in testing/nft-trace.ts. The applier keeps one
+ * element store across syncs instead (element-store.ts); both give the same ruleset.
  */
 import type { IpFamily, TableState } from './model.js';
 import type { RulesetCounts, StoreState } from './element-store.js';

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeNatPlanSpec } from '../../../crds/generated/types.js';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
 import { nftIncrementalScript } from './nft-sync.js';
-import { traceNft } from './nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import { makeEndpoint, makeInput, makeServicePlan } from './testing/builders.js';
 
 // Addresses: see testing/builders.ts.

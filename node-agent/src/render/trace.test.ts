@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
-import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
-import { traceNft } from './nft-trace.js';
+import type { TraceHost, TracePacket, TraceResult } from './testing/nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import type { RenderInput } from './plan.js';
 import { scenarioInput } from './testing/scenario.js';
 

@@ -5,10 +5,10 @@
  * every `numgen` outcome, so `endpoints` lists each endpoint that can be chosen.
  * Dynamic (affinity) sets are empty: this is a client's first connection.
  */
-import type { IpFamily } from './addresses.js';
-import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
-import type { ChainHook, SetState, TableState } from './model.js';
-import type { NftRuleset } from './nft-render.js';
+import type { IpFamily } from '../addresses.js';
+import { cidrContains, hostPort, parseAddress, parseCidr } from '../addresses.js';
+import type { ChainHook, SetState, TableState } from '../model.js';
+import type { NftRuleset } from '../nft-render.js';
 
 export interface TracePacket {
   family: IpFamily;

@@ -3,9 +3,9 @@
  * trace tables run over both backends, so they are held to the same behaviour. It reads
  * only the match and target syntax natplan emits, and explores every `statistic` outcome.
  */
-import { cidrContains, parseAddress, parseCidr } from './addresses.js';
-import type { IptablesJump } from './iptables-render.js';
-import { iptablesHookJumps } from './iptables-render.js';
+import { cidrContains, parseAddress, parseCidr } from '../addresses.js';
+import type { IptablesJump } from '../iptables-render.js';
+import { iptablesHookJumps } from '../iptables-render.js';
 import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
 
 type Rules = Map<string, string[][]>; // chain -> rules as argument lists
