@@ -35,6 +35,6 @@ export { resourcePath, ResourceResolver, type ResourceType } from './kube/resour
 export { kubeListWatcher, type ListWatcher, type ListWatchTarget, type WatchEventType } from './kube/list-watch.js';
 export { kubeLeaseStore, LEASE, type LeaseRecord, type LeaseStore } from './kube/lease-store.js';
 export { formatMicroTime, parseMicroTime } from './kube/microtime.js';
-export { parseFlags, flagReader, flagUsage, parseDuration, hostPort, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags } from './flags.js';
+export { parseFlags, flagReader, flagUsage, parseDuration, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags } from './flags.js';
 export { jsonLogger, type JsonLogger, type LogLevel } from './json-logger.js';
 export { loadKubeConfig, NoKubeConfigError, stopOnSignals } from './process.js';

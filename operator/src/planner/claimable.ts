@@ -10,7 +10,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { NatExposurePolicy } from '../../../crds/generated/types.js';
 import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { anyPrefixContains, canonicalAddr, isSpecialAddr, LEGACY, parseAddr, type Prefix } from '../../../netaddr/index.js';
+import { anyPrefixContains, canonicalAddr, formatHostPort, isSpecialAddr, LEGACY, parseAddr, type Prefix } from '../../../netaddr/index.js';
 
 /** Why a policy is refused before any grant is consulted. */
 export type NeverClaimableReason = 'ReservedPort' | 'NodePortRange' | 'SpecialAddress' | 'ServiceCIDR';
@@ -66,7 +66,7 @@ export function apiServerHolders(endpoints: readonly AddressPort[]): Map<string,
   const held = new Map<string, string>();
   for (const { address, port } of endpoints) {
     const canonical = canonicalAddr(address, LEGACY);
-    if (canonical !== undefined) held.set(`${canonical}|${port}`, `the API server (${canonical.includes(':') ? `[${canonical}]` : canonical}:${port})`);
+    if (canonical !== undefined) held.set(`${canonical}|${port}`, `the API server (${formatHostPort(canonical, port)})`);
   }
   return held;
 }
