@@ -84,6 +84,9 @@ export function canonicalAddr(text: string, options: ParseOptions = {}, family?:
   return addr ? formatAddr(addr) : undefined;
 }
 
+/** The family of text already known to be an address (say, canonicalAddr's output), without parsing it again. */
+export const familyOfValid = (text: string): IPFamily => (text.includes(':') ? 'IPv6' : 'IPv4');
+
 /** The family of an address, or undefined when the text is not one. */
 export function familyOf(text: string, options: ParseOptions = {}): IPFamily | undefined {
   return parseAddr(text, options)?.family;

@@ -3,7 +3,7 @@
  * dependency-free. ip.ts holds the integer arithmetic underneath and is not part of the API.
  */
 export {
-  IP_FAMILIES, LEGACY, familyBits, parseAddr, formatAddr, canonicalAddr, familyOf, isSpecialAddr,
+  IP_FAMILIES, LEGACY, familyBits, parseAddr, formatAddr, canonicalAddr, familyOf, familyOfValid, isSpecialAddr,
   parsePrefix, formatPrefix, canonicalPrefix, prefixContains, prefixCovers, anyPrefixContains,
   type Addr, type IPFamily, type ParseOptions, type Prefix,
 } from './addr.js';

@@ -10,7 +10,7 @@ export type { NodeIdentity, RenderInput } from './plan.js';
 export type { NftRuleset, RulesetCounts } from './nft-render.js';
 export type { StoreState } from './element-store.js';
 export type { Leftovers } from './nft-sync.js';
-export type { StaleUdpEntry } from './stale-udp.js';
+export type { StaleUdpFlow } from './stale-udp.js';
 export type { IptablesChains, IptablesJump, IptablesOptions } from './iptables-render.js';
 
 export { renderNftables, rulesetCounts, storeRuleset } from './nft-render.js';
