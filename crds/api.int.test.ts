@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, startControlPlane, type ControlPlane } from '../e2e/control-plane/index.js';
-import { exampleFiles, invalidCases, loadExample, type ApiObject } from './validation/cases.js';
+import { exampleFiles, invalidCases, loadExample, validEdgeCases, type ApiObject } from './validation/cases.js';
 import { validateObject } from './validation/index.js';
 
 let cp: ControlPlane;
@@ -46,6 +46,13 @@ describe('examples and invalid objects', () => {
     const obj = loadExample(file);
     expect(validateObject(obj)).toEqual({ valid: true });
     const r = await create(obj);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it.each(validEdgeCases)('the API server and ajv accept $name', async ({ object }) => {
+    expect(validateObject(object)).toEqual({ valid: true });
+    const r = await create(object);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
