@@ -55,6 +55,9 @@ describe('examples and invalid objects', () => {
     const r = await create(object);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    // Gone again, so the listings below see only the examples.
+    const deleted = await run(['delete', '-f', '-'], JSON.stringify(object));
+    expect(deleted.code, deleted.stderr).toBe(0);
   });
 
   it.each(invalidCases)('the API server and ajv reject $name', async ({ object, field, serverSays }) => {
