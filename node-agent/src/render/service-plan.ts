@@ -6,7 +6,7 @@
  */
 import { nftFamily } from './model.js';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '../../../crds/generated/types.js';
-import { canonicalAddr, familyOfValid, IP_FAMILIES, type IPFamily } from '../../../netaddr/index.js';
+import { canonicalAddr, familyBits, familyOfValid, IP_FAMILIES, type IPFamily } from '../../../netaddr/index.js';
 import { fnv1a64Hex } from '../../../controller-kit/src/hash.js';
 import { PROTOCOLS, byText, cidrsByFamily, disjointCidrs, isPort } from './node-context.js';
 import type { Backend, NodeIdentity, ServiceEntries, ServicePortNat } from './resolved-plan.js';
@@ -34,7 +34,7 @@ function safeLabel(namespace: string, name: string, portName: string, port: numb
  * ranges differ from the Service's.
  */
 function withOwnAddresses(ranges: string[], lbIPs: string[]): string[] {
-  return disjointCidrs([...ranges, ...lbIPs.map((ip) => `${ip}/${ip.includes(':') ? 128 : 32}`)]);
+  return disjointCidrs([...ranges, ...lbIPs.map((ip) => `${ip}/${familyBits(familyOfValid(ip))}`)]);
 }
 
 function uniqueBackends(backends: Backend[]): Backend[] {
