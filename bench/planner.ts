@@ -8,8 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { NatExposureGrant, NatExposurePolicy, ServiceNatPlanSpec } from '@natplan/api';
+import { canonicalJson } from '@natplan/controller-kit/hash';
 import {
-  compilePlannerConfig, createSliceMemo, planNode, planService, resolveExposures, specHash, type PlannerConfig,
+  compilePlannerConfig, createSliceMemo, planNode, planService, resolveExposures, type PlannerConfig,
 } from '@natplan/operator/planner';
 
 // --smoke: tiny sizes, so CI proves the benchmark still runs (timings are not judged).
@@ -91,8 +92,8 @@ for (const specs of planned.values()) for (const spec of specs) { parts++; bytes
 console.log(`full plan: ${fullMs.toFixed(0)} ms (budget 2000 ms) -> ${parts} parts, ${(bytes / 1e6).toFixed(1)} MB of specs; peak heap ${((peak - baseline) / 1e6).toFixed(0)} MB above the input`);
 
 start = performance.now();
-for (const specs of planned.values()) for (const spec of specs) specHash(spec);
-console.log(`specHash of every part (a restart compares these): ${(performance.now() - start).toFixed(0)} ms`);
+for (const specs of planned.values()) for (const spec of specs) canonicalJson(spec);
+console.log(`canonical JSON of every part (the writer compares these): ${(performance.now() - start).toFixed(0)} ms`);
 
 /** One endpoint of one slice flips between ready and terminating, as a fresh object the way an informer delivers it. */
 function withOneChange(slices: readonly V1EndpointSlice[], round: number): { slices: V1EndpointSlice[]; changedSlice: V1EndpointSlice } {
@@ -127,9 +128,9 @@ function measureChange(label: string, input: { service: V1Service; slices: V1End
     t = performance.now();
     const next = plan({ ...input, slices, previous, sliceMemo: memo });
     memoTimes.push(performance.now() - t);
-    const before = new Map(previous.map((p) => [p.part, specHash(p)]));
+    const before = new Map(previous.map((p) => [p.part, canonicalJson(p)]));
     for (const spec of next) {
-      if (before.get(spec.part) === specHash(spec)) continue;
+      if (before.get(spec.part) === canonicalJson(spec)) continue;
       writes++;
       writtenBytes += JSON.stringify(spec).length;
     }

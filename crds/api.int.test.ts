@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
-import { exampleFiles, invalidCases, loadExample, type ApiObject } from './validation/cases.js';
+import { exampleFiles, invalidCases, loadExample, validEdgeCases, type ApiObject } from './validation/cases.js';
 import { validateObject } from './validation/index.js';
 
 let cp: ControlPlane;
@@ -48,6 +48,16 @@ describe('examples and invalid objects', () => {
     const r = await create(obj);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it.each(validEdgeCases)('the API server and ajv accept $name', async ({ object }) => {
+    expect(validateObject(object)).toEqual({ valid: true });
+    const r = await create(object);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // Gone again, so the listings below see only the examples.
+    const deleted = await run(['delete', '-f', '-'], JSON.stringify(object));
+    expect(deleted.code, deleted.stderr).toBe(0);
   });
 
   it.each(invalidCases)('the API server and ajv reject $name', async ({ object, field, serverSays }) => {

@@ -156,11 +156,3 @@ export function flagReader(values: Record<string, FlagValue>) {
     list: (name: string): string[] => (Array.isArray(values[name]) ? [...(values[name] as string[])] : []),
   };
 }
-
-/** `host:port` (IPv6 hosts in brackets); an empty host means every address. */
-export function hostPort(text: string): { host: string; port: number } | undefined {
-  const colon = text.lastIndexOf(':');
-  const port = Number(text.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  return { host: text.slice(0, colon).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
-}

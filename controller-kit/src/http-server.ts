@@ -1,3 +1,4 @@
+import { formatHostPort } from '@natplan/netaddr';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.js';
@@ -49,10 +50,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     port,
-    url: `http://${host}:${port}`,
+    url: `http://${formatHostPort(options.host, port)}`,
     close: () => new Promise<void>((resolve, reject) => {
       server.closeAllConnections();
       server.close((err) => (err ? reject(err) : resolve()));

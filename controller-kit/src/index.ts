@@ -18,7 +18,7 @@ export {
   setCondition, removeCondition, getCondition, isTrue, isFalse, isCurrent, formatTime,
   type Condition, type ConditionInput, type ConditionStatus,
 } from './conditions.js';
-export { canonicalJson, contentHash, WrittenHashes } from './hash.js';
+export { canonicalJson, fnv1a64Hex } from './hash.js';
 export { applyObject, applyStatus, deleteObject, type ApplyOptions, type ApplyResult } from './apply.js';
 export { ownerReference, hasFinalizer, isBeingDeleted, addFinalizer, removeFinalizer } from './owners.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
@@ -36,7 +36,7 @@ export { kubeListWatcher, type ListWatcher, type ListWatchTarget, type WatchEven
 export { kubeLeaseStore, LEASE, type LeaseRecord, type LeaseStore } from './kube/lease-store.js';
 export { formatMicroTime, parseMicroTime } from './kube/microtime.js';
 export {
-  parseFlags, flagReader, flagUsage, parseDuration, hostPort, commandRequest, answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE,
+  parseFlags, flagReader, flagUsage, parseDuration, commandRequest, answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE,
   type CommandInfo, type CommandRequest, type FlagSpec, type FlagType, type FlagValue, type ParsedFlags,
 } from './flags.js';
 export { jsonLogger, type JsonLogger, type LogLevel } from './json-logger.js';

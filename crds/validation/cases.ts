@@ -39,10 +39,27 @@ function broken(file: string, mutate: (o: ApiObject & { spec: any }) => void): A
   return obj;
 }
 
+/** A copy of an example with `mutate` applied, named `edge-<suffix>`. */
+function edge(file: string, suffix: string, mutate: (o: ApiObject & { spec: any }) => void): ApiObject { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const obj = broken(file, mutate);
+  obj.metadata.name = `edge-${suffix}`;
+  return obj;
+}
+
 const SNP = 'servicenatplan-web.yaml';
 const NNP = 'nodenatplan-node-a.yaml';
 const NEP = 'natexposurepolicy-web-public.yaml';
 const NEG = 'natexposuregrant-edge-web.yaml';
+
+/**
+ * Edge cases that are valid: where natplan's own parsers (netaddr, the RFC 3339 pattern)
+ * claim to read exactly what the API server accepts.
+ */
+export const validEdgeCases: { name: string; object: ApiObject }[] = [
+  { name: 'plan: IPv6 address with an embedded dotted quad (not IPv4-mapped)', object: edge(SNP, 'embedded-v4', (o) => { o.spec.externalIPs = ['64:ff9b::192.0.2.1']; }) },
+  { name: 'plan: CIDR with host bits set', object: edge(SNP, 'host-bits', (o) => { o.spec.loadBalancerSourceRanges = ['203.0.113.7/24']; }) },
+  { name: 'plan: trigger time with a lowercase t and z (RFC 3339 allows them)', object: edge(SNP, 'lowercase-time', (o) => { o.spec.triggerTime = '2026-11-22t10:00:00z'; }) },
+];
 
 export const invalidCases: InvalidCase[] = [
   { name: 'plan: cluster IP that is no IP', object: broken(SNP, (o) => { o.spec.clusterIPs[0] = '10.96.0.300'; }), field: 'spec.clusterIPs[0]', serverSays: 'must be a valid IP address' },

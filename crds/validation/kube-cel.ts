@@ -5,26 +5,18 @@
  * zeros in IPv4), and values typed the way the API server types them (integers are CEL
  * `int`, objects are maps on which `has()` tests presence).
  */
-import { isIPv6 } from 'node:net';
 import { celEnv, celFunc, CelScalar, isCelError, parse, plan } from '@bufbuild/cel';
 import type { JsonSchema } from '../tools/crd-schema.js';
+import { parseAddr, parsePrefix } from '@natplan/netaddr';
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
+/** Kubernetes' CEL isIP: netip.ParseAddr without zones or IPv4-mapped IPv6, which is netaddr's strict parsing. */
 export function isKubernetesIP(s: string): boolean {
-  if (IPV4.test(s)) return true;
-  // Zones ("%eth0") and IPv4-mapped IPv6 ("::ffff:1.2.3.4") are refused by Kubernetes' isIP.
-  if (s.includes('%') || /^::ffff:\d/i.test(s) || s.includes('.')) return false;
-  return isIPv6(s);
+  return parseAddr(s) !== undefined;
 }
 
+/** Kubernetes' CEL isCIDR: netip.ParsePrefix (host bits allowed), with isIP's rules for the address. */
 export function isKubernetesCIDR(s: string): boolean {
-  const slash = s.indexOf('/');
-  if (slash < 0) return false;
-  const addr = s.slice(0, slash);
-  const bits = s.slice(slash + 1);
-  if (!/^(0|[1-9]\d{0,2})$/.test(bits) || !isKubernetesIP(addr)) return false;
-  return Number(bits) <= (addr.includes(':') ? 128 : 32);
+  return parsePrefix(s) !== undefined;
 }
 
 const env = celEnv({

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { exampleFiles, invalidCases, loadExample } from './cases.js';
+import { exampleFiles, invalidCases, loadExample, validEdgeCases } from './cases.js';
 import { isKubernetesCIDR, isKubernetesIP, validateObject } from './index.js';
 
 describe('ajv validators compiled from the CRD schemas', () => {
   it.each(exampleFiles())('accept the example %s', (file) => {
     expect(validateObject(loadExample(file))).toEqual({ valid: true });
+  });
+
+  it.each(validEdgeCases)('accept $name', ({ object }) => {
+    expect(validateObject(object)).toEqual({ valid: true });
   });
 
   it.each(invalidCases)('reject $name, on $field', ({ object, field }) => {
@@ -31,7 +35,7 @@ describe('ajv validators compiled from the CRD schemas', () => {
 
 describe('Kubernetes IP and CIDR syntax', () => {
   it.each([
-    ['10.96.0.1', true], ['0.0.0.0', true], ['255.255.255.255', true], ['fd00:10:96::a', true], ['::1', true], ['2001:db8::50', true],
+    ['10.96.0.1', true], ['0.0.0.0', true], ['255.255.255.255', true], ['fd00:10:96::a', true], ['::1', true], ['2001:db8::50', true], ['64:ff9b::192.0.2.1', true],
     ['10.96.0.256', false], ['10.96.0', false], ['010.1.1.1', false], ['fe80::1%eth0', false], ['::ffff:192.0.2.1', false], ['', false], ['host', false],
   ])('isIP(%j) is %s', (s, expected) => {
     expect(isKubernetesIP(s)).toBe(expected);

@@ -11,12 +11,11 @@
 import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv';
 import { crdSchemas, type NatplanKind } from '../generated/schemas.js';
 import type { JsonSchema } from '../tools/crd-schema.js';
+import { RFC3339 } from './formats.js';
 import { compileRule, toCelValue } from './kube-cel.js';
 
 export interface FieldError { path: string; message: string }
 export type ValidationResult = { valid: true } | { valid: false; errors: FieldError[] };
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function makeAjv(): Ajv {
   const ajv = new Ajv({ strict: true, allErrors: true, strictRequired: false, allowUnionTypes: false });

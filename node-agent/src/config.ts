@@ -1,7 +1,8 @@
 /**
  * The node agent's configuration: flags with environment fallbacks, checked at start.
  */
-import { flagReader, hostPort, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import { flagReader, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import { parseHostPort } from '@natplan/netaddr';
 import type { LogLevel } from '@natplan/controller-kit';
 
 export const AGENT_FLAGS: Record<string, FlagSpec> = {
@@ -64,10 +65,10 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   const cleanup = f.bool('cleanup');
   const nodeName = f.string('node-name');
   if (!nodeName && !cleanup) errors.push('--node-name (or NODE_NAME) is required');
-  const metrics = hostPort(f.string('metrics-address'));
+  const metrics = parseHostPort(f.string('metrics-address'));
   if (!metrics) errors.push(`--metrics-address: ${JSON.stringify(f.string('metrics-address'))} is not host:port`);
   const healthzText = f.string('healthz-bind-address');
-  const healthz = healthzText ? hostPort(healthzText) : undefined;
+  const healthz = healthzText ? parseHostPort(healthzText) : undefined;
   if (healthzText && !healthz) errors.push(`--healthz-bind-address: ${JSON.stringify(healthzText)} is not host:port`);
   const logLevel = f.string('log-level') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) errors.push(`--log-level: ${JSON.stringify(logLevel)} is not one of debug, info, warn, error`);

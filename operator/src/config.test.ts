@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { hostPort } from '@natplan/controller-kit';
 import { parseOperatorConfig } from './config.js';
 
 describe('operator configuration', () => {
@@ -71,9 +70,5 @@ describe('operator configuration', () => {
     const r = parseOperatorConfig(argv, {}, 'h');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.join('\n')).toContain(message);
-  });
-
-  it.each([['0.0.0.0:9090', { host: '0.0.0.0', port: 9090 }], [':8080', { host: '0.0.0.0', port: 8080 }], ['[::1]:10261', { host: '::1', port: 10261 }], ['x', undefined], ['a:70000', undefined]])('hostPort(%j)', (text, expected) => {
-    expect(hostPort(text)).toEqual(expected);
   });
 });

@@ -2,7 +2,8 @@
  * The operator's configuration: flags, each with an environment fallback (NATPLAN_*),
  * checked once at start. Wrong settings stop the operator with every error listed.
  */
-import { flagReader, hostPort, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import { flagReader, parseFlags, type FlagSpec } from '@natplan/controller-kit';
+import { parseHostPort } from '@natplan/netaddr';
 import type { LogLevel } from '@natplan/controller-kit';
 import { compilePlannerConfig, DEFAULT_NODE_PORT_RANGE, DEFAULT_RESERVED_PORTS, type LocalTrafficMode, type PlannerConfig } from './planner/index.js';
 
@@ -79,7 +80,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Record<string,
   if (!['auto', 'nftables', 'iptables'].includes(backend)) errors.push(`--backend: ${JSON.stringify(backend)} is not auto, nftables or iptables`);
   const reservedPorts = f.list('reserved-ports').map(Number);
   if (reservedPorts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) errors.push('--reserved-ports: every entry must be a port number');
-  const metrics = hostPort(f.string('metrics-address'));
+  const metrics = parseHostPort(f.string('metrics-address'));
   if (!metrics) errors.push(`--metrics-address: ${JSON.stringify(f.string('metrics-address'))} is not host:port`);
   const logLevel = f.string('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);

@@ -138,12 +138,12 @@ const iptablesPort: IptablesPort<Elements, Elements> = {
   chainPrefix: 'NTEST-',
   tables: ['nat'],
   chains: (input) => ({
-    ipv4: new Map([['nat', new Map([[CHAIN, [...input].sort().map((e) => `-A ${CHAIN} -d ${e.split(' ')[0]}/32 -j RETURN`)]])]]),
-    ipv6: new Map([['nat', new Map([[CHAIN, []]])]]),
+    IPv4: new Map([['nat', new Map([[CHAIN, [...input].sort().map((e) => `-A ${CHAIN} -d ${e.split(' ')[0]}/32 -j RETURN`)]])]]),
+    IPv6: new Map([['nat', new Map([[CHAIN, []]])]]),
   }),
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', CHAIN] }],
   staticChains: [CHAIN],
-  cleanupInput: (existing) => ({ ipv4: restoreText([], existing.ipv4), ipv6: restoreText([], existing.ipv6) }),
+  cleanupInput: (existing) => ({ IPv4: restoreText([], existing.IPv4), IPv6: restoreText([], existing.IPv6) }),
 };
 
 describe('IptablesApplier in a namespace', () => {
@@ -160,21 +160,21 @@ describe('IptablesApplier in a namespace', () => {
     await node.run(['iptables', '-t', 'nat', '-N', 'NTEST-LEFTOVER']);
     const applier = new IptablesApplier(node.exec, iptablesPort);
     expect(await applier.apply(['10.96.0.1 . 80', '10.96.0.2 . 80'])).toMatchObject({ ok: true, mode: 'full' });
-    expect(await iptablesSave(node.exec, 4)).not.toContain('NTEST-LEFTOVER');
+    expect(await iptablesSave(node.exec, 'IPv4')).not.toContain('NTEST-LEFTOVER');
     // The full sync of a new applier (a restart) does not add the hook jump twice.
     await new IptablesApplier(node.exec, iptablesPort).apply(['10.96.0.1 . 80', '10.96.0.2 . 80']);
-    expect((await iptablesSave(node.exec, 4)).match(/-A PREROUTING -j NTEST-SERVICES/g)).toHaveLength(1);
+    expect((await iptablesSave(node.exec, 'IPv4')).match(/-A PREROUTING -j NTEST-SERVICES/g)).toHaveLength(1);
     expect(await applier.apply(['10.96.0.1 . 80'])).toMatchObject({ ok: true, mode: 'incremental' });
-    const saved = await iptablesSave(node.exec, 4);
+    const saved = await iptablesSave(node.exec, 'IPv4');
     expect(saved).toContain(`-A ${CHAIN} -d 10.96.0.1/32 -j RETURN`);
     expect(saved).not.toContain('10.96.0.2');
     expect(saved).toContain('-A POSTROUTING -s 10.244.0.0/16 -j MASQUERADE');
 
     const failed = await applier.apply(['999.1.1.1 . 80']);
     expect(failed).toMatchObject({ ok: false, error: { kind: 'invalid' } });
-    expect(await iptablesSave(node.exec, 4)).toContain(`-A ${CHAIN} -d 10.96.0.1/32 -j RETURN`);
+    expect(await iptablesSave(node.exec, 'IPv4')).toContain(`-A ${CHAIN} -d 10.96.0.1/32 -j RETURN`);
 
     await applier.cleanup();
-    expect(await iptablesSave(node.exec, 4)).not.toContain('NTEST-');
+    expect(await iptablesSave(node.exec, 'IPv4')).not.toContain('NTEST-');
   });
 });

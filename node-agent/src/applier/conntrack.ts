@@ -1,6 +1,7 @@
+import { familyOfValid, IP_FAMILIES } from '@natplan/netaddr';
 import { conntrackDeleteEntries, conntrackListUdp } from '../exec/index.js';
 import type { Exec, UdpConntrackEntry } from '../exec/index.js';
-import type { StaleUdpEndpoint } from './types.js';
+import type { StaleUdpFlow } from './types.js';
 
 export interface StaleUdpCleanerOptions {
   /** Entries deleted per conntrack process (`conntrack -R -`); each costs ~20 ms. */
@@ -49,7 +50,7 @@ export class StaleUdpCleaner {
   }
 
   /** Queues the deletion of `flows`; resolves once it is done or after `waitMs`, whichever is first. */
-  async clear(flows: readonly StaleUdpEndpoint[]): Promise<StaleUdpOutcome> {
+  async clear(flows: readonly StaleUdpFlow[]): Promise<StaleUdpOutcome> {
     if (flows.length === 0) return { finished: true, errors: [] };
     const errors: Error[] = [];
     let returned = false;
@@ -59,8 +60,8 @@ export class StaleUdpCleaner {
       else errors.push(e);
     };
     const job = this.tail.then(async () => {
-      for (const family of ['ipv4', 'ipv6'] as const) {
-        const wanted = flows.filter((f) => (f.address.includes(':') ? 'ipv6' : 'ipv4') === family);
+      for (const family of IP_FAMILIES) {
+        const wanted = flows.filter((f) => familyOfValid(f.address) === family);
         if (wanted.length === 0) continue;
         let doomed: UdpConntrackEntry[];
         try {
@@ -97,7 +98,7 @@ export class StaleUdpCleaner {
  * `original-destination` matches entries sent to address:port. Addresses compare as
  * text: conntrack prints them as inet_ntop does, the renderer's canonical form.
  */
-export function staleEntries(entries: readonly UdpConntrackEntry[], flows: readonly StaleUdpEndpoint[]): UdpConntrackEntry[] {
+export function staleEntries(entries: readonly UdpConntrackEntry[], flows: readonly StaleUdpFlow[]): UdpConntrackEntry[] {
   const key = (address: string, port: number): string => `${address}|${port}`;
   const replySources = new Set<string>();
   const paths = new Set<string>();

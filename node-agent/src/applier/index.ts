@@ -11,5 +11,5 @@ export type { StaleUdpCleanerOptions, StaleUdpOutcome } from './conntrack.js';
 export { DEFAULT_FULL_SYNC_INTERVAL_MS, DEFAULT_MAX_ELEMENTS_PER_TRANSACTION } from './types.js';
 export type {
   Applier, ApplierOptions, ApplyFailure, ApplyMode, ApplyResult, ApplySuccess, HookJump, IptablesChains, IptablesPort, KernelCheck, NftScriptPort, NftSkeleton,
-  PerFamily, RulesetCounts, RulesetPort, StaleUdpEndpoint,
+  PerFamily, RulesetCounts, RulesetPort, StaleUdpFlow,
 } from './types.js';

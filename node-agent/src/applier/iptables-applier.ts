@@ -1,11 +1,11 @@
 import { iptables, iptablesRestore, iptablesSave, isExecError } from '../exec/index.js';
-import type { Exec, IpFamily, IptablesVariant, RestoreOptions } from '../exec/index.js';
+import type { Exec, IptablesVariant, RestoreOptions } from '../exec/index.js';
+import { IP_FAMILIES as FAMILIES, type IPFamily } from '@natplan/netaddr';
 import { checkInput, failedLine, markerChain, withMarker } from './iptables-kernel-check.js';
 import { chainChanges, chainsText, fullChanges, restoreText } from './iptables-restore-text.js';
 import { TransactionalApplier } from './transactional-applier.js';
 import type { ApplierOptions, ApplyMode, IptablesChains, IptablesPort, KernelCheck, PerFamily } from './types.js';
 
-const FAMILIES: readonly [keyof PerFamily<unknown>, IpFamily][] = [['ipv4', 4], ['ipv6', 6]];
 /** Bound on deleting duplicated hook jumps at cleanup (someone may have added copies). */
 const MAX_JUMP_COPIES = 16;
 /** The kernel check is a few dozen rule lookups; slower means the tool is stuck. */
@@ -32,7 +32,7 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   private readonly variant: IptablesVariant;
   private readonly restoreOptions: RestoreOptions;
   /** Sequence number of each family's last restore (0: none yet). */
-  private sequence: PerFamily<number> = { ipv4: 0, ipv6: 0 };
+  private sequence: PerFamily<number> = { IPv4: 0, IPv6: 0 };
   private lastSequence = 0;
 
   constructor(exec: Exec, private readonly restore: IptablesPort<I, R>, options: ApplierOptions = {}) {
@@ -47,11 +47,11 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
     const chains = this.restore.chains(desired);
     // The marker chain is redeclared by every restore; left in, it would be deleted as stale.
     const marker = markerChain(this.restore.chainPrefix);
-    for (const [key, family] of FAMILIES) {
-      const stale = new Map([...existing[key]].map(([table, names]) => [table, names.filter((c) => c !== marker)]));
-      await this.restoreMarked(key, family, restoreText(chains[key], fullChanges(chains[key], stale)));
+    for (const family of FAMILIES) {
+      const stale = new Map([...existing[family]].map(([table, names]) => [table, names.filter((c) => c !== marker)]));
+      await this.restoreMarked(family, restoreText(chains[family], fullChanges(chains[family], stale)));
     }
-    for (const [, family] of FAMILIES) await this.ensureJumps(family);
+    for (const family of FAMILIES) await this.ensureJumps(family);
     this.committedChains = chains;
     return 'full';
   }
@@ -62,10 +62,10 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
     const next = this.restore.chains(desired);
     this.committedChains = null; // unknown until every family is in
     let wrote = false;
-    for (const [key, family] of FAMILIES) {
-      const changes = chainChanges(previous[key], next[key]);
+    for (const family of FAMILIES) {
+      const changes = chainChanges(previous[family], next[family]);
       if (!changes) continue;
-      await this.restoreMarked(key, family, restoreText(next[key], changes));
+      await this.restoreMarked(family, restoreText(next[family], changes));
       wrote = true;
     }
     this.committedChains = next;
@@ -75,9 +75,9 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
   protected async checkKernel(): Promise<KernelCheck> {
     const committed = this.committedChains;
     if (committed === null) return { confirmed: false, problem: 'no committed state to check' };
-    for (const [key, family] of FAMILIES) {
-      const input = checkInput(chainsText(committed[key], this.restore.staticChains), {
-        prefix: this.restore.chainPrefix, sequence: this.sequence[key], staticChains: this.restore.staticChains, jumps: this.restore.hookJumps(),
+    for (const family of FAMILIES) {
+      const input = checkInput(chainsText(committed[family], this.restore.staticChains), {
+        prefix: this.restore.chainPrefix, sequence: this.sequence[family], staticChains: this.restore.staticChains, jumps: this.restore.hookJumps(),
       });
       try {
         await iptablesRestore(this.exec, family, input, { ...this.restoreOptions, timeoutMs: CHECK_TIMEOUT_MS });
@@ -87,42 +87,42 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
         return {
           confirmed: false,
           problem: missing
-            ? `the kernel no longer holds the last commit: IPv${family} rule missing: ${missing.replace(/^-C /, '')}`
-            : `kernel check failed (IPv${family}): ${stderr.trim().split('\n').slice(0, 2).join(' | ').slice(0, 300)}`,
+            ? `the kernel no longer holds the last commit: ${family} rule missing: ${missing.replace(/^-C /, '')}`
+            : `kernel check failed (${family}): ${stderr.trim().split('\n').slice(0, 2).join(' | ').slice(0, 300)}`,
         };
       }
     }
     return { confirmed: true };
   }
 
-  private async restoreMarked(key: keyof PerFamily<unknown>, family: IpFamily, text: string): Promise<void> {
+  private async restoreMarked(family: IPFamily, text: string): Promise<void> {
     const sequence = this.lastSequence + 1;
     await iptablesRestore(this.exec, family, withMarker(text, this.restore.chainPrefix, sequence), this.restoreOptions);
     this.lastSequence = sequence;
-    this.sequence = { ...this.sequence, [key]: sequence };
+    this.sequence = { ...this.sequence, [family]: sequence };
   }
 
   protected async removeAll(): Promise<void> {
     this.committedChains = null;
-    for (const [key, family] of FAMILIES) {
+    for (const family of FAMILIES) {
       for (const jump of this.restore.hookJumps()) {
         for (let copy = 0; copy < MAX_JUMP_COPIES && (await this.jumpExists(family, jump)); copy += 1) {
           await iptables(this.exec, family, ['-t', jump.table, '-D', jump.chain, ...jump.args], this.variant);
         }
       }
       const existing = await this.listChains();
-      const flat = { ipv4: [...existing.ipv4.values()].flat(), ipv6: [...existing.ipv6.values()].flat() };
-      await iptablesRestore(this.exec, family, this.restore.cleanupInput(flat)[key], this.restoreOptions);
+      const flat = { IPv4: [...existing.IPv4.values()].flat(), IPv6: [...existing.IPv6.values()].flat() };
+      await iptablesRestore(this.exec, family, this.restore.cleanupInput(flat)[family], this.restoreOptions);
     }
   }
 
-  private async ensureJumps(family: IpFamily): Promise<void> {
+  private async ensureJumps(family: IPFamily): Promise<void> {
     for (const jump of this.restore.hookJumps()) {
       if (!(await this.jumpExists(family, jump))) await iptables(this.exec, family, ['-t', jump.table, '-I', jump.chain, ...jump.args], this.variant);
     }
   }
 
-  private async jumpExists(family: IpFamily, jump: { table: string; chain: string; args: readonly string[] }): Promise<boolean> {
+  private async jumpExists(family: IPFamily, jump: { table: string; chain: string; args: readonly string[] }): Promise<boolean> {
     try {
       await iptables(this.exec, family, ['-t', jump.table, '-C', jump.chain, ...jump.args], this.variant);
       return true;
@@ -135,14 +135,14 @@ export class IptablesApplier<I, R> extends TransactionalApplier<I, R> {
 
   /** Our chains per family and table, from iptables-save (only on full syncs and cleanup). */
   private async listChains(): Promise<PerFamily<ReadonlyMap<string, readonly string[]>>> {
-    const chains = async (family: IpFamily): Promise<Map<string, string[]>> => {
+    const chains = async (family: IPFamily): Promise<Map<string, string[]>> => {
       const found = new Map<string, string[]>();
       for (const table of this.restore.tables) {
         found.set(table, declaredChains(await iptablesSave(this.exec, family, table, this.variant)).filter((c) => c.startsWith(this.restore.chainPrefix)));
       }
       return found;
     };
-    return { ipv4: await chains(4), ipv6: await chains(6) };
+    return { IPv4: await chains('IPv4'), IPv6: await chains('IPv6') };
   }
 }
 

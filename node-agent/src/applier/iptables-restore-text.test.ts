@@ -3,6 +3,7 @@
  * chains, whatever the two plans: pinned with a small interpreter of restore input
  * (declare = create or flush, -A = append, -X = delete) over generated plans.
  */
+import { IP_FAMILIES } from '@natplan/netaddr';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { renderIptables, renderIptablesChains } from '../render/index.js';
@@ -35,7 +36,7 @@ describe('iptables chain changes', () => {
   it('property: restoring only the changed chains turns the first plan\'s chains into the second\'s', () => {
     fc.assert(fc.property(renderInput(4), renderInput(4), (a, b) => {
       const [before, after] = [renderIptablesChains(resolvePlan(a)), renderIptablesChains(resolvePlan(b))];
-      for (const family of ['ipv4', 'ipv6'] as const) {
+      for (const family of IP_FAMILIES) {
         const kernel = emptyTables();
         restore(kernel, restoreText(before[family], fullChanges(before[family], new Map())));
         expect(plain(kernel)).toEqual(plain(before[family]));
@@ -54,7 +55,7 @@ describe('iptables chain changes', () => {
     fc.assert(fc.property(renderInput(4), (input) => {
       const chains = renderIptablesChains(resolvePlan(input));
       const text = renderIptables(input);
-      for (const family of ['ipv4', 'ipv6'] as const) {
+      for (const family of IP_FAMILIES) {
         const kernel = emptyTables();
         restore(kernel, text[family]);
         expect(plain(kernel)).toEqual(plain(chains[family]));

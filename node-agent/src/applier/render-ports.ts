@@ -3,12 +3,12 @@ import {
   nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptablesChains, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
 } from '../render/index.js';
 import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
-import type { IpFamily, TableState } from '../render/model.js';
-import { FAMILIES, TABLE_NAME } from '../render/model.js';
+import type { IPFamily, TableState } from '../render/model.js';
+import { FAMILIES, TABLE_NAME, nftFamily } from '../render/model.js';
 import { CHAIN, SET } from '../render/nft-skeleton.js';
 import type { IptablesChains, IptablesPort, NftScriptPort, NftSkeleton, PerFamily } from './types.js';
 
-type Tables = Record<IpFamily, TableState>;
+type Tables = Record<IPFamily, TableState>;
 
 /** Set elements and rules: what a transaction has to carry, for the cold-start split. */
 export function tablesSize(tables: Tables): number {
@@ -33,7 +33,7 @@ export function tablesSkeleton(tables: Tables): NftSkeleton {
   const chains: NftSkeleton['chains'][number][] = [];
   const elements: NftSkeleton['elements'][number][] = [];
   for (const family of FAMILIES) {
-    const table = `${family} ${TABLE_NAME}`;
+    const table = `${nftFamily(family)} ${TABLE_NAME}`;
     for (const chain of tables[family].chains.values()) {
       if (STATIC_CHAINS.has(chain.name)) chains.push({ table, chain: chain.name, rules: [...chain.rules] });
     }
@@ -109,7 +109,7 @@ export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & {
   };
 }
 
-const mutable = (chains: PerFamily<readonly string[]>) => ({ ipv4: [...chains.ipv4], ipv6: [...chains.ipv6] });
+const mutable = (chains: PerFamily<readonly string[]>) => ({ IPv4: [...chains.IPv4], IPv6: [...chains.IPv6] });
 
 /** What the iptables port hands the applier for one sync: the element store's state and the chains. */
 export interface IptablesRender {

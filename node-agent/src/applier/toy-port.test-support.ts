@@ -60,11 +60,11 @@ export const toyIptablesPort: IptablesPort<ToyRuleset, ToyRuleset> = {
       const extra = mine.filter((e) => e.startsWith('chain:')).map((e): [string, string[]] => [`TOY-${e.slice(6)}`, []]);
       return new Map([['nat', new Map([[toyChain, mine.map((e) => `-A ${toyChain} -m comment --comment ${e}`)], ...extra])]]);
     };
-    return { ipv4: family(false), ipv6: family(true) };
+    return { IPv4: family(false), IPv6: family(true) };
   },
   hookJumps: () => [{ table: 'nat', chain: 'PREROUTING', args: ['-j', toyChain] }],
   staticChains: [toyChain],
-  cleanupInput: (existing) => ({ ipv4: toyRestore([], existing.ipv4), ipv6: toyRestore([], existing.ipv6) }),
+  cleanupInput: (existing) => ({ IPv4: toyRestore([], existing.IPv4), IPv6: toyRestore([], existing.IPv6) }),
 };
 
 /**

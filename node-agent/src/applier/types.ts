@@ -1,14 +1,10 @@
+import type { IPFamily } from '@natplan/netaddr';
 import type { ExecError } from '../exec/index.js';
-import type { Backend, IptablesVariant, UdpFlowFilter } from '../exec/index.js';
+import type { Backend, IptablesVariant, StaleUdpFlow } from '../exec/index.js';
 import type { StaleUdpCleanerOptions } from './conntrack.js';
 
-/**
- * UDP conntrack entries to forget once the new rules are in: `reply-source` for flows
- * NATed to an endpoint that is gone (narrowed to one `frontend` when the endpoint still
- * serves other Services), `original-destination` for flows to a frontend that had no
- * endpoints (their packets were rejected) and now has some. Default: reply-source.
- */
-export type StaleUdpEndpoint = UdpFlowFilter;
+/** UDP conntrack entries to forget once the new rules are in (render/stale-udp.ts). */
+export type { StaleUdpFlow };
 
 /**
  * What the applier needs from the pure renderer, passed in rather than imported so the
@@ -18,7 +14,7 @@ export type StaleUdpEndpoint = UdpFlowFilter;
 export interface RulesetPort<I, R> {
   render(input: I): R;
   /** UDP endpoints present in `committed` and gone (or no longer reachable) in `desired`. */
-  staleUdpEndpoints(committed: R, desired: R): readonly StaleUdpEndpoint[];
+  staleUdpEndpoints(committed: R, desired: R): readonly StaleUdpFlow[];
   /** Stable digest of the ruleset, reported in NodeNatPlan status. */
   digest(ruleset: R): string;
   counts(ruleset: R): RulesetCounts;
@@ -59,10 +55,7 @@ export interface NftSkeleton {
 }
 
 /** Per family: the agent's chains that exist (or, for restore input, the text to restore). */
-export interface PerFamily<T> {
-  readonly ipv4: T;
-  readonly ipv6: T;
-}
+export type PerFamily<T> = Readonly<Record<IPFamily, T>>;
 
 /** A rule in a built-in chain that sends packets into the agent's chains. */
 export interface HookJump {
@@ -110,7 +103,7 @@ export interface ApplySuccess {
   readonly digest: string;
   readonly counts: RulesetCounts;
   /** Endpoints whose UDP conntrack entries are deleted after the commit. */
-  readonly staleUdpCleared: readonly StaleUdpEndpoint[];
+  readonly staleUdpCleared: readonly StaleUdpFlow[];
   /** False when the deletion outlived the sync's wait and goes on in the background. */
   readonly staleUdpFinished: boolean;
   /** conntrack failures do not fail the sync (the rules are right); they are reported here. */

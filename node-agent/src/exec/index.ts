@@ -7,4 +7,5 @@ export type { ExecCall, FakeOutcome } from './fake.js';
 export {
   conntrackDeleteEntries, conntrackDeleteUdp, conntrackListUdp, detectBackend, parseUdpConntrack, iptables, iptablesRestore, iptablesSave, nftApply, nftCheck, nftListTable,
 } from './tools.js';
-export type { Backend, BackendPreference, IpFamily, IptablesVariant, NftFamily, RestoreOptions, UdpConntrackEntry, UdpFlowFilter } from './tools.js';
+export type { Backend, BackendPreference, IptablesVariant, NftFamily, RestoreOptions, UdpConntrackEntry } from './tools.js';
+export type { StaleUdpFlow } from '../render/stale-udp.js';

@@ -67,7 +67,7 @@ describe('tool wrappers', () => {
 
   it('runs ip6tables-restore for IPv6 input', async () => {
     const exec = new FakeExec();
-    await iptablesRestore(exec, 6, '*nat\nCOMMIT\n', { noflush: true });
+    await iptablesRestore(exec, 'IPv6', '*nat\nCOMMIT\n', { noflush: true });
     expect(exec.calls[0]).toMatchObject({ command: 'ip6tables-restore -w 5 --noflush', stdin: '*nat\nCOMMIT\n' });
   });
 });

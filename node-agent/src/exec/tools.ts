@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecError, isExecError } from './errors.js';
 import type { Exec } from './exec.js';
+import { familyOfValid, type IPFamily } from '@natplan/netaddr';
+import type { StaleUdpFlow } from '../render/stale-udp.js';
 
 /**
  * Typed wrappers for the few commands the agent runs. Each is one line of argv so the
@@ -10,7 +12,9 @@ import type { Exec } from './exec.js';
  */
 
 export type NftFamily = 'ip' | 'ip6' | 'inet';
-export type IpFamily = 4 | 6;
+
+/** conntrack's name for a family (`conntrack -f ipv4`). */
+const conntrackFamily = (family: IPFamily): 'ipv4' | 'ipv6' => (family === 'IPv4' ? 'ipv4' : 'ipv6');
 
 /** Applies a script as one transaction: nft commits a whole `-f` file or nothing. */
 export async function nftApply(exec: Exec, script: string, timeoutMs?: number): Promise<void> {
@@ -40,8 +44,8 @@ export async function nftListTable(exec: Exec, family: NftFamily, table: string)
  */
 export type IptablesVariant = 'default' | 'legacy';
 
-function iptablesBinary(family: IpFamily, tool: '' | '-restore' | '-save', variant: IptablesVariant = 'default'): string {
-  return `${family === 4 ? 'iptables' : 'ip6tables'}${variant === 'legacy' ? '-legacy' : ''}${tool}`;
+function iptablesBinary(family: IPFamily, tool: '' | '-restore' | '-save', variant: IptablesVariant = 'default'): string {
+  return `${family === 'IPv4' ? 'iptables' : 'ip6tables'}${variant === 'legacy' ? '-legacy' : ''}${tool}`;
 }
 
 export interface RestoreOptions {
@@ -55,7 +59,7 @@ export interface RestoreOptions {
 }
 
 /** iptables-restore / ip6tables-restore; the input commits per table at each COMMIT line. */
-export async function iptablesRestore(exec: Exec, family: IpFamily, input: string, options: RestoreOptions = {}): Promise<void> {
+export async function iptablesRestore(exec: Exec, family: IPFamily, input: string, options: RestoreOptions = {}): Promise<void> {
   const argv = [iptablesBinary(family, '-restore', options.variant), '-w', '5'];
   if (options.noflush) argv.push('--noflush');
   if (options.test) argv.push('--test');
@@ -63,29 +67,17 @@ export async function iptablesRestore(exec: Exec, family: IpFamily, input: strin
 }
 
 /** One iptables / ip6tables command (rule checks and hook jumps; bulk changes go through restore). */
-export async function iptables(exec: Exec, family: IpFamily, args: readonly string[], variant?: IptablesVariant): Promise<void> {
+export async function iptables(exec: Exec, family: IPFamily, args: readonly string[], variant?: IptablesVariant): Promise<void> {
   await exec.run([iptablesBinary(family, '', variant), '-w', '5', ...args]);
 }
 
-export async function iptablesSave(exec: Exec, family: IpFamily, table = 'nat', variant?: IptablesVariant): Promise<string> {
+export async function iptablesSave(exec: Exec, family: IPFamily, table = 'nat', variant?: IptablesVariant): Promise<string> {
   return (await exec.run([iptablesBinary(family, '-save', variant), '-t', table])).stdout;
 }
 
-/** Which UDP conntrack entries to delete; see conntrackDeleteUdp. */
-export interface UdpFlowFilter {
-  readonly address: string;
-  readonly port: number;
-  /** `reply-source` (default): flows answered from address:port, i.e. NATed to that endpoint.
-   * `original-destination`: flows sent to address:port (a frontend). */
-  readonly match?: 'reply-source' | 'original-destination';
-  /** With `reply-source`: only flows that were sent to this frontend, so an endpoint
-   * removed from one Service keeps its flows through the Services it still serves. */
-  readonly frontend?: { readonly address: string; readonly port: number };
-}
-
 /** The conntrack arguments (after `conntrack`) that delete the UDP entries `flow` names. */
-export function udpDeleteArgs(flow: UdpFlowFilter): string[] {
-  const family = flow.address.includes(':') ? 'ipv6' : 'ipv4';
+export function udpDeleteArgs(flow: StaleUdpFlow): string[] {
+  const family = conntrackFamily(familyOfValid(flow.address));
   const tuple = flow.match === 'original-destination'
     ? ['--orig-dst', flow.address, '--orig-port-dst', String(flow.port)]
     : [
@@ -100,7 +92,7 @@ export function udpDeleteArgs(flow: UdpFlowFilter): string[] {
  * that keeps its source port keeps talking to an endpoint that is gone until the entry
  * times out. Returns false when nothing matched (conntrack exits 1 for that).
  */
-export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promise<boolean> {
+export async function conntrackDeleteUdp(exec: Exec, flow: StaleUdpFlow): Promise<boolean> {
   try {
     await exec.run(['conntrack', ...udpDeleteArgs(flow)]);
     return true;
@@ -112,7 +104,7 @@ export async function conntrackDeleteUdp(exec: Exec, flow: UdpFlowFilter): Promi
 
 /** One UDP conntrack entry: its original and reply directions. */
 export interface UdpConntrackEntry {
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: IPFamily;
   readonly original: { readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number };
   readonly reply: { readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number };
 }
@@ -121,13 +113,13 @@ export interface UdpConntrackEntry {
  * Every UDP conntrack entry of one family, with one `conntrack -L` (a dump costs about as
  * much as one `conntrack -D`, which dumps too: ~20 ms here, where 1,000 entries list in 70 ms).
  */
-export async function conntrackListUdp(exec: Exec, family: 'ipv4' | 'ipv6', timeoutMs?: number): Promise<UdpConntrackEntry[]> {
-  const { stdout } = await exec.run(['conntrack', '-L', '-f', family, '-p', 'udp'], timeoutMs ? { timeoutMs } : {});
+export async function conntrackListUdp(exec: Exec, family: IPFamily, timeoutMs?: number): Promise<UdpConntrackEntry[]> {
+  const { stdout } = await exec.run(['conntrack', '-L', '-f', conntrackFamily(family), '-p', 'udp'], timeoutMs ? { timeoutMs } : {});
   return parseUdpConntrack(stdout, family);
 }
 
 /** Parses `conntrack -L` lines: `udp 17 29 src=A dst=B sport=1 dport=2 [UNREPLIED] src=C dst=D sport=3 dport=4 ...`. */
-export function parseUdpConntrack(text: string, family: 'ipv4' | 'ipv6'): UdpConntrackEntry[] {
+export function parseUdpConntrack(text: string, family: IPFamily): UdpConntrackEntry[] {
   const out: UdpConntrackEntry[] = [];
   for (const line of text.split('\n')) {
     const m = /\bsrc=(\S+) dst=(\S+) sport=(\d+) dport=(\d+) .*?\bsrc=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/.exec(line);
@@ -150,7 +142,7 @@ export function parseUdpConntrack(text: string, family: 'ipv4' | 'ipv6'): UdpCon
  */
 export async function conntrackDeleteEntries(exec: Exec, entries: readonly UdpConntrackEntry[], timeoutMs?: number): Promise<void> {
   if (entries.length === 0) return;
-  const lines = entries.map((e) => `-D -f ${e.family} -p udp -s ${e.original.src} -d ${e.original.dst} --sport ${e.original.sport} --dport ${e.original.dport}\n`).join('');
+  const lines = entries.map((e) => `-D -f ${conntrackFamily(e.family)} -p udp -s ${e.original.src} -d ${e.original.dst} --sport ${e.original.sport} --dport ${e.original.dport}\n`).join('');
   const dir = await mkdtemp(join(tmpdir(), 'natplan-conntrack-'));
   try {
     const file = join(dir, 'delete');
@@ -186,7 +178,7 @@ export async function detectBackend(exec: Exec, preference: BackendPreference = 
     }
   }
   try {
-    await iptablesRestore(exec, 4, IPTABLES_PROBE, { test: true, noflush: true });
+    await iptablesRestore(exec, 'IPv4', IPTABLES_PROBE, { test: true, noflush: true });
     return 'iptables';
   } catch (error) {
     reasons.push(`iptables: ${describe(error)}`);

@@ -4,23 +4,23 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAddress } from './addresses.js';
+import { familyOf } from '@natplan/netaddr';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
-import type { TracePacket } from './nft-trace.js';
-import { traceNft } from './nft-trace.js';
+import type { TracePacket } from './testing/nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import type { RenderInput } from './plan.js';
 import { renderInput } from './testing/arbitraries.js';
 import { makeEndpoint, makeInput, makeServicePlan } from './testing/builders.js';
 
 // Addresses: see testing/builders.ts.
 const SOURCES = {
-  ip: [{ source: '203.0.113.5' }, { source: '192.0.2.77' }, { source: '10.244.1.30', inInterface: 'cni0' }, { source: '10.244.1.31', inInterface: 'veth12ab' },
+  IPv4: [{ source: '203.0.113.5' }, { source: '192.0.2.77' }, { source: '10.244.1.30', inInterface: 'cni0' }, { source: '10.244.1.31', inInterface: 'veth12ab' },
     { source: '10.244.2.30' }, { source: '172.18.0.2', fromNode: true }],
-  ip6: [{ source: '2001:db8::5' }, { source: 'fd00:10:244:1::30', inInterface: 'veth12ab' }, { source: 'fd00:172:18::2', fromNode: true }],
+  IPv6: [{ source: '2001:db8::5' }, { source: 'fd00:10:244:1::30', inInterface: 'veth12ab' }, { source: 'fd00:172:18::2', fromNode: true }],
 } as const;
-const NODE = { ip: '172.18.0.2', ip6: 'fd00:172:18::2' } as const;
+const NODE = { IPv4: '172.18.0.2', IPv6: 'fd00:172:18::2' } as const;
 
 function packetsFor(input: RenderInput): TracePacket[] {
   const destinations: { destination: string; port: number; protocol: TracePacket['protocol'] }[] = [];
@@ -38,9 +38,9 @@ function packetsFor(input: RenderInput): TracePacket[] {
   destinations.push({ destination: '10.96.255.254', port: 80, protocol: 'TCP' }, { destination: 'fd00:10:96::fffe', port: 80, protocol: 'UDP' });
   // A load-balancer IP as its own source (the node holding the VIP, a load balancer's hairpin).
   const selfSourced = input.services.flatMap(({ spec }) => (spec.loadBalancerIPs ?? []).flatMap((ip) => (spec.ports ?? []).map((port) => (
-    { family: parseAddress(ip)?.family ?? 'ip', destination: ip, port: port.port, protocol: port.protocol, source: ip }))));
+    { family: familyOf(ip) ?? 'IPv4', destination: ip, port: port.port, protocol: port.protocol, source: ip }))));
   return [...destinations.flatMap((d) => {
-    const family = parseAddress(d.destination)?.family ?? 'ip';
+    const family = familyOf(d.destination) ?? 'IPv4';
     return SOURCES[family].map((s) => ({ family, ...d, ...s }));
   }), ...selfSourced];
 }

@@ -15,8 +15,8 @@
  *   incremental script, the stale UDP flows and, for a full sync, the objects to delete.
  * A node-plan change, a renderer failure or the start force a full sync (`needsFull`).
  */
-import type { StaleUdpEntry } from './stale-udp.js';
-import type { ChainState, IpFamily, NftSet, TableState } from './model.js';
+import type { StaleUdpFlow } from './stale-udp.js';
+import type { ChainState, IPFamily, NftSet, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import { groupKey, resolveNode } from './node-context.js';
 import type { ServiceFragment } from './nft-services.js';
@@ -49,9 +49,9 @@ export class RulesetStore {
   /** The previous input's entries and their unit keys, to find changed entries by position. */
   private lastEntries: ServiceEntries = [];
   private keys = new WeakMap<object, string>();
-  private nodeChains: Record<IpFamily, ChainState[]> = { ip: [], ip6: [] };
-  private nodeElements: [IpFamily, string, string][] = [];
-  private active: Record<IpFamily, boolean | undefined> = { ip: undefined, ip6: undefined };
+  private nodeChains: Record<IPFamily, ChainState[]> = { IPv4: [], IPv6: [] };
+  private nodeElements: [IPFamily, string, string][] = [];
+  private active: Record<IPFamily, boolean | undefined> = { IPv4: undefined, IPv6: undefined };
   private fullDue = true;
   private version = 0;
   private problems: string[] | undefined;
@@ -155,7 +155,7 @@ export class RulesetStore {
   }
 
   /** The hooks and helper chains follow whether the family has anything to enforce. */
-  private updateSkeleton(family: IpFamily): void {
+  private updateSkeleton(family: IPFamily): void {
     const context = this.context as NodeContext;
     const base = context.families[family];
     const active = this.ledger.ports[family] > 0 || context.exposures.some((x) => x.family === family) || base.serviceCIDRs.length > 0;
@@ -175,8 +175,8 @@ export class RulesetStore {
     this.units.clear();
     this.sortedKeys = undefined;
     this.lastEntries = [];
-    this.nodeChains = { ip: [], ip6: [] };
-    this.active = { ip: undefined, ip6: undefined };
+    this.nodeChains = { IPv4: [], IPv6: [] };
+    this.active = { IPv4: undefined, IPv6: undefined };
     this.fullDue = true;
   }
 
@@ -206,12 +206,12 @@ export class RulesetStore {
   }
 
   /** The desired tables in canonical order (a copy). */
-  snapshot(): Record<IpFamily, TableState> {
+  snapshot(): Record<IPFamily, TableState> {
     return this.tables.snapshot();
   }
 
   /** The live tables (read-only for callers): what the store holds now. */
-  get live(): Record<IpFamily, TableState> {
+  get live(): Record<IPFamily, TableState> {
     return this.tables.tables;
   }
 
@@ -225,18 +225,18 @@ export class RulesetStore {
   }
 
   /** UDP flows made stale since the last commit (see stale-udp.ts). */
-  staleUdp(): StaleUdpEntry[] {
+  staleUdp(): StaleUdpFlow[] {
     return this.ledger.staleUdp();
   }
 
   /** Chains and Service sets present at the last commit and not desired now. */
-  leftovers(): Record<IpFamily, { chains: string[]; sets: NftSet[] }> {
+  leftovers(): Record<IPFamily, { chains: string[]; sets: NftSet[] }> {
     const delta = this.tables.delta();
-    const of = (family: IpFamily) => ({
+    const of = (family: IPFamily) => ({
       chains: [...delta[family].chains].filter(([, c]) => c.before && !c.after).map(([name]) => name),
       sets: [...delta[family].sets.values()].flatMap((c) => (c.before && !c.after ? [c.before] : [])),
     });
-    return { ip: of('ip'), ip6: of('ip6') };
+    return { IPv4: of('IPv4'), IPv6: of('IPv6') };
   }
 
   /** The state of the last update is in the kernel. */
@@ -251,13 +251,13 @@ const sameEntries = (a: ServiceEntries, b: ServiceEntries): boolean =>
   a.length === b.length && a.every((e, i) => { const o = b[i]; return o !== undefined && (e === o || (e.spec === o.spec && e.name === o.name && e.namespace === o.namespace)); });
 
 /** The node's own elements in the static sets. */
-function nodeElements(context: NodeContext): [IpFamily, string, string][] {
-  return FAMILIES.flatMap((family): [IpFamily, string, string][] => {
+function nodeElements(context: NodeContext): [IPFamily, string, string][] {
+  return FAMILIES.flatMap((family): [IPFamily, string, string][] => {
     const f = context.families[family];
     return [
-      ...(f.localTraffic.kind === 'cidrs' ? f.localTraffic.cidrs : []).map((c): [IpFamily, string, string] => [family, SET.localCidrs, c]),
-      ...(Array.isArray(f.nodePortAddresses) ? f.nodePortAddresses : []).map((a): [IpFamily, string, string] => [family, SET.nodePortIps, a]),
-      ...f.serviceCIDRs.map((c): [IpFamily, string, string] => [family, SET.serviceCidrs, c]),
+      ...(f.localTraffic.kind === 'cidrs' ? f.localTraffic.cidrs : []).map((c): [IPFamily, string, string] => [family, SET.localCidrs, c]),
+      ...(Array.isArray(f.nodePortAddresses) ? f.nodePortAddresses : []).map((a): [IPFamily, string, string] => [family, SET.nodePortIps, a]),
+      ...f.serviceCIDRs.map((c): [IPFamily, string, string] => [family, SET.serviceCidrs, c]),
     ];
   });
 }

@@ -4,11 +4,12 @@
  * recorded as claims: which claimant wins a key depends on the other Services, so the
  * element store decides (first in Service order wins, then exposures in node-plan order).
  */
-import { hostPort } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { formatHostPort } from '@natplan/netaddr';
+import { fnv1a64Hex } from '@natplan/controller-kit/hash';
 import type { ChainState, NftSet } from './model.js';
+import { nftFamily } from './model.js';
 import type { Backend, L4Protocol, NodeContext, ServicePortNat } from './resolved-plan.js';
-import type { IpFamily } from './addresses.js';
+import type { IPFamily } from './model.js';
 import { CHAIN, SET, addressType, nodePortMatch, slotKey, slotMapName } from './nft-skeleton.js';
 
 export interface UdpFacts {
@@ -25,7 +26,7 @@ export interface UdpFacts {
 }
 
 /** What a family's Service renders read from the node. */
-export type FamilyContext = NodeContext['families'][IpFamily];
+export type FamilyContext = NodeContext['families'][IPFamily];
 
 /** The UDP frontends (`address|port`) whose traffic a Service port DNATs to its endpoints. */
 function udpFrontendsOf(p: ServicePortNat, plan: FamilyContext): string[] {
@@ -177,18 +178,18 @@ export class FamilyBuilder {
   /** Records a programmed endpoint and returns its `dnat` statement. */
   private dnat(p: ServicePortNat, backend: Backend): string {
     this.record(p, backend);
-    return `meta l4proto ${p.protocol} dnat to ${hostPort(this.plan.family, backend.address, backend.port)}`;
+    return `meta l4proto ${p.protocol} dnat to ${formatHostPort(backend.address, backend.port)}`;
   }
 
   /** With ClientIP affinity: an endpoint chain that remembers the client, and its set. */
   private affinityEndpoint(p: ServicePortNat, backend: Backend, timeoutSeconds: number): { chain: string; set: string } {
     const hash = fnv1a64Hex(`${p.id}|${backend.address}|${backend.port}`);
-    const ipx = this.plan.family;
+    const { family } = this.plan;
     const set = `aff-${hash}`;
     const chain = `ep-${hash}`;
     if (!this.chainNames.has(chain)) {
-      this.out.sets.push({ kind: 'set', family: ipx, name: set, type: addressType(ipx), flags: ['dynamic', 'timeout'], timeoutSeconds });
-      this.chain(chain, [`update @${set} { ${ipx} saddr }`, this.dnat(p, backend)]);
+      this.out.sets.push({ kind: 'set', family, name: set, type: addressType(family), flags: ['dynamic', 'timeout'], timeoutSeconds });
+      this.chain(chain, [`update @${set} { ${nftFamily(family)} saddr }`, this.dnat(p, backend)]);
     }
     return { chain, set };
   }
@@ -223,8 +224,8 @@ export class FamilyBuilder {
       const shared = `${prefix === 'lo' ? 'local' : 'cluster'}-${p.protocol}-${backends.length}`;
       const dnat = (kind: 'frontend' | 'nodeport'): string => {
         const name = `${kind}-${shared}`;
-        const ipx = this.plan.family;
-        const key = slotKey(ipx, kind, p.protocol);
+        const key = slotKey(this.plan.family, kind, p.protocol);
+        const ipx = nftFamily(this.plan.family);
         const map = slotMapName(kind, p.protocol);
         const mod = `numgen random mod ${backends.length}${offset ? ` offset ${offset}` : ''}`;
         return this.chain(name, [`meta l4proto ${p.protocol} dnat ${ipx} to ${key} . ${mod} map @${map}`]);
@@ -236,7 +237,7 @@ export class FamilyBuilder {
   }
 
   private affinityBalance(name: string, p: ServicePortNat, backends: Backend[], timeout: number): Balance {
-    const ipx = this.plan.family;
+    const ipx = nftFamily(this.plan.family);
     const eps = backends.map((b) => this.affinityEndpoint(p, b, timeout));
     const rules = eps.map((ep) => `${ipx} saddr @${ep.set} goto ${ep.chain}`);
     eps.forEach((ep, k) => {

@@ -33,7 +33,7 @@ describe('goldens', () => {
     golden(`${name}.nft`, nftFullSyncScript(renderNftables(input())));
   });
   it.each(CASES)('%s.iptables', (name, input) => {
-    const { ipv4, ipv6 } = renderIptables(input());
+    const { IPv4: ipv4, IPv6: ipv6 } = renderIptables(input());
     golden(`${name}.iptables`, `# ipv4\n${ipv4}# ipv6\n${ipv6}`);
   });
 });

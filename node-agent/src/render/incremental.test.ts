@@ -100,7 +100,7 @@ function syncAndCheck(store: RulesetStore, input: RenderInput, committed: NftRul
   if (committed) {
     const compared = diffTables(committed.tables, fresh.tables);
     const leftovers = store.leftovers();
-    for (const family of ['ip', 'ip6'] as const) {
+    for (const family of ['IPv4', 'IPv6'] as const) {
       expect(leftovers[family].chains.sort()).toEqual([...committed.tables[family].chains.keys()].filter((c) => !fresh.tables[family].chains.has(c)).sort());
     }
     expect(store.staleUdp()).toEqual(staleUdpEndpoints(committed, fresh));
@@ -147,7 +147,7 @@ describe('the element store', () => {
     store.update(initial);
     store.committed();
     store.update(one);
-    const changedKeys = [...store.delta().ip.elements.values()].reduce((n, m) => n + m.size, 0);
+    const changedKeys = [...store.delta().IPv4.elements.values()].reduce((n, m) => n + m.size, 0);
     expect(changedKeys).toBeGreaterThan(0);
     expect(changedKeys).toBeLessThan(12);
   });

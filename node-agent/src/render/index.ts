@@ -10,14 +10,11 @@ export type { NodeIdentity, RenderInput } from './plan.js';
 export type { NftRuleset, RulesetCounts } from './nft-render.js';
 export type { StoreState } from './element-store.js';
 export type { Leftovers } from './nft-sync.js';
-export type { StaleUdpEntry } from './stale-udp.js';
-export type { TracePacket, TraceResult, TraceHost } from './nft-trace.js';
+export type { StaleUdpFlow } from './stale-udp.js';
 export type { IptablesChains, IptablesJump, IptablesOptions } from './iptables-render.js';
 
 export { renderNftables, rulesetCounts, storeRuleset } from './nft-render.js';
 export { RulesetStore } from './element-store.js';
 export { nftFullSyncScript, nftFullSyncScriptWith, nftDeltaScript, nftIncrementalScript, nftColdStartScripts, nftCleanupScript, rulesetDigest } from './nft-sync.js';
 export { staleUdpEndpoints } from './stale-udp.js';
-export { traceNft } from './nft-trace.js';
 export { renderIptables, renderIptablesChains, iptablesCleanupScripts, iptablesHookJumps, IPTABLES_STATIC_CHAINS } from './iptables-render.js';
-export { traceIptables } from './iptables-trace.js';

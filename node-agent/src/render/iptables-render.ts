@@ -18,9 +18,8 @@
  * source ranges apply to connections the exposure DNATed (`--ctstate DNAT`) or that are
  * still addressed to a local address (no endpoints): never to traffic passing through.
  */
-import type { IpFamily } from './addresses.js';
-import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { familyBits, formatHostPort, parseAddr, parsePrefix, prefixContains, type IPFamily } from '@natplan/netaddr';
+import { fnv1a64Hex } from '@natplan/controller-kit/hash';
 import type { Backend, FamilyPlan, NatPlan, RenderInput, ServicePortNat } from './plan.js';
 import { resolvePlan } from './plan.js';
 
@@ -54,11 +53,11 @@ export function iptablesHookJumps(): IptablesJump[] {
 }
 
 const inCidr = (cidrText: string, address: string): boolean => {
-  const cidr = parseCidr(cidrText);
-  const parsed = parseAddress(address);
-  return cidr !== undefined && parsed !== undefined && cidrContains(cidr, parsed);
+  const prefix = parsePrefix(cidrText);
+  const parsed = parseAddr(address);
+  return prefix !== undefined && parsed !== undefined && prefixContains(prefix, parsed);
 };
-const hostMask = (family: IpFamily, address: string): string => `${address}/${family === 'ip' ? 32 : 128}`;
+const hostMask = (family: IPFamily, address: string): string => `${address}/${familyBits(family)}`;
 const comment = (label: string | undefined): string => (label ? ` -m comment --comment "${label}"` : '');
 const l4 = (protocol: string, port: number): string => `-p ${protocol} -m ${protocol} --dport ${port}`;
 
@@ -116,7 +115,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string): {
       epChains.add(name);
       nat.rule(name, `-s ${hostMask(family, b.address)} -j ${C.markMasq}`);
       const affinity = p.affinityTimeoutSeconds !== undefined ? `-m recent --name ${hash} --set ` : '';
-      nat.rule(name, `${affinity}-p ${p.protocol} -m ${p.protocol} -j DNAT --to-destination ${hostPort(family, b.address, b.port)}`);
+      nat.rule(name, `${affinity}-p ${p.protocol} -m ${p.protocol} -j DNAT --to-destination ${formatHostPort(b.address, b.port)}`);
     }
     return name;
   };
@@ -226,7 +225,7 @@ function renderFamily(plan: FamilyPlan, masqueradeAll: boolean, mark: string): {
 
   // Node ports come after every explicit address, as in kube-proxy.
   const nodePortDestinations = plan.nodePortAddresses === 'all-local'
-    ? [`-m addrtype --dst-type LOCAL ! -d ${family === 'ip' ? '127.0.0.0/8' : '::1/128'}`]
+    ? [`-m addrtype --dst-type LOCAL ! -d ${family === 'IPv4' ? '127.0.0.0/8' : '::1/128'}`]
     : plan.nodePortAddresses.map((a) => `-d ${hostMask(family, a)}`);
   for (const dst of nodePortDestinations) {
     nat.rule(C.services, `${dst} -j ${C.nodePorts}`);
@@ -265,35 +264,35 @@ function rejectTarget(protocol: string): string {
 
 export interface IptablesOptions {
   /** NATPLAN-* chains that exist now (from iptables-save); those no longer wanted are deleted. */
-  existingChains?: { ipv4?: string[]; ipv6?: string[] };
+  existingChains?: { IPv4?: string[]; IPv6?: string[] };
 }
 
 /** iptables-restore (--noflush) input for both families; problems are reported by renderNftables. */
-export function renderIptables(input: RenderInput, options: IptablesOptions = {}): { ipv4: string; ipv6: string } {
+export function renderIptables(input: RenderInput, options: IptablesOptions = {}): { IPv4: string; IPv6: string } {
   const plan = resolvePlan(input);
   const mark = `0x${plan.masqueradeMark.toString(16)}`;
   const text = (family: FamilyPlan, stale: string[]): string => {
     const { nat, filter } = renderFamily(family, plan.masqueradeAll, mark);
     return nat.text('nat', stale) + filter.text('filter', stale);
   };
-  return { ipv4: text(plan.families.ip, options.existingChains?.ipv4 ?? []), ipv6: text(plan.families.ip6, options.existingChains?.ipv6 ?? []) };
+  return { IPv4: text(plan.families.IPv4, options.existingChains?.IPv4 ?? []), IPv6: text(plan.families.IPv6, options.existingChains?.IPv6 ?? []) };
 }
 
 /** The same rules as renderIptables, per family as chains (the applier writes only changed ones). */
-export function renderIptablesChains(plan: NatPlan): { ipv4: IptablesChains; ipv6: IptablesChains } {
+export function renderIptablesChains(plan: NatPlan): { IPv4: IptablesChains; IPv6: IptablesChains } {
   const mark = `0x${plan.masqueradeMark.toString(16)}`;
   const chains = (family: FamilyPlan): IptablesChains => {
     const { nat, filter } = renderFamily(family, plan.masqueradeAll, mark);
     return new Map([['nat', nat.byChain()], ['filter', filter.byChain()]]);
   };
-  return { ipv4: chains(plan.families.ip), ipv6: chains(plan.families.ip6) };
+  return { IPv4: chains(plan.families.IPv4), IPv6: chains(plan.families.IPv6) };
 }
 
 /**
  * restore input (for --noflush) that empties and deletes natplan's chains: the static ones
  * and any listed. Remove the hook jumps (`iptablesHookJumps`) first, or the deletes fail.
  */
-export function iptablesCleanupScripts(existingChains: { ipv4?: string[]; ipv6?: string[] } = {}): { ipv4: string; ipv6: string } {
+export function iptablesCleanupScripts(existingChains: { IPv4?: string[]; IPv6?: string[] } = {}): { IPv4: string; IPv6: string } {
   const script = (extra: string[]): string => {
     const ours = (names: string[]): string[] => [...new Set(names.filter((c) => /^NATPLAN-[A-Za-z0-9-]{1,20}$/.test(c)))];
     const nat = ours([C.services, C.nodePorts, C.postrouting, C.markMasq, C.masqOffCluster, C.exposures, ...extra.filter((c) => !FILTER_CHAIN.test(c))]);
@@ -301,5 +300,5 @@ export function iptablesCleanupScripts(existingChains: { ipv4?: string[]; ipv6?:
     const table = (name: string, chains: string[]): string[] => [`*${name}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT'];
     return [...table('nat', nat), ...table('filter', filter), ''].join('\n');
   };
-  return { ipv4: script(existingChains.ipv4 ?? []), ipv6: script(existingChains.ipv6 ?? []) };
+  return { IPv4: script(existingChains.IPv4 ?? []), IPv6: script(existingChains.IPv6 ?? []) };
 }

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '@natplan/api';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
-import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
-import { traceNft } from './nft-trace.js';
+import type { TraceHost, TracePacket, TraceResult } from './testing/nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import type { RenderInput } from './plan.js';
 import { scenarioInput } from './testing/scenario.js';
 
@@ -79,7 +79,7 @@ const inputFor = (row: Row): RenderInput => scenarioInput((n) => {
   row.edit?.(n);
 });
 const packet = (row: Row, destination: string, port: number): TracePacket => ({
-  family: 'ip', source: row.source, destination, port, protocol: 'tcp',
+  family: 'IPv4', source: row.source, destination, port, protocol: 'tcp',
   ...(row.inInterface ? { inInterface: row.inInterface } : {}), ...(row.fromNode ? { fromNode: true } : {}),
 });
 
@@ -99,14 +99,14 @@ describe.each(BACKENDS)('%s: local-traffic detectors', (_, tracer) => {
 describe('rendered detector rules', () => {
   it('nftables: a CIDR detector is one interval set; an interface detector an iifname match', () => {
     const cidrs = renderNftables(scenarioInput((n) => { n.localTraffic = NODE_CIDR; }));
-    expect([...(cidrs.tables.ip.sets.get('local-cidrs')?.elements.keys() ?? [])]).toEqual(['10.244.1.0/24']);
+    expect([...(cidrs.tables.IPv4.sets.get('local-cidrs')?.elements.keys() ?? [])]).toEqual(['10.244.1.0/24']);
     const prefix = renderNftables(scenarioInput((n) => { n.localTraffic = PREFIX; }));
-    const rules = [...prefix.tables.ip.chains.values()].flatMap((c) => c.rules);
+    const rules = [...prefix.tables.IPv4.chains.values()].flatMap((c) => c.rules);
     expect(rules.filter((r) => r.includes('iifname'))).toContain('iifname != "veth*" jump mark-for-masquerade');
-    expect(prefix.tables.ip.sets.get('local-cidrs')?.elements.size).toBe(0);
+    expect(prefix.tables.IPv4.sets.get('local-cidrs')?.elements.size).toBe(0);
   });
   it('iptables: an interface prefix is -i with iptables\' + wildcard', () => {
-    const { ipv4 } = renderIptables(scenarioInput((n) => { n.localTraffic = PREFIX; }));
+    const { IPv4: ipv4 } = renderIptables(scenarioInput((n) => { n.localTraffic = PREFIX; }));
     expect(ipv4).toContain('-A NATPLAN-MASQ-OFFCLUSTER -i veth+ -j RETURN');
   });
 });

@@ -3,13 +3,21 @@
  * sigs.k8s.io/knftables, written from scratch). Objects are plain data; `transaction.ts`
  * turns operations on them into an `nft -f` script.
  */
-import type { IpFamily } from './addresses.js';
+import { IP_FAMILIES, type IPFamily } from '@natplan/netaddr';
 
-export type { IpFamily } from './addresses.js';
+export type { IPFamily } from '@natplan/netaddr';
 
 /** The one private table per family. */
 export const TABLE_NAME = 'natplan';
-export const FAMILIES: readonly IpFamily[] = ['ip', 'ip6'];
+export const FAMILIES: readonly IPFamily[] = IP_FAMILIES;
+
+/**
+ * nft's table family and address-match keyword for an IP family (`table ip natplan`,
+ * `ip6 daddr`). Only the text an `nft -f` script is made of uses it; everything else
+ * speaks IPFamily. Hashes of rule text (chain ids, the ruleset digest) hash this too, so
+ * names and digests did not change when the model moved to IPFamily.
+ */
+export const nftFamily = (family: IPFamily): 'ip' | 'ip6' => (family === 'IPv4' ? 'ip' : 'ip6');
 
 export type ChainHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 
@@ -20,12 +28,12 @@ export interface BaseChainSpec {
   priority: number;
 }
 
-export interface NftTable { kind: 'table'; family: IpFamily }
-export interface NftChain { kind: 'chain'; family: IpFamily; name: string; base?: BaseChainSpec }
-export interface NftRule { kind: 'rule'; family: IpFamily; chain: string; rule: string }
+export interface NftTable { kind: 'table'; family: IPFamily }
+export interface NftChain { kind: 'chain'; family: IPFamily; name: string; base?: BaseChainSpec }
+export interface NftRule { kind: 'rule'; family: IPFamily; chain: string; rule: string }
 export interface NftSet {
   kind: 'set' | 'map';
-  family: IpFamily;
+  family: IPFamily;
   name: string;
   /** `ipv4_addr . inet_proto . inet_service` for a set, `... : verdict` for a map. */
   type: string;
@@ -37,7 +45,7 @@ export interface NftSet {
 }
 export interface NftElement {
   kind: 'element';
-  family: IpFamily;
+  family: IPFamily;
   /** Name of the set or map. */
   set: string;
   /** The key, already canonical (e.g. `10.96.0.10 . tcp . 80`). */
@@ -63,7 +71,7 @@ export interface SetState {
 }
 
 export interface TableState {
-  family: IpFamily;
+  family: IPFamily;
   chains: Map<string, ChainState>;
   sets: Map<string, SetState>;
 }

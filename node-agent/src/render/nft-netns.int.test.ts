@@ -130,21 +130,21 @@ describe('iptables-restore in a fresh network namespace', () => {
     { run: 'ip6tables-restore --noflush', input: ipv6 },
   ];
   it('accepts the scenario, twice in a row (--noflush over its own chains)', () => {
-    const { ipv4, ipv6 } = renderIptables(scenarioInput());
+    const { IPv4: ipv4, IPv6: ipv6 } = renderIptables(scenarioInput());
     const result = inFreshNetns([...restore(ipv4, ipv6), ...restore(ipv4, ipv6)], false);
     expect(result.stderr).toBe('');
     expect(result.ok).toBe(true);
   });
   it('hook jumps can be ensured idempotently, and cleanup removes every NATPLAN chain', () => {
-    const { ipv4, ipv6 } = renderIptables(scenarioInput());
+    const { IPv4: ipv4, IPv6: ipv6 } = renderIptables(scenarioInput());
     const ensure = iptablesHookJumps().flatMap((j) => ['iptables', 'ip6tables'].map((bin) =>
       `${bin} -t ${j.table} -C ${j.chain} ${j.args.join(' ')} 2>/dev/null || ${bin} -t ${j.table} -I ${j.chain} ${j.args.join(' ')}`));
     const remove = iptablesHookJumps().flatMap((j) => ['iptables', 'ip6tables'].map((bin) => `${bin} -t ${j.table} -D ${j.chain} ${j.args.join(' ')}`));
     const chains = (text: string) => [...text.matchAll(/^:(NATPLAN-\S+)/gm)].map((m) => m[1] ?? '');
-    const cleanup = iptablesCleanupScripts({ ipv4: chains(ipv4), ipv6: chains(ipv6) });
+    const cleanup = iptablesCleanupScripts({ IPv4: chains(ipv4), IPv6: chains(ipv6) });
     const dir = mkdtempSync(join(tmpdir(), 'natplan-ipt-'));
     try {
-      for (const [name, text] of Object.entries({ v4: ipv4, v6: ipv6, c4: cleanup.ipv4, c6: cleanup.ipv6 })) writeFileSync(join(dir, name), text);
+      for (const [name, text] of Object.entries({ v4: ipv4, v6: ipv6, c4: cleanup.IPv4, c6: cleanup.IPv6 })) writeFileSync(join(dir, name), text);
       const script = ['set -e', `iptables-restore --noflush < ${dir}/v4`, `ip6tables-restore --noflush < ${dir}/v6`, ...ensure, ...ensure,
         `test "$(iptables-save -t nat | grep -c -- '-A PREROUTING -j NATPLAN-SERVICES')" = 1`,
         ...remove, `iptables-restore --noflush < ${dir}/c4`, `ip6tables-restore --noflush < ${dir}/c6`,
@@ -160,13 +160,13 @@ describe('iptables-restore in a fresh network namespace', () => {
   it('a re-render with the existing chains deletes the chains no longer wanted', () => {
     const before = renderIptables(scenarioInput());
     const after = renderIptables(scenarioB(), { existingChains: {
-      ipv4: [...before.ipv4.matchAll(/^:(NATPLAN-\S+)/gm)].map((m) => m[1] ?? ''),
-      ipv6: [...before.ipv6.matchAll(/^:(NATPLAN-\S+)/gm)].map((m) => m[1] ?? ''),
+      IPv4: [...before.IPv4.matchAll(/^:(NATPLAN-\S+)/gm)].map((m) => m[1] ?? ''),
+      IPv6: [...before.IPv6.matchAll(/^:(NATPLAN-\S+)/gm)].map((m) => m[1] ?? ''),
     } });
     const fresh = renderIptables(scenarioB());
     const dir = mkdtempSync(join(tmpdir(), 'natplan-ipt-'));
     try {
-      for (const [name, text] of Object.entries({ b4: before.ipv4, b6: before.ipv6, a4: after.ipv4, a6: after.ipv6, f4: fresh.ipv4, f6: fresh.ipv6 })) writeFileSync(join(dir, name), text);
+      for (const [name, text] of Object.entries({ b4: before.IPv4, b6: before.IPv6, a4: after.IPv4, a6: after.IPv6, f4: fresh.IPv4, f6: fresh.IPv6 })) writeFileSync(join(dir, name), text);
       const save = 'for t in nat filter; do iptables-save -t $t; ip6tables-save -t $t; done | grep -v "^#" | sort';
       const run = (files: string[]) => spawnSync('unshare', ['--net', '--', 'sh', '-c',
         ['set -e', ...files.map((f) => `${f.endsWith('4') ? 'iptables' : 'ip6tables'}-restore --noflush < ${dir}/${f}`), save].join('\n')], { encoding: 'utf8', timeout: 60_000 });
@@ -180,7 +180,7 @@ describe('iptables-restore in a fresh network namespace', () => {
 
   it('property: every generated plan renders to input iptables-restore accepts', () => {
     fc.assert(fc.property(renderInput(), (input) => {
-      const { ipv4, ipv6 } = renderIptables(input);
+      const { IPv4: ipv4, IPv6: ipv6 } = renderIptables(input);
       const result = inFreshNetns([
         { run: 'iptables-restore --noflush --test', input: ipv4 },
         { run: 'ip6tables-restore --noflush --test', input: ipv6 },

@@ -1,10 +1,10 @@
 /**
  * renderNftables: the desired state of both natplan tables as plain data, rendered
  * afresh (an element store of its own, filled once). Scripts are derived from it in
- * nft-sync.ts; the tracer reads it in nft-trace.ts. The applier keeps one element store
- * across syncs instead (element-store.ts); both give the same ruleset.
+ * nft-sync.ts; the tests' tracer reads it in testing/nft-trace.ts. The applier keeps one
+ * element store across syncs instead (element-store.ts); both give the same ruleset.
  */
-import type { IpFamily, TableState } from './model.js';
+import type { IPFamily, TableState } from './model.js';
 import type { RulesetCounts, StoreState } from './element-store.js';
 import { RulesetStore } from './element-store.js';
 import type { RenderInput } from './resolved-plan.js';
@@ -15,7 +15,7 @@ export type { UdpFacts } from './fragment-builder.js';
 
 /** The complete desired nftables state. Treat as immutable. */
 export interface NftRuleset {
-  tables: Record<IpFamily, TableState>;
+  tables: Record<IPFamily, TableState>;
   /**
    * Parts of the input that were invalid or conflicting and were left out, one sentence
    * each. The rest is rendered; a non-empty list is worth a `Degraded`-style report.

@@ -25,7 +25,7 @@
  * a constant (`ip saddr . 10.0.0.1 @set` fails to parse), which rules out one shared
  * affinity set keyed by client . endpoint.
  */
-import type { IpFamily } from './addresses.js';
+import type { IPFamily } from './model.js';
 import { FAMILIES } from './model.js';
 import type { ExposureSpec, NodeContext, ServiceEntries, ServicePortNat } from './resolved-plan.js';
 import type { ServicePlan } from './service-plan.js';
@@ -51,7 +51,7 @@ export interface ServiceFragment {
   endpoints: Set<string>;
   /** Exposures that found their target port. */
   exposures: number;
-  families: Record<IpFamily, FamilyFragment>;
+  families: Record<IPFamily, FamilyFragment>;
 }
 
 function masqueradeRuleForClusterIP(plan: FamilyContext, masqueradeAll: boolean): string[] {
@@ -141,7 +141,7 @@ export function renderServiceFragment(context: NodeContext, key: string, entries
   const plan = planService(entries, context.identity);
   const targeting = context.exposuresByService.get(key) ?? [];
   const target = (x: ExposureSpec): ServicePortNat | undefined => plan.ports.find((p) => p.family === x.family && p.protocol === x.protocol && p.port === x.servicePort);
-  const families = {} as Record<IpFamily, FamilyFragment>;
+  const families = {} as Record<IPFamily, FamilyFragment>;
   for (const family of FAMILIES) {
     const b = new FamilyBuilder(context.families[family], key);
     const exposures = targeting.filter((x) => x.family === family);

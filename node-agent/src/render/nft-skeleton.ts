@@ -15,7 +15,8 @@
  * because cluster IPs and load-balancer IPs are not local addresses).
  */
 import type { FamilyPlan } from './plan.js';
-import type { ChainState, IpFamily, SetState } from './model.js';
+import type { ChainState, IPFamily, SetState } from './model.js';
+import { nftFamily } from './model.js';
 
 export const CHAIN = {
   natPrerouting: 'nat-prerouting', natOutput: 'nat-output', natPostrouting: 'nat-postrouting',
@@ -37,7 +38,7 @@ export const SET = {
   frontendSlots: 'frontend-slots', nodePortSlots: 'nodeport-slots',
 } as const;
 
-export const addressType = (family: IpFamily): string => (family === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
+export const addressType = (family: IPFamily): string => (family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr');
 export const markHex = (mark: number): string => `0x${mark.toString(16).padStart(8, '0')}`;
 
 /**
@@ -48,23 +49,23 @@ export const markHex = (mark: number): string => `0x${mark.toString(16).padStart
 export function localTrafficMatch(plan: Pick<FamilyPlan, 'family' | 'localTraffic'>, negate: boolean): string | undefined {
   const lt = plan.localTraffic;
   const op = negate ? '!= ' : '';
-  if (lt.kind === 'cidrs') return `${plan.family} saddr ${op}@${SET.localCidrs}`;
+  if (lt.kind === 'cidrs') return `${nftFamily(plan.family)} saddr ${op}@${SET.localCidrs}`;
   if (lt.kind === 'interface') return `iifname ${op}"${lt.name}${lt.prefix ? '*' : ''}"`;
   return undefined;
 }
 
 /** The match for "addressed to a node-port address", or undefined when this family serves none. */
 export function nodePortMatch(plan: Pick<FamilyPlan, 'family' | 'nodePortAddresses'>): string | undefined {
-  const ipx = plan.family;
+  const ipx = nftFamily(plan.family);
   if (plan.nodePortAddresses === 'all-local') {
     // Loopback is excluded as in kube-proxy's nftables mode: DNAT of 127/8 needs route_localnet.
-    const loopback = ipx === 'ip' ? '127.0.0.0/8' : '::1';
+    const loopback = plan.family === 'IPv4' ? '127.0.0.0/8' : '::1';
     return `${ipx} daddr != ${loopback} fib daddr type local`;
   }
   return plan.nodePortAddresses.length ? `${ipx} daddr @${SET.nodePortIps}` : undefined;
 }
 
-function emptySet(family: IpFamily, kind: 'set' | 'map', name: string, type: string, flags?: ('interval')[]): SetState {
+function emptySet(family: IPFamily, kind: 'set' | 'map', name: string, type: string, flags?: ('interval')[]): SetState {
   return { definition: { kind, family, name, type, ...(flags ? { flags } : {}) }, elements: new Map() };
 }
 
@@ -76,8 +77,8 @@ export const slotMapName = (kind: 'frontend' | 'nodeport', protocol: SlotProtoco
   `${kind === 'frontend' ? SET.frontendSlots : SET.nodePortSlots}-${protocol}`;
 
 /** The key expression of a slot map, before `. numgen ...`. */
-export const slotKey = (family: IpFamily, kind: 'frontend' | 'nodeport', protocol: SlotProtocol): string =>
-  (kind === 'frontend' ? `${family} daddr . ${protocol} dport` : `${protocol} dport`);
+export const slotKey = (family: IPFamily, kind: 'frontend' | 'nodeport', protocol: SlotProtocol): string =>
+  (kind === 'frontend' ? `${nftFamily(family)} daddr . ${protocol} dport` : `${protocol} dport`);
 
 /**
  * `frontend . slot -> endpoint` maps for balanced Service ports (see nft-services.ts), one
@@ -86,9 +87,9 @@ export const slotKey = (family: IpFamily, kind: 'frontend' | 'nodeport', protoco
  * by its protocol. `typeof` because numgen's plain integer has no named type; the `mod 2`
  * only types the key, each rule has its own modulus.
  */
-function slotMaps(family: IpFamily): SetState[] {
+function slotMaps(family: IPFamily): SetState[] {
   return (['frontend', 'nodeport'] as const).flatMap((kind) => SLOT_PROTOCOLS.map((protocol): SetState => {
-    const type = `${slotKey(family, kind, protocol)} . numgen random mod 2 : ${family} daddr . ${protocol} dport`;
+    const type = `${slotKey(family, kind, protocol)} . numgen random mod 2 : ${nftFamily(family)} daddr . ${protocol} dport`;
     return { definition: { kind: 'map', family, name: slotMapName(kind, protocol), type, typeOf: true }, elements: new Map() };
   }));
 }
@@ -135,7 +136,7 @@ export function skeletonSets(plan: Pick<FamilyPlan, 'family' | 'localTraffic' | 
  */
 export function skeletonChains(plan: Pick<FamilyPlan, 'family' | 'localTraffic' | 'nodePortAddresses' | 'active'>, masqueradeMark: number): ChainState[] {
   if (!plan.active) return [];
-  const ipx = plan.family;
+  const ipx = nftFamily(plan.family);
   const mark = markHex(masqueradeMark);
   const nodePorts = nodePortMatch(plan);
   const frontend = `${ipx} daddr . meta l4proto . th dport`;

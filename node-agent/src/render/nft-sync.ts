@@ -6,7 +6,7 @@
  * their NAT mappings across restarts and full syncs. Dynamic affinity sets are never
  * flushed either (clients keep their endpoint for the configured timeout).
  */
-import type { ChainState, IpFamily, NftChain, NftElement, NftSet, SetState, TableState } from './model.js';
+import type { ChainState, IPFamily, NftChain, NftElement, NftSet, SetState, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import type { NftRuleset } from './nft-render.js';
 import type { RulesetDelta } from './ruleset-delta.js';
@@ -14,11 +14,11 @@ import { diffTables, sameSet } from './ruleset-delta.js';
 import { tablesDigest } from './ruleset-digest.js';
 import { NftTransaction } from './transaction.js';
 
-const chainObject = (family: IpFamily, c: { name: string; base?: ChainState['base'] }): NftChain =>
+const chainObject = (family: IPFamily, c: { name: string; base?: ChainState['base'] }): NftChain =>
   ({ kind: 'chain', family, name: c.name, ...(c.base ? { base: c.base } : {}) });
 const isDynamic = (s: SetState): boolean => s.definition.flags?.includes('dynamic') ?? false;
 
-function addElements(tx: NftTransaction, family: IpFamily, set: SetState, keys?: Iterable<string>): void {
+function addElements(tx: NftTransaction, family: IPFamily, set: SetState, keys?: Iterable<string>): void {
   for (const key of keys ?? set.elements.keys()) {
     const value = set.elements.get(key) ?? '';
     const element: NftElement = { kind: 'element', family, set: set.definition.name, key, ...(set.definition.kind === 'map' ? { value } : {}) };
@@ -38,7 +38,7 @@ function declare(tx: NftTransaction, table: TableState): void {
   for (const s of table.sets.values()) tx.add(s.definition);
 }
 
-function fillRules(tx: NftTransaction, family: IpFamily, chain: ChainState): void {
+function fillRules(tx: NftTransaction, family: IPFamily, chain: ChainState): void {
   for (const rule of chain.rules) tx.add({ kind: 'rule', family, chain: chain.name, rule });
 }
 
@@ -50,7 +50,7 @@ function scriptOrThrowless(tx: NftTransaction): string {
 }
 
 /** Per family: chains and Service sets that may exist in the kernel and are no longer wanted. */
-export type Leftovers = Record<IpFamily, { chains: readonly string[]; sets: readonly NftSet[] }>;
+export type Leftovers = Record<IPFamily, { chains: readonly string[]; sets: readonly NftSet[] }>;
 
 /**
  * One transaction that makes the tables equal `desired` without deleting them: every
@@ -58,7 +58,7 @@ export type Leftovers = Record<IpFamily, { chains: readonly string[]; sets: read
  * (the last committed or attempted state, if known) but not desired are deleted.
  */
 export function nftFullSyncScript(desired: NftRuleset, previous?: NftRuleset): string {
-  const leftovers = (family: IpFamily) => {
+  const leftovers = (family: IPFamily) => {
     const old = previous?.tables[family];
     const table = desired.tables[family];
     return {
@@ -66,11 +66,11 @@ export function nftFullSyncScript(desired: NftRuleset, previous?: NftRuleset): s
       sets: old ? [...old.sets.values()].filter((s) => !table.sets.has(s.definition.name)).map((s) => s.definition) : [],
     };
   };
-  return nftFullSyncScriptWith(desired.tables, { ip: leftovers('ip'), ip6: leftovers('ip6') });
+  return nftFullSyncScriptWith(desired.tables, { IPv4: leftovers('IPv4'), IPv6: leftovers('IPv6') });
 }
 
 /** nftFullSyncScript with the objects to delete given as a list (the element store's leftovers). */
-export function nftFullSyncScriptWith(tables: Record<IpFamily, TableState>, leftovers?: Leftovers): string {
+export function nftFullSyncScriptWith(tables: Record<IPFamily, TableState>, leftovers?: Leftovers): string {
   const tx = new NftTransaction();
   for (const family of FAMILIES) {
     const table = tables[family];
@@ -106,7 +106,7 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * object deleted and re-created, which only a full sync does safely. Objects are visited
  * by name, so the script depends on the delta only, not on how it was found.
  */
-export function nftDeltaScript(desired: Record<IpFamily, TableState>, delta: RulesetDelta): { script: string | null } | { full: true } {
+export function nftDeltaScript(desired: Record<IPFamily, TableState>, delta: RulesetDelta): { script: string | null } | { full: true } {
   const tx = new NftTransaction();
   for (const family of FAMILIES) {
     const { chains, sets, elements } = delta[family];

@@ -5,10 +5,8 @@
  * needs it recomputed.
  */
 import type { NodeNatPlanSpec } from '@natplan/api';
-import type { IpFamily, ParsedCidr } from './addresses.js';
-import { cidrContains, parseAddress, parseCidr } from './addresses.js';
+import { canonicalAddr, familyOfValid, formatAddr, formatPrefix, isSpecialAddr, parseAddr, parsePrefix, prefixCovers, type IPFamily, type Prefix } from '@natplan/netaddr';
 import type { ExposureSpec, L4Protocol, LocalTraffic, NodeContext, RenderInput } from './resolved-plan.js';
-import { IPV4_BITS, IPV6_BITS, isSpecialAddress } from '@natplan/netaddr';
 
 export const PROTOCOLS: Record<string, L4Protocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 const DEFAULT_MASQUERADE_BIT = 14; // 0x4000, the bit kube-proxy uses, so both agree in complement mode.
@@ -25,14 +23,15 @@ export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 
  */
 export const groupKey = (namespace: string, name: string): string => (namespace.includes('\0') ? JSON.stringify([namespace, name]) : `${namespace}\0${name}`);
 
-export function cidrsByFamily(texts: readonly string[] | undefined, what: string, problems: string[]): Record<IpFamily, string[]> {
-  const out: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+export function cidrsByFamily(texts: readonly string[] | undefined, what: string, problems: string[]): Record<IPFamily, string[]> {
+  const out: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
   for (const text of texts ?? []) {
-    const parsed: ParsedCidr | undefined = parseCidr(text);
+    const parsed = parsePrefix(text);
     if (!parsed) { problems.push(`${what}: invalid CIDR ${JSON.stringify(text)} ignored`); continue; }
-    if (!out[parsed.family].includes(parsed.cidr)) out[parsed.family].push(parsed.cidr);
+    const canonical = formatPrefix(parsed);
+    if (!out[parsed.family].includes(canonical)) out[parsed.family].push(canonical);
   }
-  return { ip: disjointCidrs(out.ip), ip6: disjointCidrs(out.ip6) };
+  return { IPv4: disjointCidrs(out.IPv4), IPv6: disjointCidrs(out.IPv6) };
 }
 
 /**
@@ -41,10 +40,9 @@ export function cidrsByFamily(texts: readonly string[] | undefined, what: string
  * intervals in an interval set without auto-merge (and pipapo concatenations have none).
  */
 export function disjointCidrs(cidrs: readonly string[]): string[] {
-  const parsed = cidrs.map((c) => parseCidr(c)).filter((c): c is ParsedCidr => c !== undefined);
-  const kept = parsed.filter((c, i) => !parsed.some((other, j) => j !== i && other.prefix <= c.prefix
-    && cidrContains(other, c) && (other.prefix < c.prefix || j < i)));
-  return [...new Set(kept.map((c) => c.cidr))].sort(byText);
+  const parsed = cidrs.map((c) => parsePrefix(c)).filter((c): c is Prefix => c !== undefined);
+  const kept = parsed.filter((c, i) => !parsed.some((other, j) => j !== i && prefixCovers(other, c) && (other.bits < c.bits || j < i)));
+  return [...new Set(kept.map(formatPrefix))].sort(byText);
 }
 
 /**
@@ -53,12 +51,12 @@ export function disjointCidrs(cidrs: readonly string[]): string[] {
  * CIDRs. A CIDR mode without CIDRs of a family detects nothing in that family, so no rule
  * tests an empty set.
  */
-function resolveLocalTraffic(node: NodeNatPlanSpec, problems: string[]): Record<IpFamily, LocalTraffic> {
+function resolveLocalTraffic(node: NodeNatPlanSpec, problems: string[]): Record<IPFamily, LocalTraffic> {
   const spec = node.localTraffic;
-  const byCidrs = (texts: readonly string[] | undefined, what: string): Record<IpFamily, LocalTraffic> => {
+  const byCidrs = (texts: readonly string[] | undefined, what: string): Record<IPFamily, LocalTraffic> => {
     const cidrs = cidrsByFamily(texts, what, problems);
-    const of = (f: IpFamily): LocalTraffic => (cidrs[f].length ? { kind: 'cidrs', cidrs: cidrs[f] } : { kind: 'none' });
-    return { ip: of('ip'), ip6: of('ip6') };
+    const of = (f: IPFamily): LocalTraffic => (cidrs[f].length ? { kind: 'cidrs', cidrs: cidrs[f] } : { kind: 'none' });
+    return { IPv4: of('IPv4'), IPv6: of('IPv6') };
   };
   if (!spec) return byCidrs((node.clusterCIDRs ?? []).length ? node.clusterCIDRs : node.podCIDRs, 'node clusterCIDRs/podCIDRs');
   if (spec.mode === 'ClusterCIDR' || spec.mode === 'NodeCIDR') return byCidrs(spec.cidrs, 'node localTraffic cidrs');
@@ -66,25 +64,25 @@ function resolveLocalTraffic(node: NodeNatPlanSpec, problems: string[]): Record<
   const name = (prefix ? spec.interfaceNamePrefix : spec.interfaceName) ?? '';
   if (!INTERFACE_NAME.test(name)) {
     problems.push(`node localTraffic: invalid interface ${JSON.stringify(name)}; no traffic is treated as local`);
-    return { ip: { kind: 'none' }, ip6: { kind: 'none' } };
+    return { IPv4: { kind: 'none' }, IPv6: { kind: 'none' } };
   }
   const lt: LocalTraffic = { kind: 'interface', name, prefix };
-  return { ip: lt, ip6: lt };
+  return { IPv4: lt, IPv6: lt };
 }
 
 function resolveExposures(node: NodeNatPlanSpec, problems: string[]): ExposureSpec[] {
   const out: ExposureSpec[] = [];
   for (const exposure of node.exposures ?? []) {
-    const address = parseAddress(exposure.address);
+    const address = parseAddr(exposure.address);
     const protocol = PROTOCOLS[exposure.protocol];
     const where = `exposure ${JSON.stringify(exposure.address)}:${JSON.stringify(exposure.port)}`;
     if (!address || !protocol || !isPort(exposure.port) || !isPort(exposure.servicePort)) { problems.push(`${where}: invalid; skipped`); continue; }
     // The operator never plans these (loopback would capture the node's own local traffic);
     // a plan written by something else is not trusted to either.
-    if (isSpecialAddress(address.value, address.family === 'ip' ? IPV4_BITS : IPV6_BITS)) { problems.push(`${where}: not a unicast address; skipped`); continue; }
+    if (isSpecialAddr(address)) { problems.push(`${where}: not a unicast address; skipped`); continue; }
     const ranges = (exposure.sourceRanges ?? []).length ? cidrsByFamily(exposure.sourceRanges, where, problems)[address.family] : undefined;
     out.push({
-      index: out.length, family: address.family, address: address.text, port: exposure.port, protocol, servicePort: exposure.servicePort,
+      index: out.length, family: address.family, address: formatAddr(address), port: exposure.port, protocol, servicePort: exposure.servicePort,
       service: groupKey(exposure.policy.namespace, exposure.service),
       preserveClientAddress: exposure.sourceNAT === 'PreserveClientAddress', sourceRanges: ranges,
     });
@@ -99,11 +97,12 @@ export function resolveNode(input: RenderInput): NodeContext {
   const bit = input.options?.masqueradeBit ?? DEFAULT_MASQUERADE_BIT;
   const validBit = Number.isInteger(bit) && bit >= 0 && bit <= 31;
   if (!validBit) problems.push(`masqueradeBit ${bit} is not in 0..31; using ${DEFAULT_MASQUERADE_BIT}`);
-  const nodePortAddresses: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+  const nodePortAddresses: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
   for (const text of node.nodePortAddresses ?? []) {
-    const parsed = parseAddress(text);
-    if (!parsed) { problems.push(`node: invalid node-port address ${JSON.stringify(text)} ignored`); continue; }
-    if (!nodePortAddresses[parsed.family].includes(parsed.text)) nodePortAddresses[parsed.family].push(parsed.text);
+    const address = canonicalAddr(text);
+    if (address === undefined) { problems.push(`node: invalid node-port address ${JSON.stringify(text)} ignored`); continue; }
+    const family = familyOfValid(address);
+    if (!nodePortAddresses[family].includes(address)) nodePortAddresses[family].push(address);
   }
   const allLocal = (node.nodePortAddresses ?? []).length === 0;
   const localTraffic = resolveLocalTraffic(node, problems);
@@ -112,14 +111,14 @@ export function resolveNode(input: RenderInput): NodeContext {
   const exposures = resolveExposures(node, problems);
   const exposuresByService = new Map<string, ExposureSpec[]>();
   for (const x of exposures) exposuresByService.set(x.service, [...exposuresByService.get(x.service) ?? [], x]);
-  const family = (f: IpFamily): NodeContext['families'][IpFamily] => ({
+  const family = (f: IPFamily): NodeContext['families'][IPFamily] => ({
     family: f, nodePortAddresses: allLocal ? 'all-local' : nodePortAddresses[f], localTraffic: localTraffic[f], serviceCIDRs: serviceCIDRs[f],
   });
   const context = {
     identity: { nodeName: identity.nodeName, ...(identity.zone !== undefined ? { zone: identity.zone } : {}) },
     masqueradeAll: node.masqueradeAll === true,
     masqueradeMark: 2 ** (validBit ? bit : DEFAULT_MASQUERADE_BIT),
-    families: { ip: family('ip'), ip6: family('ip6') },
+    families: { IPv4: family('IPv4'), IPv6: family('IPv6') },
     exposures,
     problems,
   };

@@ -4,7 +4,7 @@
  * nftables path renders Service by Service from the same halves (nft-services.ts), so the
  * two backends cannot disagree on semantics, only on syntax.
  */
-import type { IpFamily } from './addresses.js';
+import type { IPFamily } from './model.js';
 import { byText, groupKey, resolveNode } from './node-context.js';
 import type { ExposureNat, FamilyPlan, NatPlan, NodeContext, RenderInput, ServiceEntries, ServicePortNat } from './resolved-plan.js';
 import type { ServicePlan } from './service-plan.js';
@@ -51,7 +51,7 @@ export function assemblePlan(context: NodeContext, plans: Iterable<ServicePlan>)
     target: servicePorts.find((p) => p.family === x.family && p.protocol === x.protocol && p.port === x.servicePort && groupKey(p.owner.namespace, p.owner.name) === x.service),
   }));
   const endpoints = new Set(servicePorts.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((b) => `${b.address}|${b.port}`)));
-  const family = (f: IpFamily): FamilyPlan => {
+  const family = (f: IPFamily): FamilyPlan => {
     const ports = servicePorts.filter((p) => p.family === f);
     const familyExposures = exposures.filter((x) => x.family === f);
     const base = context.families[f];
@@ -64,7 +64,7 @@ export function assemblePlan(context: NodeContext, plans: Iterable<ServicePlan>)
     };
   };
   return {
-    families: { ip: family('ip'), ip6: family('ip6') },
+    families: { IPv4: family('IPv4'), IPv6: family('IPv6') },
     masqueradeAll: context.masqueradeAll,
     masqueradeMark: context.masqueradeMark,
     problems,

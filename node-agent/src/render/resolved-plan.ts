@@ -5,7 +5,7 @@
  * whole NatPlan for the iptables renderer and tests.
  */
 import type { NodeNatPlanSpec, ServiceNatPlanSpec } from '@natplan/api';
-import type { IpFamily } from './addresses.js';
+import type { IPFamily } from './model.js';
 
 export interface NodeIdentity { nodeName: string; zone?: string }
 
@@ -31,7 +31,7 @@ export interface Backend { address: string; port: number }
 export interface ServicePortNat {
   /** 16 hex digits naming this Service port's objects; derived from, but not revealing, its names. */
   id: string;
-  family: IpFamily;
+  family: IPFamily;
   protocol: L4Protocol;
   port: number;
   /** `namespace/name:port` when every part is a plain DNS label, for comments; else undefined. */
@@ -59,7 +59,7 @@ export interface ServicePortNat {
 }
 
 export interface ExposureNat {
-  family: IpFamily;
+  family: IPFamily;
   address: string;
   port: number;
   protocol: L4Protocol;
@@ -79,7 +79,7 @@ export type LocalTraffic =
   | { kind: 'interface'; name: string; prefix: boolean };
 
 export interface FamilyPlan {
-  family: IpFamily;
+  family: IPFamily;
   /**
    * Something of this family is to be enforced: a Service port, an exposure or a Service
    * CIDR (whose unallocated addresses are dropped). A single-stack node's other family has
@@ -98,7 +98,7 @@ export interface FamilyPlan {
 }
 
 export interface NatPlan {
-  families: Record<IpFamily, FamilyPlan>;
+  families: Record<IPFamily, FamilyPlan>;
   masqueradeAll: boolean;
   /** The single mark bit (as a mask) that asks postrouting to masquerade. */
   masqueradeMark: number;
@@ -112,7 +112,7 @@ export interface NatPlan {
 export interface ExposureSpec {
   /** Position in the NodeNatPlan: among exposures, the first claimant of a frontend wins. */
   index: number;
-  family: IpFamily;
+  family: IPFamily;
   address: string;
   port: number;
   protocol: L4Protocol;
@@ -128,7 +128,7 @@ export interface NodeContext {
   identity: NodeIdentity;
   masqueradeAll: boolean;
   masqueradeMark: number;
-  families: Record<IpFamily, Omit<FamilyPlan, 'active' | 'services' | 'exposures' | 'clusterIPs'>>;
+  families: Record<IPFamily, Omit<FamilyPlan, 'active' | 'services' | 'exposures' | 'clusterIPs'>>;
   exposures: ExposureSpec[];
   /** Exposures by the groupKey of the Service they target. */
   exposuresByService: Map<string, ExposureSpec[]>;

@@ -4,7 +4,7 @@
  * proportional to the change; diffTables builds the same from two whole states (tests,
  * and callers holding two rulesets).
  */
-import type { ChainState, IpFamily, NftSet, TableState } from './model.js';
+import type { ChainState, IPFamily, NftSet, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 
 /** An object before and after; null where it does not exist. */
@@ -17,18 +17,18 @@ export interface FamilyDelta {
   elements: Map<string, Map<string, Change<string>>>;
 }
 
-export type RulesetDelta = Record<IpFamily, FamilyDelta>;
+export type RulesetDelta = Record<IPFamily, FamilyDelta>;
 
 export const emptyDelta = (): RulesetDelta => ({
-  ip: { chains: new Map(), sets: new Map(), elements: new Map() },
-  ip6: { chains: new Map(), sets: new Map(), elements: new Map() },
+  IPv4: { chains: new Map(), sets: new Map(), elements: new Map() },
+  IPv6: { chains: new Map(), sets: new Map(), elements: new Map() },
 });
 
 export const sameChain = (a: ChainState, b: ChainState): boolean =>
   a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]) && JSON.stringify(a.base) === JSON.stringify(b.base);
 export const sameSet = (a: NftSet, b: NftSet): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-export function diffTables(before: Record<IpFamily, TableState>, after: Record<IpFamily, TableState>): RulesetDelta {
+export function diffTables(before: Record<IPFamily, TableState>, after: Record<IPFamily, TableState>): RulesetDelta {
   const delta = emptyDelta();
   for (const family of FAMILIES) {
     const [old, now, out] = [before[family], after[family], delta[family]];

@@ -5,9 +5,9 @@
  * 10k-Service ruleset without hashing the whole ruleset on every sync; a fresh ruleset
  * gives the same value (rulesetDigest).
  */
-import { fnv1a64Hex } from './hash.js';
-import type { ChainState, IpFamily, NftSet, TableState } from './model.js';
-import { FAMILIES } from './model.js';
+import { fnv1a64Hex } from '@natplan/controller-kit/hash';
+import type { ChainState, IPFamily, NftSet, TableState } from './model.js';
+import { FAMILIES, nftFamily } from './model.js';
 
 /**
  * Two independent 32-bit FNV-1a-style hashes of the parts (separated by a NUL), folded
@@ -33,10 +33,10 @@ function hashParts(parts: readonly string[]): [number, number] {
 /** The hash of one element: hashParts of its parts (elementParts' order). */
 const hashElement = (family: string, set: string, key: string, value: string): [number, number] => hashParts(['e', family, set, key, value]);
 
-export const chainParts = (family: IpFamily, chain: ChainState): string[] =>
-  ['c', family, chain.name, chain.base ? JSON.stringify(chain.base) : '', ...chain.rules];
+export const chainParts = (family: IPFamily, chain: ChainState): string[] =>
+  ['c', nftFamily(family), chain.name, chain.base ? JSON.stringify(chain.base) : '', ...chain.rules];
 export const setParts = (definition: NftSet): string[] => ['s', JSON.stringify(definition)];
-export const elementParts = (family: IpFamily, set: string, key: string, value: string): string[] => ['e', family, set, key, value];
+export const elementParts = (family: IPFamily, set: string, key: string, value: string): string[] => ['e', nftFamily(family), set, key, value];
 
 /** Two 32-bit sums of the items' hashes (mod 2^32), and the item count. */
 export class DigestSum {
@@ -47,8 +47,8 @@ export class DigestSum {
   add(parts: readonly string[]): void { this.step(hashParts(parts), 1); }
   remove(parts: readonly string[]): void { this.step(hashParts(parts), -1); }
   /** add/remove of an element without building its parts list (the store's hot path). */
-  element(family: IpFamily, set: string, key: string, value: string, sign: 1 | -1): void {
-    this.step(hashElement(family, set, key, value), sign);
+  element(family: IPFamily, set: string, key: string, value: string, sign: 1 | -1): void {
+    this.step(hashElement(nftFamily(family), set, key, value), sign);
   }
 
   private step([a, b]: [number, number], sign: 1 | -1): void {
@@ -63,7 +63,7 @@ export class DigestSum {
 }
 
 /** The digest of whole tables, equal to what an element store holding them reports. */
-export function tablesDigest(tables: Record<IpFamily, TableState>): string {
+export function tablesDigest(tables: Record<IPFamily, TableState>): string {
   const sum = new DigestSum();
   for (const family of FAMILIES) {
     const table = tables[family];

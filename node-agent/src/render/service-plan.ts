@@ -4,10 +4,10 @@
  * canonicalised, endpoints split into the lists each kind of traffic may use. Pure; depends
  * on the Service's parts and the node identity only.
  */
+import { nftFamily } from './model.js';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
-import type { IpFamily } from './addresses.js';
-import { parseAddress } from './addresses.js';
-import { fnv1a64Hex } from './hash.js';
+import { canonicalAddr, familyBits, familyOfValid, IP_FAMILIES, type IPFamily } from '@natplan/netaddr';
+import { fnv1a64Hex } from '@natplan/controller-kit/hash';
 import { PROTOCOLS, byText, cidrsByFamily, disjointCidrs, isPort } from './node-context.js';
 import type { Backend, NodeIdentity, ServiceEntries, ServicePortNat } from './resolved-plan.js';
 
@@ -34,7 +34,7 @@ function safeLabel(namespace: string, name: string, portName: string, port: numb
  * ranges differ from the Service's.
  */
 function withOwnAddresses(ranges: string[], lbIPs: string[]): string[] {
-  return disjointCidrs([...ranges, ...lbIPs.map((ip) => `${ip}/${ip.includes(':') ? 128 : 32}`)]);
+  return disjointCidrs([...ranges, ...lbIPs.map((ip) => `${ip}/${familyBits(familyOfValid(ip))}`)]);
 }
 
 function uniqueBackends(backends: Backend[]): Backend[] {
@@ -71,12 +71,13 @@ export function planService(entries: ServiceEntries, identity: NodeIdentity): Se
 function planServicePorts(svc: { namespace: string; name: string; spec: ServiceNatPlanSpec; parts: readonly ServiceNatPlanSpec[] }, identity: NodeIdentity, problems: string[]): ServicePortNat[] {
   const { spec } = svc;
   const where = `Service ${JSON.stringify(svc.namespace)}/${JSON.stringify(svc.name)}`;
-  const addressesByFamily = (texts: readonly string[] | undefined, what: string): Record<IpFamily, string[]> => {
-    const out: Record<IpFamily, string[]> = { ip: [], ip6: [] };
+  const addressesByFamily = (texts: readonly string[] | undefined, what: string): Record<IPFamily, string[]> => {
+    const out: Record<IPFamily, string[]> = { IPv4: [], IPv6: [] };
     for (const text of texts ?? []) {
-      const parsed = parseAddress(text);
-      if (!parsed) { problems.push(`${where}: invalid ${what} ${JSON.stringify(text)} ignored`); continue; }
-      if (!out[parsed.family].includes(parsed.text)) out[parsed.family].push(parsed.text);
+      const address = canonicalAddr(text);
+      if (address === undefined) { problems.push(`${where}: invalid ${what} ${JSON.stringify(text)} ignored`); continue; }
+      const family = familyOfValid(address);
+      if (!out[family].includes(address)) out[family].push(address);
     }
     return out;
   };
@@ -92,18 +93,18 @@ function planServicePorts(svc: { namespace: string; name: string; spec: ServiceN
   const affinityTimeout = affinity !== undefined && Number.isInteger(affinity) && affinity >= 1 && affinity <= 86400 ? affinity : undefined;
   const merged: ServiceNatPlanEndpoint[] = svc.parts.flatMap((part) => part.endpoints ?? []);
   const endpoints = merged.flatMap((ep) => {
-    const parsed = parseAddress(ep.address);
-    if (!parsed) { problems.push(`${where}: invalid endpoint address ${JSON.stringify(ep.address)} ignored`); return []; }
-    return [{ ep, address: parsed.text, family: parsed.family }];
+    const address = canonicalAddr(ep.address);
+    if (address === undefined) { problems.push(`${where}: invalid endpoint address ${JSON.stringify(ep.address)} ignored`); return []; }
+    return [{ ep, address, family: familyOfValid(address) }];
   });
 
   // A Service is programmed in the families it has frontends or declared ipFamilies in; a
   // node port of an IPv4-only Service must not open on the node's IPv6 addresses.
-  const serviceFamilies = new Set<IpFamily>();
-  for (const f of ['ip', 'ip6'] as const) {
+  const serviceFamilies = new Set<IPFamily>();
+  for (const f of IP_FAMILIES) {
     if (clusterIPs[f].length || externalIPs[f].length || lbIPs[f].length) serviceFamilies.add(f);
   }
-  for (const f of spec.ipFamilies ?? []) serviceFamilies.add(f === 'IPv6' ? 'ip6' : 'ip');
+  for (const f of spec.ipFamilies ?? []) if (f === 'IPv4' || f === 'IPv6') serviceFamilies.add(f);
   if (!serviceFamilies.size) for (const e of endpoints) serviceFamilies.add(e.family);
 
   const result: ServicePortNat[] = [];
@@ -116,7 +117,7 @@ function planServicePorts(svc: { namespace: string; name: string; spec: ServiceN
     }
     if (seenPorts.has(`${protocol}/${port.port}`)) { problems.push(`${where}: duplicate port ${port.port}/${protocol} skipped`); continue; }
     seenPorts.add(`${protocol}/${port.port}`);
-    for (const family of ['ip', 'ip6'] as const) {
+    for (const family of IP_FAMILIES) {
       const familyEndpoints = endpoints.flatMap(({ ep, address, family: f }) => {
         if (f !== family) return [];
         const target = ep.ports.find((p) => p.name === port.name)?.port;
@@ -134,7 +135,7 @@ function planServicePorts(svc: { namespace: string; name: string; spec: ServiceN
       if (!serviceFamilies.has(family)) continue;
       const clusterIP = clusterIPs[family][0];
       result.push({
-        id: fnv1a64Hex(JSON.stringify([family, svc.namespace, svc.name, protocol, port.port])),
+        id: fnv1a64Hex(JSON.stringify([nftFamily(family), svc.namespace, svc.name, protocol, port.port])),
         family, protocol, port: port.port,
         label: safeLabel(svc.namespace, svc.name, port.name, port.port),
         clusterIP,

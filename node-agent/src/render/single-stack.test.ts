@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeNatPlanSpec } from '@natplan/api';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
 import { nftIncrementalScript } from './nft-sync.js';
-import { traceNft } from './nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import { makeEndpoint, makeInput, makeServicePlan } from './testing/builders.js';
 
 // Addresses: see testing/builders.ts.
@@ -42,12 +42,12 @@ describe('single-stack nodes', () => {
     const input = makeInput([web4], ipv4Only);
     const nft = renderNftables(input);
     expect(nft.problems).toEqual([]);
-    expect(nft.tables.ip6.chains.size).toBe(0);
-    expect([...nft.tables.ip.chains.values()].filter((c) => c.base).length).toBe(8);
-    const v6 = { family: 'ip6' as const, source: '2001:db8::5', destination: 'fd00:10:96::99', port: 80, protocol: 'tcp' as const };
+    expect(nft.tables.IPv6.chains.size).toBe(0);
+    expect([...nft.tables.IPv4.chains.values()].filter((c) => c.base).length).toBe(8);
+    const v6 = { family: 'IPv6' as const, source: '2001:db8::5', destination: 'fd00:10:96::99', port: 80, protocol: 'tcp' as const };
     expect(traceNft(nft, v6).verdict).toBe('ACCEPT');
     expect(traceIptables(renderIptables(input), v6).verdict).toBe('ACCEPT');
-    const v4 = { family: 'ip' as const, source: '203.0.113.5', destination: '172.18.0.2', port: 30080, protocol: 'tcp' as const };
+    const v4 = { family: 'IPv4' as const, source: '203.0.113.5', destination: '172.18.0.2', port: 30080, protocol: 'tcp' as const };
     expect(traceNft(nft, v4).endpoints).toEqual(['10.244.2.9:8080']);
     expect(traceIptables(renderIptables(input), v4).endpoints).toEqual(['10.244.2.9:8080']);
   });
@@ -56,8 +56,8 @@ describe('single-stack nodes', () => {
     const input = makeInput([web6], ipv6Only);
     const nft = renderNftables(input);
     expect(nft.problems).toEqual([]);
-    expect(nft.tables.ip.chains.size).toBe(0);
-    const v6 = { family: 'ip6' as const, source: '2001:db8::5', destination: 'fd00:172:18::2', port: 30080, protocol: 'tcp' as const };
+    expect(nft.tables.IPv4.chains.size).toBe(0);
+    const v6 = { family: 'IPv6' as const, source: '2001:db8::5', destination: 'fd00:172:18::2', port: 30080, protocol: 'tcp' as const };
     expect(traceNft(nft, v6).endpoints).toEqual(['[fd00:10:244:2::9]:8080']);
     expect(traceIptables(renderIptables(input), v6).endpoints).toEqual(['[fd00:10:244:2::9]:8080']);
   });
@@ -65,7 +65,7 @@ describe('single-stack nodes', () => {
   it('the first Service of the other family adds that family\'s hooks incrementally; the last one removes them', () => {
     const before = renderNftables(makeInput([web4], ipv4Only));
     const after = renderNftables(makeInput([web4, web6], ipv4Only));
-    expect(after.tables.ip6.chains.size).toBeGreaterThan(0);
+    expect(after.tables.IPv6.chains.size).toBeGreaterThan(0);
     const script = nftIncrementalScript(before, after) ?? '';
     expect(script).toContain('add chain ip6 natplan nat-prerouting { type nat hook prerouting priority -100; policy accept; }');
     const back = nftIncrementalScript(after, before) ?? '';

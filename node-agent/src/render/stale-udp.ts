@@ -5,17 +5,21 @@
  */
 import type { UdpFacts } from './fragment-builder.js';
 
-export interface StaleUdpEntry {
-  address: string;
-  port: number;
+/**
+ * UDP conntrack entries to forget once the new rules are in; the renderer lists them, the
+ * applier and exec's conntrack wrappers delete them.
+ */
+export interface StaleUdpFlow {
+  readonly address: string;
+  readonly port: number;
   /**
-   * Which conntrack tuple to match: `reply-source` for a removed endpoint
+   * Which conntrack tuple to match: `reply-source` (the default) for a removed endpoint
    * (`conntrack -D -p udp --reply-src A --reply-port-src P`), `original-destination` for a
    * frontend that gained endpoints (`conntrack -D -p udp --orig-dst A --dport P`).
    */
-  match: 'reply-source' | 'original-destination';
+  readonly match?: 'reply-source' | 'original-destination';
   /** With reply-source: only the flows sent to this frontend (the endpoint still serves others). */
-  frontend?: { address: string; port: number };
+  readonly frontend?: { readonly address: string; readonly port: number };
 }
 
 export const splitEndpoint = (key: string): { address: string; port: number } => {
@@ -28,8 +32,8 @@ export const splitEndpoint = (key: string): { address: string; port: number } =>
  * endpoints (their flows were rejected or dropped) and now have some. Frontends on
  * "every local address" node ports are not listed (their addresses are not in the plan).
  */
-export function staleUdpEndpoints(committed: { udp: UdpFacts } | undefined, desired: { udp: UdpFacts }): StaleUdpEntry[] {
-  const out: StaleUdpEntry[] = [];
+export function staleUdpEndpoints(committed: { udp: UdpFacts } | undefined, desired: { udp: UdpFacts }): StaleUdpFlow[] {
+  const out: StaleUdpFlow[] = [];
   for (const key of committed?.udp.endpoints ?? []) {
     if (!desired.udp.endpoints.has(key)) out.push({ ...splitEndpoint(key), match: 'reply-source' });
   }
@@ -46,7 +50,7 @@ export function staleUdpEndpoints(committed: { udp: UdpFacts } | undefined, desi
   return sortStaleUdp(out);
 }
 
-export function sortStaleUdp(out: StaleUdpEntry[]): StaleUdpEntry[] {
-  const key = (e: StaleUdpEntry) => `${e.match}|${e.address}|${e.port}|${e.frontend?.address ?? ''}|${e.frontend?.port ?? ''}`;
+export function sortStaleUdp(out: StaleUdpFlow[]): StaleUdpFlow[] {
+  const key = (e: StaleUdpFlow) => `${e.match}|${e.address}|${e.port}|${e.frontend?.address ?? ''}|${e.frontend?.port ?? ''}`;
   return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -6,15 +6,15 @@
  */
 import type { Claim, UdpFacts } from './fragment-builder.js';
 import { compareRanks } from './fragment-builder.js';
-import type { ChainState, IpFamily, NftSet } from './model.js';
+import type { ChainState, IPFamily, NftSet } from './model.js';
 import { FAMILIES } from './model.js';
 import type { ServiceFragment } from './nft-services.js';
-import type { StaleUdpEntry } from './stale-udp.js';
+import type { StaleUdpFlow } from './stale-udp.js';
 import { sortStaleUdp, splitEndpoint } from './stale-udp.js';
 import type { StoreTables } from './store-tables.js';
 
-type PerFamily<T> = Record<IpFamily, T>;
-const perFamily = <T>(make: () => T): PerFamily<T> => ({ ip: make(), ip6: make() });
+type PerFamily<T> = Record<IPFamily, T>;
+const perFamily = <T>(make: () => T): PerFamily<T> => ({ IPv4: make(), IPv6: make() });
 
 function count(map: Map<string, number>, key: string, delta: 1 | -1): number {
   const n = (map.get(key) ?? 0) + delta;
@@ -40,7 +40,7 @@ export class StoreLedger {
   private udpJournal: UdpJournal = { endpoints: new Map(), paths: new Map(), frontends: new Map() };
   private everCommitted = false;
   private endpoints = new Map<string, number>();
-  readonly ports: PerFamily<number> = { ip: 0, ip6: 0 };
+  readonly ports: PerFamily<number> = { IPv4: 0, IPv6: 0 };
   services = 0;
   exposures = 0;
   /** Set when a contested key's claimants changed since the caller last looked. */
@@ -77,20 +77,20 @@ export class StoreLedger {
     this.exposures += delta * f.exposures;
   }
 
-  refChain(family: IpFamily, chain: ChainState, delta: 1 | -1): void {
+  refChain(family: IPFamily, chain: ChainState, delta: 1 | -1): void {
     const n = count(this.chains[family], chain.name, delta);
     // A chain's rules follow from its name and the node context, so every user wants the same.
     if (delta === 1) this.tables.setChain(family, chain);
     else if (n === 0) this.tables.deleteChain(family, chain.name);
   }
 
-  private refSet(family: IpFamily, set: NftSet, delta: 1 | -1): void {
+  private refSet(family: IPFamily, set: NftSet, delta: 1 | -1): void {
     const n = count(this.sets[family], set.name, delta);
     if (delta === 1) this.tables.setSet(family, set);
     else if (n === 0) this.tables.deleteSet(family, set.name);
   }
 
-  refElement(family: IpFamily, set: string, key: string, value: string, delta: 1 | -1): void {
+  refElement(family: IPFamily, set: string, key: string, value: string, delta: 1 | -1): void {
     let keys = this.elements[family].get(set);
     if (!keys) this.elements[family].set(set, (keys = new Map()));
     const n = count(keys, key, delta);
@@ -103,7 +103,7 @@ export class StoreLedger {
     count(counts, key, delta);
   }
 
-  private addClaim(family: IpFamily, claim: Claim): void {
+  private addClaim(family: IPFamily, claim: Claim): void {
     const id = `${claim.kind} ${claim.key}`;
     let list = this.claims[family].get(id);
     if (!list) this.claims[family].set(id, (list = []));
@@ -118,7 +118,7 @@ export class StoreLedger {
     if (list.length > 1) { this.contested[family].add(id); this.conflictsChanged = true; }
   }
 
-  private removeClaim(family: IpFamily, claim: Claim): void {
+  private removeClaim(family: IPFamily, claim: Claim): void {
     const id = `${claim.kind} ${claim.key}`;
     const list = this.claims[family].get(id) ?? [];
     const at = list.indexOf(claim);
@@ -135,7 +135,7 @@ export class StoreLedger {
   }
 
   /** A claim's elements belong to its key alone, so granting and revoking never collide. */
-  private grant(family: IpFamily, claim: Claim, delta: 1 | -1): void {
+  private grant(family: IPFamily, claim: Claim, delta: 1 | -1): void {
     const e = claim.elements;
     for (let i = 0; i < e.length; i += 3) {
       if (delta === 1) this.tables.setElement(family, e[i] as string, e[i + 1] as string, e[i + 2] as string);
@@ -159,14 +159,14 @@ export class StoreLedger {
   /** One sentence per losing claim, in first-wins order. */
   conflictProblems(): string[] {
     this.conflictsChanged = false;
-    const losers: [Claim, string, IpFamily][] = [];
+    const losers: [Claim, string, IPFamily][] = [];
     for (const family of FAMILIES) {
       for (const id of this.contested[family]) {
         const [winner, ...rest] = this.claims[family].get(id) ?? [];
         for (const loser of rest) losers.push([loser, winner?.owner ?? '', family]);
       }
     }
-    losers.sort(([a, , fa], [b, , fb]) => (fa === fb ? compareRanks(a.rank, b.rank) : fa === 'ip' ? -1 : 1));
+    losers.sort(([a, , fa], [b, , fb]) => (fa === fb ? compareRanks(a.rank, b.rank) : fa === 'IPv4' ? -1 : 1));
     return losers.map(([c, winner, family]) => `${family} ${c.kind === 'ip' ? '' : 'node port '}${c.key}: claimed by ${winner}; ${c.owner} skipped`);
   }
 
@@ -187,8 +187,8 @@ export class StoreLedger {
   }
 
   /** The UDP flows the change since the last commit made stale (same rules as staleUdpEndpoints). */
-  staleUdp(): StaleUdpEntry[] {
-    const out: StaleUdpEntry[] = [];
+  staleUdp(): StaleUdpFlow[] {
+    const out: StaleUdpFlow[] = [];
     const { endpoints, paths, frontends } = this.udpJournal;
     for (const [key, was] of endpoints) if (was && !this.udpEndpoints.has(key)) out.push({ ...splitEndpoint(key), match: 'reply-source' });
     for (const [path, was] of paths) {

@@ -6,44 +6,44 @@
  * cost memory at a cold start); chains and sets are always journalled, so a full sync
  * still knows which objects it must delete.
  */
-import type { ChainState, IpFamily, NftSet, SetState, TableState } from './model.js';
+import type { ChainState, IPFamily, NftSet, SetState, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import { skeletonChains, skeletonSets } from './nft-skeleton.js';
 import type { Change, RulesetDelta } from './ruleset-delta.js';
 import { emptyDelta, sameChain, sameSet } from './ruleset-delta.js';
 import { DigestSum, chainParts, setParts } from './ruleset-digest.js';
 
-type Journal<T> = Record<IpFamily, Map<string, T | null>>;
-const journal = <T>(): Journal<T> => ({ ip: new Map(), ip6: new Map() });
+type Journal<T> = Record<IPFamily, Map<string, T | null>>;
+const journal = <T>(): Journal<T> => ({ IPv4: new Map(), IPv6: new Map() });
 
 /** The static chains in skeleton order, and the static sets: snapshots list them first. */
-const STATIC_CHAINS = skeletonChains({ family: 'ip', active: true, localTraffic: { kind: 'none' }, nodePortAddresses: 'all-local' }, 1).map((c) => c.name);
-const staticSets = (family: IpFamily): SetState[] =>
+const STATIC_CHAINS = skeletonChains({ family: 'IPv4', active: true, localTraffic: { kind: 'none' }, nodePortAddresses: 'all-local' }, 1).map((c) => c.name);
+const staticSets = (family: IPFamily): SetState[] =>
   skeletonSets({ family, localTraffic: { kind: 'none' }, nodePortAddresses: 'all-local', serviceCIDRs: [], clusterIPs: [] });
-export const STATIC_SET_NAMES: readonly string[] = staticSets('ip').map((s) => s.definition.name);
+export const STATIC_SET_NAMES: readonly string[] = staticSets('IPv4').map((s) => s.definition.name);
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class StoreTables {
-  readonly tables: Record<IpFamily, TableState>;
+  readonly tables: Record<IPFamily, TableState>;
   private digest = new DigestSum();
   private chains = journal<ChainState>();
   private sets = journal<NftSet>();
   /** family -> set -> key -> value at the last commit. */
-  private elements: Record<IpFamily, Map<string, Map<string, string | null>>> = { ip: new Map(), ip6: new Map() };
+  private elements: Record<IPFamily, Map<string, Map<string, string | null>>> = { IPv4: new Map(), IPv6: new Map() };
   journalElements = false;
 
   constructor() {
-    this.tables = { ip: this.emptyTable('ip'), ip6: this.emptyTable('ip6') };
+    this.tables = { IPv4: this.emptyTable('IPv4'), IPv6: this.emptyTable('IPv6') };
   }
 
-  private emptyTable(family: IpFamily): TableState {
+  private emptyTable(family: IPFamily): TableState {
     const sets = new Map<string, SetState>();
     for (const set of staticSets(family)) { sets.set(set.definition.name, set); this.digest.add(setParts(set.definition)); }
     return { family, chains: new Map(), sets };
   }
 
-  setElement(family: IpFamily, set: string, key: string, value: string): void {
+  setElement(family: IPFamily, set: string, key: string, value: string): void {
     const elements = this.tables[family].sets.get(set)?.elements;
     if (!elements) throw new Error(`natplan renderer bug: no set ${set}`);
     const old = elements.get(key);
@@ -54,7 +54,7 @@ export class StoreTables {
     this.digest.element(family, set, key, value, 1);
   }
 
-  deleteElement(family: IpFamily, set: string, key: string): void {
+  deleteElement(family: IPFamily, set: string, key: string): void {
     const elements = this.tables[family].sets.get(set)?.elements;
     const old = elements?.get(key);
     if (old === undefined || !elements) return;
@@ -63,14 +63,14 @@ export class StoreTables {
     this.digest.element(family, set, key, old, -1);
   }
 
-  private touchElement(family: IpFamily, set: string, key: string, old: string | undefined): void {
+  private touchElement(family: IPFamily, set: string, key: string, old: string | undefined): void {
     if (!this.journalElements) return;
     let keys = this.elements[family].get(set);
     if (!keys) this.elements[family].set(set, (keys = new Map()));
     if (!keys.has(key)) keys.set(key, old ?? null);
   }
 
-  setChain(family: IpFamily, chain: ChainState): void {
+  setChain(family: IPFamily, chain: ChainState): void {
     const chains = this.tables[family].chains;
     const old = chains.get(chain.name);
     if (old && sameChain(old, chain)) return;
@@ -80,7 +80,7 @@ export class StoreTables {
     this.digest.add(chainParts(family, chain));
   }
 
-  deleteChain(family: IpFamily, name: string): void {
+  deleteChain(family: IPFamily, name: string): void {
     const old = this.tables[family].chains.get(name);
     if (!old) return;
     if (!this.chains[family].has(name)) this.chains[family].set(name, old);
@@ -89,7 +89,7 @@ export class StoreTables {
   }
 
   /** Adds or redefines a set of the Services' own (an affinity set; it holds no elements). */
-  setSet(family: IpFamily, definition: NftSet): void {
+  setSet(family: IPFamily, definition: NftSet): void {
     const sets = this.tables[family].sets;
     const old = sets.get(definition.name);
     if (old && sameSet(old.definition, definition)) return;
@@ -99,7 +99,7 @@ export class StoreTables {
     this.digest.add(setParts(definition));
   }
 
-  deleteSet(family: IpFamily, name: string): void {
+  deleteSet(family: IPFamily, name: string): void {
     const old = this.tables[family].sets.get(name);
     if (!old) return;
     if (!this.sets[family].has(name)) this.sets[family].set(name, old.definition);
@@ -158,8 +158,8 @@ export class StoreTables {
   }
 
   /** A copy in canonical order (static chains and sets first, the rest and all elements by name). */
-  snapshot(): Record<IpFamily, TableState> {
-    const out = {} as Record<IpFamily, TableState>;
+  snapshot(): Record<IPFamily, TableState> {
+    const out = {} as Record<IPFamily, TableState>;
     for (const family of FAMILIES) {
       const table = this.tables[family];
       const chains = new Map<string, ChainState>();

@@ -16,7 +16,7 @@ function kept(endpoints: Record<string, Hints>, identity: NodeIdentity = { nodeN
     s.endpoints = Object.entries(endpoints).map(([address, hints]) => makeEndpoint(address, (e) => { Object.assign(e, hints); }));
   });
   const plan = resolvePlan({ ...makeInput([svc]), identity });
-  return (plan.families.ip.services[0]?.clusterEndpoints ?? []).map((b) => b.address);
+  return (plan.families.IPv4.services[0]?.clusterEndpoints ?? []).map((b) => b.address);
 }
 
 describe('topology hints on the node', () => {

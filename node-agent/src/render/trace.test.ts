@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderIptables } from './iptables-render.js';
-import { traceIptables } from './iptables-trace.js';
+import { traceIptables } from './testing/iptables-trace.js';
 import { renderNftables } from './nft-render.js';
-import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
-import { traceNft } from './nft-trace.js';
+import type { TraceHost, TracePacket, TraceResult } from './testing/nft-trace.js';
+import { traceNft } from './testing/nft-trace.js';
 import type { RenderInput } from './plan.js';
 import { scenarioInput } from './testing/scenario.js';
 
@@ -35,14 +35,14 @@ const TRACE_ROWS: Row[] = [
   { name: 'cluster IP, wrong port from outside the cluster: REJECT', packet: tcp(CLIENT, '10.96.0.10', 81), want: { verdict: 'REJECT', masquerade: false } },
   { name: 'cluster IP, wrong protocol (UDP to a TCP-only port): REJECT', packet: { source: LOCAL_POD, destination: '10.96.0.10', port: 80, protocol: 'udp' }, want: { verdict: 'REJECT', masquerade: false } },
   { name: 'cluster IP of a Service without endpoints, wrong port: REJECT', packet: tcp(LOCAL_POD, '10.96.0.13', 81), want: { verdict: 'REJECT', masquerade: false } },
-  { name: 'IPv6 cluster IP, wrong port: REJECT', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 81) }, want: { verdict: 'REJECT', masquerade: false } },
+  { name: 'IPv6 cluster IP, wrong port: REJECT', packet: { family: 'IPv6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 81) }, want: { verdict: 'REJECT', masquerade: false } },
   // External and load-balancer IPs are not the cluster's to refuse: kube-proxy passes a
   // wrong port through untranslated (the address may be used for something else).
   { name: 'external IP, wrong port: untouched', packet: tcp(CLIENT, '192.0.2.10', 81), want: { verdict: 'ACCEPT', masquerade: false } },
   { name: 'load-balancer IP, wrong port: untouched', packet: tcp(CLIENT, '198.51.100.7', 81), want: { verdict: 'ACCEPT', masquerade: false } },
   { name: 'unallocated address in the Service CIDR: DROP', packet: tcp(LOCAL_POD, '10.96.0.99', 80), want: { verdict: 'DROP', masquerade: false } },
   { name: 'unallocated Service address from the node: DROP', packet: tcp(NODE, '10.96.0.99', 80, { fromNode: true }), want: { verdict: 'DROP', masquerade: false } },
-  { name: 'unallocated IPv6 Service address: DROP', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::99', 80) }, want: { verdict: 'DROP', masquerade: false } },
+  { name: 'unallocated IPv6 Service address: DROP', packet: { family: 'IPv6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::99', 80) }, want: { verdict: 'DROP', masquerade: false } },
   { name: 'outside the Service CIDR: untouched', packet: tcp(LOCAL_POD, '10.97.0.1', 80), want: { verdict: 'ACCEPT', masquerade: false } },
   { name: 'node port: Cluster policy masquerades', packet: tcp(CLIENT, NODE, 30080), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
   { name: 'node port on an address not serving node ports', packet: tcp(CLIENT, '172.18.0.3', 30080), want: { verdict: 'ACCEPT', masquerade: false } },
@@ -85,8 +85,8 @@ const TRACE_ROWS: Row[] = [
   { name: 'UDP port does not match TCP: REJECT', packet: tcp(LOCAL_POD, '10.96.0.17', 53), want: { verdict: 'REJECT', masquerade: false } },
   { name: 'SCTP', packet: { source: LOCAL_POD, destination: '10.96.0.18', port: 3868, protocol: 'SCTP' }, want: { verdict: 'DNAT', endpoints: ['10.244.2.18:8080'], masquerade: false } },
   { name: 'dual-stack, IPv4 side', packet: tcp(LOCAL_POD, '10.96.0.19', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.19:8080'], masquerade: false } },
-  { name: 'dual-stack, IPv6 side', packet: { family: 'ip6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: false } },
-  { name: 'IPv6 client from outside the cluster is masqueraded', packet: { family: 'ip6', ...tcp('2001:db8::5', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: true } },
+  { name: 'dual-stack, IPv6 side', packet: { family: 'IPv6', ...tcp('fd00:10:244:1::30', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: false } },
+  { name: 'IPv6 client from outside the cluster is masqueraded', packet: { family: 'IPv6', ...tcp('2001:db8::5', 'fd00:10:96::19', 80) }, want: { verdict: 'DNAT', endpoints: ['[fd00:10:244:2::19]:8080'], masquerade: true } },
   { name: 'endpoints of every part are merged', packet: tcp(LOCAL_POD, '10.96.0.20', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.20:8080', '10.244.3.20:8080'], masquerade: false } },
   { name: 'ClientIP affinity: first connection balances over all', packet: tcp(LOCAL_POD, '10.96.0.21', 80), want: { verdict: 'DNAT', endpoints: ['10.244.2.21:8080', '10.244.3.21:8080'], masquerade: false } },
   { name: 'exposure, Masquerade: allowed client reaches any endpoint', packet: tcp(CLIENT, NODE, 8080), want: { verdict: 'DNAT', endpoints: WEB, masquerade: true } },
@@ -109,7 +109,7 @@ it('the scenario renders without problems', () => {
 describe.each(BACKENDS)('%s: packet traces over the rendered scenario', (_, tracer) => {
   const trace = tracer(scenarioInput());
   it.each(TRACE_ROWS)('$name', ({ packet, want }) => {
-    const got = trace({ family: 'ip', ...packet }, THIS_NODE);
+    const got = trace({ family: 'IPv4', ...packet }, THIS_NODE);
     expect({ verdict: got.verdict, endpoints: got.endpoints, masquerade: got.masquerade }).toEqual({ endpoints: undefined, ...want });
   });
 });
@@ -131,11 +131,11 @@ describe.each(BACKENDS)('%s: an exposure never captures connections to another h
     for (const x of n.exposures ?? []) x.sourceRanges = ['203.0.113.0/24'];
   }));
   it.each(OUTSIDE_ROWS)('$name', ({ packet, want }) => {
-    const got = trace({ family: 'ip', ...packet }, OUTSIDE_HOST);
+    const got = trace({ family: 'IPv4', ...packet }, OUTSIDE_HOST);
     expect({ verdict: got.verdict, endpoints: got.endpoints, masquerade: got.masquerade }).toEqual({ endpoints: undefined, ...want });
   });
   it('the same exposure still works where its address is local', () => {
-    const got = trace({ family: 'ip', source: CLIENT, destination: '198.51.100.50', port: 27015, protocol: 'udp' }, THIS_NODE);
+    const got = trace({ family: 'IPv4', source: CLIENT, destination: '198.51.100.50', port: 27015, protocol: 'udp' }, THIS_NODE);
     expect(got.endpoints).toEqual(['10.244.1.22:5353']);
   });
 });
@@ -143,43 +143,43 @@ describe.each(BACKENDS)('%s: an exposure never captures connections to another h
 describe.each(BACKENDS)('%s: node options', (_, tracer) => {
   it('without Service CIDRs, an unallocated Service address is left alone', () => {
     const trace = tracer({ ...scenarioInput(), options: {} });
-    expect(trace({ family: 'ip', ...tcp(LOCAL_POD, '10.96.0.99', 80) }).verdict).toBe('ACCEPT');
+    expect(trace({ family: 'IPv4', ...tcp(LOCAL_POD, '10.96.0.99', 80) }).verdict).toBe('ACCEPT');
   });
   it('masqueradeAll masquerades pod traffic to a cluster IP', () => {
     const trace = tracer(scenarioInput((n) => { n.masqueradeAll = true; }));
-    expect(trace({ family: 'ip', ...tcp(LOCAL_POD, '10.96.0.10', 80) }).masquerade).toBe(true);
+    expect(trace({ family: 'IPv4', ...tcp(LOCAL_POD, '10.96.0.10', 80) }).masquerade).toBe(true);
   });
   it('without local CIDRs, off-cluster traffic to a cluster IP is not masqueraded', () => {
     const trace = tracer(scenarioInput((n) => { n.localTraffic = { mode: 'ClusterCIDR' }; }));
-    expect(trace({ family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(false);
+    expect(trace({ family: 'IPv4', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(false);
   });
   it('no node-port addresses: node ports open on every local address but loopback', () => {
     const trace = tracer(scenarioInput((n) => { n.nodePortAddresses = []; }));
     const host = { localAddresses: ['172.18.0.3', '127.0.0.1'] };
-    expect(trace({ family: 'ip', ...tcp(CLIENT, '172.18.0.3', 30080) }, host).endpoints).toEqual(WEB);
-    expect(trace({ family: 'ip', ...tcp('127.0.0.1', '127.0.0.1', 30080, { fromNode: true }) }, host).verdict).toBe('ACCEPT');
+    expect(trace({ family: 'IPv4', ...tcp(CLIENT, '172.18.0.3', 30080) }, host).endpoints).toEqual(WEB);
+    expect(trace({ family: 'IPv4', ...tcp('127.0.0.1', '127.0.0.1', 30080, { fromNode: true }) }, host).verdict).toBe('ACCEPT');
   });
   it('IPv4-only node-port addresses: no IPv6 node ports', () => {
     const trace = tracer(scenarioInput((n) => { n.nodePortAddresses = ['172.18.0.2']; }));
-    expect(trace({ family: 'ip6', ...tcp('2001:db8::5', 'fd00:172:18::2', 30080) }, { localAddresses: ['fd00:172:18::2'] }).verdict).toBe('ACCEPT');
+    expect(trace({ family: 'IPv6', ...tcp('2001:db8::5', 'fd00:172:18::2', 30080) }, { localAddresses: ['fd00:172:18::2'] }).verdict).toBe('ACCEPT');
   });
   it('a custom masquerade bit still masquerades', () => {
     const trace = tracer({ ...scenarioInput(), options: { masqueradeBit: 5, serviceCIDRs: ['10.96.0.0/16'] } });
-    expect(trace({ family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(true);
+    expect(trace({ family: 'IPv4', ...tcp(CLIENT, '10.96.0.10', 80) }).masquerade).toBe(true);
   });
 });
 
 describe('tracer details', () => {
   it('a custom masquerade bit is the one set', () => {
     const ruleset = renderNftables({ ...scenarioInput(), options: { masqueradeBit: 5 } });
-    expect(ruleset.tables.ip.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00000020']);
+    expect(ruleset.tables.IPv4.chains.get('mark-for-masquerade')?.rules).toEqual(['meta mark set meta mark or 0x00000020']);
   });
   it('the tracer refuses a fromLocalPod source outside the local CIDRs', () => {
     const ruleset = renderNftables(scenarioInput());
-    expect(() => traceNft(ruleset, { family: 'ip', ...tcp(CLIENT, '10.96.0.10', 80, { fromLocalPod: true }) })).toThrow(/local CIDRs/);
+    expect(() => traceNft(ruleset, { family: 'IPv4', ...tcp(CLIENT, '10.96.0.10', 80, { fromLocalPod: true }) })).toThrow(/local CIDRs/);
   });
   it('hairpin masquerades only the branch where the pod picks itself', () => {
-    const got = traceNft(renderNftables(scenarioInput()), { family: 'ip', ...tcp('10.244.1.5', '10.96.0.10', 80) });
+    const got = traceNft(renderNftables(scenarioInput()), { family: 'IPv4', ...tcp('10.244.1.5', '10.96.0.10', 80) });
     const byEndpoint = [...got.branches].sort((a, b) => (a.endpoint ?? '').localeCompare(b.endpoint ?? ''));
     expect(byEndpoint).toEqual([
       { verdict: 'DNAT', endpoint: '10.244.1.5:8080', masquerade: true },

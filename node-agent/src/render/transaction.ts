@@ -6,7 +6,7 @@
  * to pass through.
  */
 import type { NftObject } from './model.js';
-import { TABLE_NAME } from './model.js';
+import { TABLE_NAME, nftFamily } from './model.js';
 
 type Verb = 'add' | 'flush' | 'delete';
 interface Operation { verb: Verb; object: NftObject }
@@ -55,7 +55,7 @@ function validateObject(object: NftObject, verb: Verb): string | undefined {
 }
 
 function objectHead(verb: Verb, object: NftObject): string {
-  const where = `${object.family} ${TABLE_NAME}`;
+  const where = `${nftFamily(object.family)} ${TABLE_NAME}`;
   switch (object.kind) {
     case 'table':
       return `${verb} table ${where}`;

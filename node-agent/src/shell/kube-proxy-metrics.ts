@@ -11,9 +11,9 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { Metrics } from '@natplan/controller-kit';
 import type { ServiceNatPlan } from '@natplan/api';
+import type { IPFamily } from '@natplan/netaddr';
 import type { RenderInput } from '../render/index.js';
 
-export type IpFamily = 'IPv4' | 'IPv6';
 
 /** kube-proxy's buckets for sync latency: 1 ms doubling 15 times. */
 export const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
@@ -26,8 +26,8 @@ export const PROGRAMMING_BUCKETS = [
 ];
 
 /** The IP families a sync of this input programs: those of the node's pod CIDRs and of its Services. */
-export function familiesOf(input: RenderInput): IpFamily[] {
-  const families = new Set<IpFamily>();
+export function familiesOf(input: RenderInput): IPFamily[] {
+  const families = new Set<IPFamily>();
   for (const cidr of input.node.podCIDRs ?? []) families.add(cidr.includes(':') ? 'IPv6' : 'IPv4');
   for (const { spec } of input.services) for (const f of spec.ipFamilies ?? []) families.add(f);
   return families.size === 0 ? ['IPv4'] : [...families].sort();
@@ -38,7 +38,7 @@ export interface Observer { observe(value: number): void }
 export interface Setter { set(value: number): void }
 
 export class KubeProxyMetrics {
-  families: IpFamily[] = ['IPv4'];
+  families: IPFamily[] = ['IPv4'];
   private readonly kube: Metrics;
 
   constructor(registry: Metrics['registry']) {

@@ -8,7 +8,7 @@ import type { Logger } from '@natplan/controller-kit';
 import type { ExecTarget } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
 import { HealthCheckServers, healthChecksFor } from './health-checks.js';
-import type { IpFamily } from './kube-proxy-metrics.js';
+import type { IPFamily } from '@natplan/netaddr';
 import { listenersFor, type Listeners, type Listening } from './listeners.js';
 import { ProxyHealth, serveProxyHealth } from './proxy-health.js';
 
@@ -20,7 +20,7 @@ export interface NodeHealthOptions {
   healthCheckServers: boolean;
   /** kube-proxy's rule: a change pending for twice the sync period is unhealthy. */
   timeoutMs: number;
-  families: () => IpFamily[];
+  families: () => IPFamily[];
   nodeEligible: () => boolean;
 }
 

@@ -9,14 +9,14 @@
  * being deleted); `/livez` does not look at the node.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { IpFamily } from './kube-proxy-metrics.js';
+import type { IPFamily } from '@natplan/netaddr';
 import type { Listen, Listening } from './listeners.js';
 
 export interface ProxyHealthOptions {
   /** A change pending longer than this makes the proxy unhealthy. */
   timeoutMs: number;
   /** The families whose status the body reports (one sync programs them all). */
-  families: () => IpFamily[];
+  families: () => IPFamily[];
   /** False while the node is leaving; only /healthz reads it. */
   nodeEligible: () => boolean;
   now?: () => number;

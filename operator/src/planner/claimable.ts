@@ -10,8 +10,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { NatExposurePolicy } from '@natplan/api';
 import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { IPV4_BITS, IPV6_BITS, isSpecialAddress as isSpecialValue } from '@natplan/netaddr';
-import { anyCIDRContains, canonicalIP, parseIP, type ParsedCIDR, type ParsedIP } from './ip.js';
+import { anyPrefixContains, canonicalAddr, formatHostPort, isSpecialAddr, LEGACY, parseAddr, type Prefix } from '@natplan/netaddr';
 
 /** Why a policy is refused before any grant is consulted. */
 export type NeverClaimableReason = 'ReservedPort' | 'NodePortRange' | 'SpecialAddress' | 'ServiceCIDR';
@@ -30,18 +29,13 @@ export function refusedPorts(policy: NatExposurePolicy, config: Pick<ExposureCon
   return undefined;
 }
 
-/** Unspecified, loopback, link-local, multicast: see netaddr's isSpecialAddress. */
-export function isSpecialAddress(ip: ParsedIP): boolean {
-  return isSpecialValue(ip.value, ip.family === 'IPv4' ? IPV4_BITS : IPV6_BITS);
-}
-
 /** canonical cluster IP -> "namespace/name" of the Service holding it (first by name when two claim one). */
 export function clusterIPOwners(services: readonly V1Service[]): Map<string, string> {
   const owners = new Map<string, string>();
   const sorted = [...services].sort((a, b) => compareText(`${a.metadata?.namespace}/${a.metadata?.name}`, `${b.metadata?.namespace}/${b.metadata?.name}`));
   for (const s of sorted) {
     for (const text of [s.spec?.clusterIP, ...(s.spec?.clusterIPs ?? [])]) {
-      const ip = text === undefined ? undefined : canonicalIP(text);
+      const ip = text === undefined ? undefined : canonicalAddr(text, LEGACY);
       if (ip !== undefined && !owners.has(ip)) owners.set(ip, `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`);
     }
   }
@@ -52,15 +46,15 @@ export function clusterIPOwners(services: readonly V1Service[]): Map<string, str
  * Explicit IPs that are special or in a Service CIDR without being a cluster IP (those
  * are conflicts, see clusterIPOwners): the whole policy is refused.
  */
-export function refusedAddresses(policy: NatExposurePolicy, serviceCIDRs: readonly ParsedCIDR[], clusterIPs: ReadonlyMap<string, string>): Refusal | undefined {
+export function refusedAddresses(policy: NatExposurePolicy, serviceCIDRs: readonly Prefix[], clusterIPs: ReadonlyMap<string, string>): Refusal | undefined {
   const special: string[] = [];
   const inServiceRange: string[] = [];
   for (const text of policy.spec.addresses.ips ?? []) {
-    const ip = parseIP(text);
-    const canonical = canonicalIP(text);
+    const ip = parseAddr(text, LEGACY);
+    const canonical = canonicalAddr(text, LEGACY);
     if (!ip || canonical === undefined || clusterIPs.has(canonical)) continue;
-    if (isSpecialAddress(ip)) special.push(canonical);
-    else if (anyCIDRContains(serviceCIDRs, ip)) inServiceRange.push(canonical);
+    if (isSpecialAddr(ip)) special.push(canonical);
+    else if (anyPrefixContains(serviceCIDRs, ip)) inServiceRange.push(canonical);
   }
   if (special.length > 0) return { reason: 'SpecialAddress', message: `${special.join(', ')}: unspecified, loopback, link-local and multicast addresses are never claimable` };
   if (inServiceRange.length > 0) return { reason: 'ServiceCIDR', message: `${inServiceRange.join(', ')} ${inServiceRange.length > 1 ? 'are' : 'is'} in the Service CIDRs, which belong to Services` };
@@ -71,8 +65,8 @@ export function refusedAddresses(policy: NatExposurePolicy, serviceCIDRs: readon
 export function apiServerHolders(endpoints: readonly AddressPort[]): Map<string, string> {
   const held = new Map<string, string>();
   for (const { address, port } of endpoints) {
-    const canonical = canonicalIP(address);
-    if (canonical !== undefined) held.set(`${canonical}|${port}`, `the API server (${canonical.includes(':') ? `[${canonical}]` : canonical}:${port})`);
+    const canonical = canonicalAddr(address, LEGACY);
+    if (canonical !== undefined) held.set(`${canonical}|${port}`, `the API server (${formatHostPort(canonical, port)})`);
   }
   return held;
 }
@@ -92,7 +86,7 @@ export function apiServerEndpointsOf(slices: readonly V1EndpointSlice[]): Addres
       if (port.port === undefined || (port.protocol ?? 'TCP') !== 'TCP') continue;
       for (const endpoint of slice.endpoints ?? []) {
         for (const address of endpoint.addresses) {
-          const canonical = canonicalIP(address);
+          const canonical = canonicalAddr(address, LEGACY);
           if (canonical !== undefined) out.push({ address: canonical, port: port.port });
         }
       }

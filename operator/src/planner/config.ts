@@ -1,7 +1,7 @@
 // Operator-wide settings the planner needs, parsed once so that planning 10k Services does
 // not re-parse the same CIDR lists 10k times, and so that a wrong setting stops the
 // operator at start-up instead of being dropped silently.
-import { canonicalCIDR, canonicalIP, parseCIDR, type ParsedCIDR } from './ip.js';
+import { canonicalAddr, canonicalPrefix, LEGACY, parsePrefix, type Prefix } from '@natplan/netaddr';
 
 /** Which Services natplan programs (DESIGN.md §2, coexistence with kube-proxy). */
 export type ProxyMode = 'replace' | 'complement';
@@ -83,9 +83,9 @@ export interface PlannerSettings {
 export interface PlannerConfig {
   readonly mode: ProxyMode;
   readonly proxyName: string;
-  readonly externalIPAllowList: readonly ParsedCIDR[];
+  readonly externalIPAllowList: readonly Prefix[];
   readonly maxEndpointsPerPart: number;
-  readonly nodePortAddressCIDRs: readonly ParsedCIDR[];
+  readonly nodePortAddressCIDRs: readonly Prefix[];
   /** `--nodeport-addresses primary`: each node's primary address per family, not CIDRs. */
   readonly nodePortAddressesPrimary: boolean;
   /** The resolved detector; the interface name or prefix for the interface modes. */
@@ -109,10 +109,10 @@ export type CompiledConfig =
   | { ok: true; config: PlannerConfig }
   | { ok: false; errors: string[] };
 
-function parseList(name: string, texts: readonly string[], errors: string[]): ParsedCIDR[] {
-  const out: ParsedCIDR[] = [];
+function parseList(name: string, texts: readonly string[], errors: string[]): Prefix[] {
+  const out: Prefix[] = [];
   for (const text of texts) {
-    const cidr = parseCIDR(text);
+    const cidr = parsePrefix(text, LEGACY);
     if (cidr) out.push(cidr);
     else errors.push(`${name}: ${JSON.stringify(text)} is not a CIDR`);
   }
@@ -131,7 +131,7 @@ export function parsePortRange(text: string): PortRange | undefined {
 /** "host:port" or "[v6]:port" with an IP host, canonicalised; undefined otherwise. */
 export function parseAddressPort(text: string): AddressPort | undefined {
   const m = /^\s*(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})\s*$/.exec(text);
-  const address = canonicalIP(m?.[1] ?? m?.[2] ?? '');
+  const address = canonicalAddr(m?.[1] ?? m?.[2] ?? '', LEGACY);
   const port = Number(m?.[3]);
   return address !== undefined && port >= 1 && port <= 65_535 ? { address, port } : undefined;
 }
@@ -147,14 +147,14 @@ export function compilePlannerConfig(settings: PlannerSettings): CompiledConfig 
   const nodePortAddressCIDRs = nodePortAddressesPrimary ? [] : parseList('nodePortAddressCIDRs', nodePortTexts, errors);
   const clusterCIDRs: string[] = [];
   for (const text of settings.clusterCIDRs) {
-    const canonical = canonicalCIDR(text);
+    const canonical = canonicalPrefix(text, LEGACY);
     if (canonical) clusterCIDRs.push(canonical);
     else errors.push(`clusterCIDRs: ${JSON.stringify(text)} is not a CIDR`);
   }
   if (clusterCIDRs.length > 16) errors.push('clusterCIDRs: at most 16 (NodeNatPlan schema)');
   const serviceCIDRs: string[] = [];
   for (const text of settings.serviceCIDRs ?? []) {
-    const canonical = canonicalCIDR(text);
+    const canonical = canonicalPrefix(text, LEGACY);
     if (canonical) serviceCIDRs.push(canonical);
     else errors.push(`serviceCIDRs: ${JSON.stringify(text)} is not a CIDR`);
   }

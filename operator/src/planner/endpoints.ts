@@ -3,7 +3,7 @@
 // slices), so endpoints are merged by address, keeping the healthiest copy.
 import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
 import type { ServiceNatPlanEndpointPort, ServiceNatPlanPort } from '@natplan/api';
-import { canonicalIPOfFamily, canonicalIPv4, type IPFamily } from './ip.js';
+import { canonicalAddr, type IPFamily, LEGACY } from '@natplan/netaddr';
 import type { PlanWarning } from './warnings.js';
 
 /** An endpoint with its conditions resolved and its source slice remembered for part layout. */
@@ -108,7 +108,7 @@ function collectSlice(slice: V1EndpointSlice, servicePorts: readonly ServiceNatP
   for (const endpoint of slice.endpoints ?? []) {
     // Consumers use only the first address (EndpointSlice API contract).
     const text = endpoint.addresses[0] ?? '';
-    const address = sliceFamily === 'IPv4' ? canonicalIPv4(text) : canonicalIPOfFamily(text, 'IPv6');
+    const address = canonicalAddr(text, LEGACY, sliceFamily);
     if (address === undefined) {
       warnings.push({ reason: 'InvalidAddress', message: `slice ${sliceName}: endpoint address ${JSON.stringify(text)} is not an ${sliceFamily} address` });
       continue;

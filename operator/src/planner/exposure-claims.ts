@@ -8,7 +8,7 @@ import type { NatExposurePolicy, NodeNatPlanExposure } from '@natplan/api';
 import { compareText } from './endpoints.js';
 import { serviceFamilies } from './frontends.js';
 import type { NeverClaimableReason } from './claimable.js';
-import { formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
+import { formatAddr, formatPrefix, LEGACY, parseAddr, parsePrefix } from '@natplan/netaddr';
 import { selectorMatches } from './labels.js';
 import { nodeAddresses } from './plan-node.js';
 
@@ -44,13 +44,13 @@ export const reject = (reason: RejectReason, message: string, notes: readonly st
  */
 function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[]): NodeAddress[] {
   const spec = policy.spec.addresses;
-  if (spec.ips) return [...new Set(spec.ips.map((text) => parseIP(text)).filter((ip) => ip !== undefined).map(formatIP))].map((address) => ({ address }));
+  if (spec.ips) return [...new Set(spec.ips.map((text) => parseAddr(text, LEGACY)).filter((ip) => ip !== undefined).map(formatAddr))].map((address) => ({ address }));
   const name = node.metadata?.name ?? '';
   if (spec.fromNode === 'Gateway') {
     // The node's agent asks the gateway to forward to the address it sends from, its
     // InternalIP; NAT-PMP and the NAT in front of a node are IPv4 (an IPv6 node needs no
     // port forward, only a firewall pinhole, which this does not ask for).
-    const ipv4 = nodeAddresses(node, ['InternalIP']).find((a) => parseIP(a)?.family === 'IPv4');
+    const ipv4 = nodeAddresses(node, ['InternalIP']).find((a) => parseAddr(a, LEGACY)?.family === 'IPv4');
     if (ipv4 === undefined) notes.push(`node ${name} has no IPv4 InternalIP for the gateway to forward to`);
     return ipv4 === undefined ? [] : [{ address: ipv4 }];
   }
@@ -63,14 +63,14 @@ function addressesOnNode(policy: NatExposurePolicy, node: V1Node, notes: string[
     const internal = nodeAddresses(node, ['InternalIP']);
     const out: NodeAddress[] = [];
     for (const text of [...new Set(value.split(/[\s,]+/).filter((t) => t !== ''))]) {
-      const ip = parseIP(text);
+      const ip = parseAddr(text, LEGACY);
       if (!ip) {
         notes.push(`node ${name}: annotation ${spec.annotation} holds ${JSON.stringify(text)}, not an IP address`);
         continue;
       }
-      const local = internal.find((a) => parseIP(a)?.family === ip.family);
-      if (local) out.push({ address: local, publicAddress: formatIP(ip) });
-      else notes.push(`node ${name} has no ${ip.family} InternalIP to receive traffic for ${formatIP(ip)}`);
+      const local = internal.find((a) => parseAddr(a, LEGACY)?.family === ip.family);
+      if (local) out.push({ address: local, publicAddress: formatAddr(ip) });
+      else notes.push(`node ${name} has no ${ip.family} InternalIP to receive traffic for ${formatAddr(ip)}`);
     }
     return out;
   }
@@ -103,15 +103,15 @@ export function claimsOf(
   if (spec.addresses.fromNode === 'Annotation' && !spec.addresses.annotation) return reject('InvalidSpec', 'fromNode Annotation needs spec.addresses.annotation');
   const gateway = spec.addresses.fromNode === 'Gateway';
   if (gateway && spec.ports.some((p) => p.protocol === 'SCTP')) return reject('InvalidSpec', 'a gateway maps TCP and UDP ports only');
-  const badIP = (spec.addresses.ips ?? []).find((text) => parseIP(text) === undefined);
+  const badIP = (spec.addresses.ips ?? []).find((text) => parseAddr(text, LEGACY) === undefined);
   if (badIP !== undefined) return reject('InvalidSpec', `spec.addresses.ips: ${JSON.stringify(badIP)} is not an IP address`);
 
   // A range that cannot be parsed rejects the whole policy: dropping it would widen access.
   const sourceRanges: string[] = [];
   for (const text of spec.sourceRanges ?? []) {
-    const cidr = parseCIDR(text);
+    const cidr = parsePrefix(text, LEGACY);
     if (!cidr) return reject('InvalidSourceRange', `spec.sourceRanges: ${JSON.stringify(text)} is not a CIDR`);
-    if (!sourceRanges.includes(formatCIDR(cidr))) sourceRanges.push(formatCIDR(cidr));
+    if (!sourceRanges.includes(formatPrefix(cidr))) sourceRanges.push(formatPrefix(cidr));
   }
 
   const services = matchedServices(policy, servicesInNamespace);
@@ -140,7 +140,7 @@ export function claimsOf(
       portMatches++;
       for (const [node, addresses] of addressesByNode) {
         for (const { address, publicAddress } of addresses) {
-          const family = parseIP(address)?.family;
+          const family = parseAddr(address, LEGACY)?.family;
           if (!family || !families.has(family)) {
             notes.push(`${address} on node ${node} is ${family}, Service ${serviceName} is not; skipped`);
             continue;

@@ -4,7 +4,7 @@
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { ServiceNatPlanPort, ServiceNatPlanSessionAffinity, ServiceNatPlanSpec } from '@natplan/api';
 import type { PlannerConfig } from './config.js';
-import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP, type IPFamily } from './ip.js';
+import { anyPrefixContains, formatAddr, formatPrefix, type IPFamily, LEGACY, parseAddr, parsePrefix } from '@natplan/netaddr';
 import type { ServiceHandling } from './selection.js';
 import type { PlanWarning } from './warnings.js';
 
@@ -30,7 +30,7 @@ export interface Frontends {
 export function serviceFamilies(service: V1Service): Set<IPFamily> {
   const declared = (service.spec?.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
   if (declared.length > 0) return new Set(declared);
-  const fromIPs = clusterIPTexts(service).map((ip) => parseIP(ip)?.family).filter((f): f is IPFamily => f !== undefined);
+  const fromIPs = clusterIPTexts(service).map((ip) => parseAddr(ip, LEGACY)?.family).filter((f): f is IPFamily => f !== undefined);
   return new Set(fromIPs.length > 0 ? fromIPs : ['IPv4', 'IPv6']);
 }
 
@@ -44,7 +44,7 @@ function clusterIPTexts(service: V1Service): string[] {
 function addressesOfFamilies(texts: readonly string[], families: ReadonlySet<IPFamily>, what: string, warnings: PlanWarning[]): string[] {
   const out: string[] = [];
   for (const text of texts) {
-    const ip = parseIP(text);
+    const ip = parseAddr(text, LEGACY);
     if (!ip) {
       warnings.push({ reason: 'InvalidAddress', message: `${what} ${JSON.stringify(text)} is not an IP address` });
       continue;
@@ -53,7 +53,7 @@ function addressesOfFamilies(texts: readonly string[], families: ReadonlySet<IPF
       warnings.push({ reason: 'AddressFamilyMismatch', message: `${what} ${text} is ${ip.family}, the Service is not` });
       continue;
     }
-    const canonical = formatIP(ip);
+    const canonical = formatAddr(ip);
     if (!out.includes(canonical)) out.push(canonical);
   }
   return out;
@@ -62,8 +62,8 @@ function addressesOfFamilies(texts: readonly string[], families: ReadonlySet<IPF
 function allowedExternalIPs(service: V1Service, config: PlannerConfig, families: ReadonlySet<IPFamily>, warnings: PlanWarning[]): string[] {
   const candidates = addressesOfFamilies(service.spec?.externalIPs ?? [], families, 'externalIP', warnings);
   return candidates.filter((text) => {
-    const ip = parseIP(text);
-    const allowed = ip !== undefined && anyCIDRContains(config.externalIPAllowList, ip);
+    const ip = parseAddr(text, LEGACY);
+    const allowed = ip !== undefined && anyPrefixContains(config.externalIPAllowList, ip);
     if (!allowed) warnings.push({ reason: 'ExternalIPNotAllowed', message: `externalIP ${text} is outside the operator's allow-list` });
     return allowed;
   });
@@ -86,12 +86,12 @@ function sourceRanges(service: V1Service, warnings: PlanWarning[]): string[] {
   // Both families are kept: a non-empty list is an allow-list for every family, so an agent
   // seeing no range of its family must allow nobody rather than everybody.
   for (const text of texts) {
-    const cidr = parseCIDR(text.trim());
+    const cidr = parsePrefix(text.trim(), LEGACY);
     if (!cidr) {
       warnings.push({ reason: 'InvalidSourceRange', message: `load-balancer source range ${JSON.stringify(text)} is not a CIDR` });
       continue;
     }
-    const canonical = formatCIDR(cidr);
+    const canonical = formatPrefix(cidr);
     if (!out.includes(canonical)) out.push(canonical);
   }
   return out;

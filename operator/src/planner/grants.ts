@@ -6,23 +6,23 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { NatExposureGrant, NatExposurePolicy } from '@natplan/api';
 import { compareText } from './endpoints.js';
-import { anyCIDRContains, parseCIDR, parseIP, type ParsedCIDR } from './ip.js';
+import { anyPrefixContains, familyBits, LEGACY, parseAddr, parsePrefix, type Prefix } from '@natplan/netaddr';
 import { selectorMatches, type Labels } from './labels.js';
 
 /** A grant with its CIDRs parsed. Entries that do not parse grant nothing. */
 export interface CompiledGrant {
   readonly name: string;
-  readonly cidrs: readonly ParsedCIDR[];
+  readonly cidrs: readonly Prefix[];
   readonly fromNode: ReadonlySet<string>;
   readonly annotations: ReadonlySet<string>;
   readonly ports: readonly { readonly protocol: string; readonly from: number; readonly to: number }[];
 }
 
 function compileGrant(grant: NatExposureGrant): CompiledGrant {
-  const cidrs: ParsedCIDR[] = [];
+  const cidrs: Prefix[] = [];
   for (const text of grant.spec.addresses.cidrs ?? []) {
-    const ip = parseIP(text);
-    const cidr = ip ? parseCIDR(`${text}/${ip.family === 'IPv4' ? 32 : 128}`) : parseCIDR(text);
+    const ip = parseAddr(text, LEGACY);
+    const cidr = ip ? parsePrefix(`${text}/${familyBits(ip.family)}`, LEGACY) : parsePrefix(text, LEGACY);
     if (cidr) cidrs.push(cidr);
   }
   return {
@@ -72,8 +72,8 @@ function describe(source: AddressSource): string {
 
 function coversAddress(grant: CompiledGrant, source: AddressSource): boolean {
   if (source.kind === 'ip') {
-    const ip = parseIP(source.text);
-    return ip !== undefined && anyCIDRContains(grant.cidrs, ip);
+    const ip = parseAddr(source.text, LEGACY);
+    return ip !== undefined && anyPrefixContains(grant.cidrs, ip);
   }
   if (source.type === 'Annotation') return source.annotation !== undefined && grant.annotations.has(source.annotation);
   return grant.fromNode.has(source.type);

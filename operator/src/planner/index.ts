@@ -13,6 +13,5 @@ export { readyCondition } from './policy-status.js';
 export { apiServerEndpointsOf, API_SERVER_SERVICE } from './claimable.js';
 export { decideHandling, SERVICE_PROXY_NAME_LABEL, type ServiceHandling, type SkipReason } from './selection.js';
 export { TOPOLOGY_MODE_ANNOTATION, topologyRequested } from './traffic.js';
-export { servicePlanName, canonicalJSON, specHash } from './naming.js';
-export { deepEqual } from './equality.js';
+export { servicePlanName } from './naming.js';
 export type { PlanWarning, PlanWarningReason } from './warnings.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import { assignParts, ENDPOINT_BYTES_PER_PART, estimateEndpointBytes } from './parts.js';
 import { planService } from './plan-service.js';
-import { specHash } from './naming.js';
+import { canonicalJson } from '@natplan/controller-kit/hash';
 import { makeConfig, makeEndpoint, makeService, makeSlice } from './test-builders.js';
 
 const endpoint = (address: string, ports = 1): ServiceNatPlanEndpoint => ({
@@ -109,8 +109,8 @@ describe('write budget', () => {
     return result.parts;
   };
   const changedParts = (a: readonly ServiceNatPlanSpec[], b: readonly ServiceNatPlanSpec[]) => {
-    const before = new Map(a.map((p) => [p.part, specHash(p)]));
-    return b.filter((p) => before.get(p.part) !== specHash(p)).map((p) => p.part);
+    const before = new Map(a.map((p) => [p.part, canonicalJson(p)]));
+    return b.filter((p) => before.get(p.part) !== canonicalJson(p)).map((p) => p.part);
   };
 
   it.each<[string, (s: typeof slices) => void]>([

@@ -5,7 +5,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { NodeNatPlanExposure, NodeNatPlanLocalTraffic, NodeNatPlanSpec } from '@natplan/api';
 import type { NodePlannerConfig } from './config.js';
 import { compareText } from './endpoints.js';
-import { anyCIDRContains, formatCIDR, formatIP, parseCIDR, parseIP } from './ip.js';
+import { anyPrefixContains, formatAddr, formatPrefix, LEGACY, parseAddr, parsePrefix } from '@natplan/netaddr';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const MAX_NODE_PORT_ADDRESSES = 64;
@@ -16,9 +16,9 @@ export function nodeAddresses(node: V1Node, types: readonly string[]): string[] 
   const out: string[] = [];
   for (const address of node.status?.addresses ?? []) {
     if (!types.includes(address.type)) continue;
-    const ip = parseIP(address.address);
+    const ip = parseAddr(address.address, LEGACY);
     if (!ip) continue;
-    const text = formatIP(ip);
+    const text = formatAddr(ip);
     if (!out.includes(text)) out.push(text);
   }
   return out;
@@ -52,8 +52,8 @@ export function nodePortAddressesFor(node: V1Node, config: Pick<NodePlannerConfi
   return nodeAddresses(node, ['InternalIP', 'ExternalIP'])
     .filter((text) => {
       if (cidrs.length === 0) return true;
-      const ip = parseIP(text);
-      return ip !== undefined && anyCIDRContains(cidrs, ip);
+      const ip = parseAddr(text, LEGACY);
+      return ip !== undefined && anyPrefixContains(cidrs, ip);
     })
     .sort(compareText)
     .slice(0, MAX_NODE_PORT_ADDRESSES);
@@ -63,8 +63,8 @@ function podCIDRsOf(node: V1Node): string[] {
   const texts = node.spec?.podCIDRs && node.spec.podCIDRs.length > 0 ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
   const out: string[] = [];
   for (const text of texts) {
-    const cidr = parseCIDR(text);
-    if (cidr && !out.includes(formatCIDR(cidr))) out.push(formatCIDR(cidr));
+    const cidr = parsePrefix(text, LEGACY);
+    if (cidr && !out.includes(formatPrefix(cidr))) out.push(formatPrefix(cidr));
   }
   return out.slice(0, MAX_POD_CIDRS);
 }

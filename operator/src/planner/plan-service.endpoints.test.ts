@@ -197,6 +197,7 @@ describe('planService endpoint decisions', () => {
   it.each([
     ['2026-11-22T10:00:00Z', '2026-11-22T10:00:00Z'],
     ['2026-11-22T10:00:00.123456789+01:00', '2026-11-22T10:00:00.123456789+01:00'],
+    ['2026-11-22t10:00:00z', '2026-11-22t10:00:00z'], // RFC 3339 allows lowercase; so does the CRD's format
     ['2026-11-22', undefined], // Date.parse accepts it; the CRD's date-time format does not
     ['yesterday', undefined],
   ])('copies the trigger time %j of the slice into its part when it is RFC 3339', (annotation, expected) => {

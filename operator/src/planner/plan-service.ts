@@ -3,6 +3,7 @@
 // can compare hashes and skip writes (a restart with nothing changed writes nothing).
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
+import { RFC3339 } from '@natplan/api/formats';
 import type { PlannerConfig } from './config.js';
 import { collectEndpoints, type SliceMemo } from './endpoints.js';
 import { samePartContent } from './equality.js';
@@ -14,8 +15,6 @@ import type { PlanWarning } from './warnings.js';
 
 /** Annotation on EndpointSlices with the time of the change that produced them. */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
-/** RFC 3339, as the CRD's `format: date-time` wants; the API server would reject anything looser. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface ServicePlanInput {
   readonly service: V1Service;

@@ -19,7 +19,7 @@ import type { AddressPort, ExposureConfig } from './config.js';
 import { compareText } from './endpoints.js';
 import { claimsOf, reject, type ExposureClaim, type PolicyClaims } from './exposure-claims.js';
 import { indexGrants, ungrantedClaims, type GrantsOf } from './grants.js';
-import { canonicalIP, parseCIDR, type ParsedCIDR } from './ip.js';
+import { canonicalAddr, LEGACY, parsePrefix, type Prefix } from '@natplan/netaddr';
 import { compareExposures, nodePortAddressesFor } from './plan-node.js';
 import { policyStatus, type EndpointsOf, type LostClaim, type PolicyStatusDraft } from './policy-status.js';
 
@@ -96,7 +96,7 @@ function serviceHolders(services: readonly V1Service[]): { nodePorts: Map<string
   for (const s of [...services].sort((a, b) => compareText(keyOf(a), keyOf(b)))) {
     const name = `Service ${keyOf(s)}`;
     const addresses = [...(s.spec?.externalIPs ?? []), ...(s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '')]
-      .map((text) => canonicalIP(text))
+      .map((text) => canonicalAddr(text, LEGACY))
       .filter((ip) => ip !== undefined);
     for (const p of s.spec?.ports ?? []) {
       const protocol = p.protocol ?? 'TCP';
@@ -122,7 +122,7 @@ function groupByNamespace(services: readonly V1Service[]): Map<string, V1Service
 interface Authority {
   readonly grantsOf: GrantsOf;
   readonly clusterIPs: ReadonlyMap<string, string>;
-  readonly serviceCIDRs: readonly ParsedCIDR[];
+  readonly serviceCIDRs: readonly Prefix[];
 }
 
 /**
@@ -144,7 +144,7 @@ function authorisedClaims(policy: NatExposurePolicy, services: readonly V1Servic
     if (owner !== undefined) onClusterIPs.push({ claim, heldBy: owner, why: 'clusterIP' });
     else claims.push(claim);
   }
-  const clusterIPTexts = new Set((policy.spec.addresses.ips ?? []).filter((text) => authority.clusterIPs.has(canonicalIP(text) ?? '')));
+  const clusterIPTexts = new Set((policy.spec.addresses.ips ?? []).filter((text) => authority.clusterIPs.has(canonicalAddr(text, LEGACY) ?? '')));
   const missing = ungrantedClaims(policy, authority.grantsOf(policy.metadata?.namespace ?? ''), clusterIPTexts);
   if (missing.length > 0) {
     const message = `no NatExposureGrant allows namespace ${policy.metadata?.namespace ?? ''} to claim ${missing.join(', ')}`;
@@ -163,7 +163,7 @@ export function resolveExposures(input: ExposureInput, config: ExposureConfig): 
   const authority: Authority = {
     grantsOf: indexGrants(input.grants, input.namespaces ?? []),
     clusterIPs: clusterIPOwners(input.services),
-    serviceCIDRs: config.serviceCIDRs.map((text) => parseCIDR(text)).filter((c) => c !== undefined),
+    serviceCIDRs: config.serviceCIDRs.map((text) => parsePrefix(text, LEGACY)).filter((c) => c !== undefined),
   };
   const byNamespace = groupByNamespace(input.services);
   // Node ports are served on the node-port addresses in replace mode (our agent does it);

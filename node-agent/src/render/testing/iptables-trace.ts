@@ -3,9 +3,9 @@
  * trace tables run over both backends, so they are held to the same behaviour. It reads
  * only the match and target syntax natplan emits, and explores every `statistic` outcome.
  */
-import { cidrContains, parseAddress, parseCidr } from './addresses.js';
-import type { IptablesJump } from './iptables-render.js';
-import { iptablesHookJumps } from './iptables-render.js';
+import { canonicalAddr, parseAddr, parsePrefix, prefixContains } from '@natplan/netaddr';
+import type { IptablesJump } from '../iptables-render.js';
+import { iptablesHookJumps } from '../iptables-render.js';
 import type { TraceHost, TracePacket, TraceResult } from './nft-trace.js';
 
 type Rules = Map<string, string[][]>; // chain -> rules as argument lists
@@ -28,9 +28,9 @@ export function parseRestoreInput(text: string): Tables {
 }
 
 const inCidr = (cidrText: string, address: string): boolean => {
-  const cidr = parseCidr(cidrText);
-  const parsed = parseAddress(address);
-  return cidr !== undefined && parsed !== undefined && cidrContains(cidr, parsed);
+  const cidr = parsePrefix(cidrText);
+  const parsed = parseAddr(address);
+  return cidr !== undefined && parsed !== undefined && prefixContains(cidr, parsed);
 };
 
 class Run {
@@ -134,17 +134,17 @@ class Run {
 }
 
 /** Trace the first packet of a connection through rendered iptables-restore input. */
-export function traceIptables(rendered: { ipv4: string; ipv6: string }, packet: TracePacket, host: TraceHost = {}): TraceResult {
-  const tables = parseRestoreInput(packet.family === 'ip' ? rendered.ipv4 : rendered.ipv6);
+export function traceIptables(rendered: { IPv4: string; IPv6: string }, packet: TracePacket, host: TraceHost = {}): TraceResult {
+  const tables = parseRestoreInput(packet.family === 'IPv4' ? rendered.IPv4 : rendered.IPv6);
   const jumps = iptablesHookJumps();
   const canonical = (a: string): string => {
-    const parsed = parseAddress(a);
-    if (!parsed || parsed.family !== packet.family) throw new Error(`iptables tracer: ${a} is not an ${packet.family} address`);
-    return parsed.text;
+    const parsed = canonicalAddr(a, {}, packet.family);
+    if (parsed === undefined) throw new Error(`iptables tracer: ${a} is not an ${packet.family} address`);
+    return parsed;
   };
   // Default local addresses: the node-port destinations of NATPLAN-SERVICES.
   const defaults = (tables.nat.get('NATPLAN-SERVICES') ?? []).filter((r) => r.includes('NATPLAN-NODEPORTS') && r[0] === '-d').map((r) => (r[1] ?? '').split('/')[0] ?? '');
-  const local = new Set((host.localAddresses ?? defaults).map((a) => parseAddress(a)?.text ?? a));
+  const local = new Set((host.localAddresses ?? defaults).map((a) => canonicalAddr(a) ?? a));
   const isLocal = (a: string): boolean => local.has(a);
   const branches: TraceResult['branches'] = [];
   const pending: boolean[][] = [[]];

@@ -5,13 +5,12 @@
  * every `numgen` outcome, so `endpoints` lists each endpoint that can be chosen.
  * Dynamic (affinity) sets are empty: this is a client's first connection.
  */
-import type { IpFamily } from './addresses.js';
-import { cidrContains, hostPort, parseAddress, parseCidr } from './addresses.js';
-import type { ChainHook, SetState, TableState } from './model.js';
-import type { NftRuleset } from './nft-render.js';
+import { canonicalAddr, formatHostPort, parseAddr, parsePrefix, prefixContains, type IPFamily } from '@natplan/netaddr';
+import type { ChainHook, SetState, TableState } from '../model.js';
+import type { NftRuleset } from '../nft-render.js';
 
 export interface TracePacket {
-  family: IpFamily;
+  family: IPFamily;
   source: string;
   destination: string;
   port: number;
@@ -65,9 +64,9 @@ function matchesElementKey(key: string, values: string[]): boolean {
   return parts.every((part, i) => {
     const value = values[i] ?? '';
     if (part.includes('/')) {
-      const cidr = parseCidr(part);
-      const address = parseAddress(value);
-      return cidr !== undefined && address !== undefined && cidrContains(cidr, address);
+      const cidr = parsePrefix(part);
+      const address = parseAddr(value);
+      return cidr !== undefined && address !== undefined && prefixContains(cidr, address);
     }
     return part === value;
   });
@@ -140,11 +139,11 @@ class Interpreter {
       return name.endsWith('*') ? value.startsWith(name.slice(0, -1)) : value === name;
     }
     if (literal.includes('/')) {
-      const cidr = parseCidr(literal);
-      const address = parseAddress(value);
-      return cidr !== undefined && address !== undefined && cidrContains(cidr, address);
+      const cidr = parsePrefix(literal);
+      const address = parseAddr(value);
+      return cidr !== undefined && address !== undefined && prefixContains(cidr, address);
     }
-    return value === (parseAddress(literal)?.text ?? literal);
+    return value === (canonicalAddr(literal) ?? literal);
   }
 
   private runRule(tokens: string[], depth: number): 'next' | 'return' | Outcome | { chain: string; goto: boolean } {
@@ -204,7 +203,7 @@ class Interpreter {
         if (address === undefined || port === undefined) throw new Error(`tracer: no ${name} element for ${[...values, offset + slot].join(' . ')}`);
         this.state.daddr = address;
         this.state.dport = Number(port);
-        this.state.endpoint = hostPort(this.table.family, address, Number(port));
+        this.state.endpoint = formatHostPort(address, Number(port));
         return 'accept';
       }
       if (t === 'dnat' && tokens[i + 1] === 'to') {
@@ -268,11 +267,11 @@ const normalizeProtocol = (p: string): string => p.toLowerCase();
 export function traceNft(ruleset: NftRuleset, packet: TracePacket, host: TraceHost = {}): TraceResult {
   const table = ruleset.tables[packet.family];
   const parse = (a: string): string => {
-    const parsed = parseAddress(a);
-    if (!parsed || parsed.family !== packet.family) throw new Error(`tracer: ${a} is not an ${packet.family} address`);
-    return parsed.text;
+    const parsed = canonicalAddr(a, {}, packet.family);
+    if (parsed === undefined) throw new Error(`tracer: ${a} is not an ${packet.family} address`);
+    return parsed;
   };
-  const local = new Set((host.localAddresses ?? [...(table.sets.get('nodeport-ips')?.elements.keys() ?? [])]).map((a) => parseAddress(a)?.text ?? a));
+  const local = new Set((host.localAddresses ?? [...(table.sets.get('nodeport-ips')?.elements.keys() ?? [])]).map((a) => canonicalAddr(a) ?? a));
   const isLocal = (address: string): boolean => local.has(address);
   const localCidrs = table.sets.get('local-cidrs');
   if (packet.fromLocalPod && localCidrs?.elements.size && lookup(localCidrs, [parse(packet.source)]) === undefined) {
@@ -306,4 +305,3 @@ export function traceNft(ruleset: NftRuleset, packet: TracePacket, host: TraceHo
   return { verdict, ...(verdict === 'DNAT' ? { endpoints } : {}), masquerade: branches.some((b) => b.masquerade), branches };
 }
 
-export { hostPort };
