@@ -14,7 +14,11 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-export function backoffDelay(options: BackoffOptions, attempt: number, random: () => number = Math.random): number {
+/**
+ * The delay before retry number `attempt + 1`. `random` (uniform in [0, 1), e.g. Math.random)
+ * spreads the jitter; the caller passes it so this stays a pure function.
+ */
+export function backoffDelay(options: BackoffOptions, attempt: number, random: () => number): number {
   const factor = options.factor ?? 2;
   const raw = options.baseMs * Math.pow(factor, Math.max(0, attempt));
   const capped = Math.min(options.maxMs, Number.isFinite(raw) ? raw : options.maxMs);
@@ -26,13 +30,14 @@ export function backoffDelay(options: BackoffOptions, attempt: number, random: (
 export class KeyedBackoff<K> {
   private failures = new Map<K, number>();
 
-  constructor(private readonly options: BackoffOptions) {}
+  /** `random` as for backoffDelay: the jitter's source, given by the caller. */
+  constructor(private readonly options: BackoffOptions, private readonly random: () => number) {}
 
   /** Records one more failure for `key` and returns how long to wait before retrying it. */
   next(key: K): number {
     const attempt = this.failures.get(key) ?? 0;
     this.failures.set(key, attempt + 1);
-    return backoffDelay(this.options, attempt);
+    return backoffDelay(this.options, attempt, this.random);
   }
 
   /** Failures recorded for `key` since it last succeeded. */

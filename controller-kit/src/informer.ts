@@ -141,7 +141,7 @@ export class Informer<T extends KubernetesObject> {
   }
 
   private async fail(phase: string, err: unknown): Promise<void> {
-    const delay = backoffDelay(this.backoff, this.failures++);
+    const delay = backoffDelay(this.backoff, this.failures++, Math.random);
     this.logger.error(`${phase} failed, retrying`, { informer: this.options.name, error: String(err), delayMs: Math.round(delay) });
     await sleep(this.clock, delay, this.stopSignal.signal);
   }

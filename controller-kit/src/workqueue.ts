@@ -39,7 +39,7 @@ export class WorkQueue {
 
   constructor(private readonly options: WorkQueueOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.backoff = new KeyedBackoff(options.backoff ?? DEFAULT_RETRY_BACKOFF);
+    this.backoff = new KeyedBackoff(options.backoff ?? DEFAULT_RETRY_BACKOFF, Math.random);
   }
 
   /** Queues `key` unless it is already queued; ignored after shutdown. */

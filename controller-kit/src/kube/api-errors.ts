@@ -25,10 +25,10 @@ export interface CallSemantics {
   conflict?: ApiErrorClass;
 }
 
-const PERMANENT_STATUS = new Set([400, 405, 413, 415, 422]);
+const PERMANENT_STATUS: ReadonlySet<number> = new Set([400, 405, 413, 415, 422]);
 
 /** Node's codes for failed connections: the request may not even have reached the server. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
+const NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
 
 /** Longest Retry-After honoured: a bogus header must not park a key for hours. */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;

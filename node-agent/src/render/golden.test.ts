@@ -3,7 +3,7 @@
  *   UPDATE_GOLDEN=1 npx vitest run --project unit node-agent/src/render/golden.test.ts
  * and review the diff like code.
  */
-// eslint-disable-next-line no-restricted-imports -- test-only: goldens and CRD examples are files
+// eslint-disable-next-line pure-core/no-impure-imports -- test-only: goldens and CRD examples are files
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderIptables } from './iptables-render.js';

@@ -2,11 +2,11 @@
  * Real nft and iptables-restore, run ONLY inside fresh network namespaces created per call
  * with `unshare --net` (they vanish with the process, also when a test fails).
  */
-// eslint-disable-next-line no-restricted-imports -- test-only: runs nft inside a private netns
+// eslint-disable-next-line pure-core/no-impure-imports -- test-only: runs nft inside a private netns
 import { spawnSync } from 'node:child_process';
-// eslint-disable-next-line no-restricted-imports -- test-only: scripts are passed as temp files
+// eslint-disable-next-line pure-core/no-impure-imports -- test-only: scripts are passed as temp files
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-// eslint-disable-next-line no-restricted-imports -- test-only: a temp dir for the scripts
+// eslint-disable-next-line pure-core/no-impure-imports -- test-only: a temp dir for the scripts
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';

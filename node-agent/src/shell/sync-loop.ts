@@ -69,7 +69,7 @@ export class SyncLoop {
       if (ok) {
         this.failures = 0;
       } else {
-        const delay = backoffDelay(this.options.retry ?? { baseMs: 1000, maxMs: 30_000 }, this.failures++);
+        const delay = backoffDelay(this.options.retry ?? { baseMs: 1000, maxMs: 30_000 }, this.failures++, Math.random);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.request(), delay);
       }
