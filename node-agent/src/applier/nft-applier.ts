@@ -10,7 +10,9 @@ const CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * nftables backend. Every sync is one `nft -f` transaction, which the kernel commits
- * whole or not at all, so a failed sync leaves the previous rules in place. The table is
+ * whole or not at all, so a failed sync leaves the previous rules in place; the one
+ * exception is a large first load into a kernel without our tables, split in
+ * commitFull (applier.int.test.ts, "loads a large first ruleset in chunks"). The table is
  * never deleted to be recreated (that would drop the rules under live traffic for a
  * moment): a full sync rewrites the table's contents in the same transaction. Every
  * commit ends with a marker (nft-kernel-check.ts), so a check can tell it is still in.

@@ -16,9 +16,11 @@ export interface RenderInput {
   options?: {
     masqueradeBit?: number;
     /**
-     * The cluster's Service CIDRs. Traffic to an address in them that no Service holds is
-     * dropped (kube-proxy's behaviour). Not in the API yet (NodeNatPlanSpec has no field);
-     * without it, such traffic is left alone.
+     * Service CIDRs used when the NodeNatPlan names none (its `spec.serviceCIDRs`, which
+     * the operator fills from `--service-cidrs`, wins; node-context.ts). Traffic to an
+     * address in them that no Service holds is dropped, as kube-proxy does; with neither,
+     * it is left alone (trace.test.ts, "unallocated address in the Service CIDR" and
+     * "without Service CIDRs").
      */
     serviceCIDRs?: string[];
   };
