@@ -15,6 +15,7 @@ import { BY_SERVICE, type OperatorCaches } from './caches.js';
 import type { PlanWriter } from './plan-writer.js';
 import { gatewayMappedStatus } from './gateway-status.js';
 import { programmedCondition } from './programmed.js';
+import { transitionEvents } from './transition-events.js';
 
 /** The single key of the exposure controller: it always recomputes everything. */
 export const EXPOSURES_KEY = 'all-policies';
@@ -105,13 +106,7 @@ function policyStatus(draft: PolicyStatusDraft, live: NatExposurePolicy, deps: E
 
 async function recordTransitions(deps: ExposureReconcilerDeps, policy: NatExposurePolicy, before: readonly Condition[], after: readonly Condition[]): Promise<void> {
   if (!deps.events) return;
-  for (const c of after) {
-    const old = before.find((b) => b.type === c.type);
-    // Ready restates the others; its transitions would only double their Events.
-    if (c.type === 'Ready' || (old?.status === c.status && old.reason === c.reason)) continue;
-    const bad = (c.type === 'Conflict' && c.status === 'True') || (c.type !== 'Conflict' && c.status === 'False');
-    await deps.events.record({ ...policy, apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy' }, {
-      type: bad ? 'Warning' : 'Normal', reason: c.reason, action: `${c.type}${c.status}`, note: c.message,
-    });
+  for (const event of transitionEvents(before, after)) {
+    await deps.events.record({ ...policy, apiVersion: 'natplan.io/v1alpha1', kind: 'NatExposurePolicy' }, event);
   }
 }
