@@ -96,6 +96,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'policy: IPv4-mapped IPv6 address', object: broken(NEP, (o) => { o.spec.addresses = { ips: ['::ffff:192.0.2.1'] }; }), field: 'spec.addresses.ips[0]', serverSays: 'must be a valid IP address' },
   { name: 'policy: allow-list entry that is no CIDR', object: broken(NEP, (o) => { o.spec.sourceRanges = ['everyone']; }), field: 'spec.sourceRanges[0]', serverSays: 'must be a valid CIDR' },
   { name: 'policy: unknown field in a port', object: broken(NEP, (o) => { o.spec.ports[0].targetPort = 8080; }), field: 'spec.ports[0].targetPort', serverSays: 'unknown field "spec.ports[0].targetPort"' },
+  { name: 'policy: SCTP through a gateway', object: broken(NEP, (o) => { o.spec.addresses = { fromNode: 'Gateway' }; o.spec.ports[0].protocol = 'SCTP'; }), field: 'spec', serverSays: 'a gateway maps TCP and UDP ports only' },
   { name: 'policy: unknown source NAT mode', object: broken(NEP, (o) => { o.spec.sourceNAT = 'Both'; }), field: 'spec.sourceNAT', serverSays: 'Unsupported value: "Both"' },
   { name: 'grant: no namespaces named or selected', object: broken(NEG, (o) => { o.spec.namespaces = {}; }), field: 'spec.namespaces', serverSays: 'names or selector must be set' },
   { name: 'grant: no addresses', object: broken(NEG, (o) => { o.spec.addresses = {}; }), field: 'spec.addresses', serverSays: 'at least one of cidrs, fromNode or annotations must be set' },
