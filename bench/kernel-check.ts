@@ -1,7 +1,9 @@
 // Cost of the kernel check (issue 8): with N Services x 10 endpoints loaded by the real
 // nftables applier, how long a full sync takes (it includes reading the rule handles
-// back), an idle check (`verifyKernel`: one `nft --check` batch), and a one-Service
-// change (check before, commit, check after). A script, not a test; it prints figures:
+// back), that handle read alone (`nft -a -t list table ip natplan`, once per full sync),
+// `nft list tables` (the cold-start probe of a large first load),
+// an idle check (`verifyKernel`: one `nft --check` batch), and a one-Service change (check
+// before, commit, check after). A script, not a test; it prints figures:
 //   npx tsx bench/kernel-check.ts [sizes, e.g. 1000,5000]
 // nft runs only inside a private network namespace created here and deleted at the end.
 // Addresses: cluster IPs 10.96.0.0/16, pods 10.245.0.0/16 and up (other nodes).
@@ -26,21 +28,30 @@ function service(i: number, shift = 0): RenderInput['services'][number] {
   return { namespace: 'bench', name: `svc-${i}`, spec };
 }
 
+// A fresh list each time, as the agent's informer gives: the element store keeps the list
+// it was last handed and compares against it, so a list changed in place looks unchanged.
 const input = (services: RenderInput['services']): RenderInput => ({
   node: { nodeName: 'node-a', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], serviceCIDRs: ['10.96.0.0/16'] },
-  services, identity: { nodeName: 'node-a' },
+  services: [...services], identity: { nodeName: 'node-a' },
 });
 
 const netns = `natplan-bench-kcheck-${process.pid}`;
 spawnSync('ip', ['netns', 'add', netns]);
 try {
   for (const size of sizes) {
-    const applier = createApplier('nftables', createExec({ netns }));
+    const exec = createExec({ netns });
+    const applier = createApplier('nftables', exec);
     const services = Array.from({ length: size }, (_, i) => service(i));
     let t = performance.now();
     const full = await applier.apply(input(services));
     const fullMs = performance.now() - t;
     if (!full.ok || !full.kernel.confirmed) throw new Error(`full sync not confirmed: ${JSON.stringify(full)}`);
+    t = performance.now();
+    await exec.run(['nft', '-a', '-t', 'list', 'table', 'ip', 'natplan']);
+    const listMs = performance.now() - t;
+    t = performance.now();
+    await exec.run(['nft', 'list', 'tables']);
+    const tablesMs = performance.now() - t;
     const idle: number[] = [];
     for (let i = 0; i < 5; i++) {
       t = performance.now();
@@ -57,7 +68,7 @@ try {
       if (!result.ok || result.mode !== 'incremental' || !result.kernel.confirmed) throw new Error(`change: ${JSON.stringify(result)}`);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    console.log(`${size} Services: full sync ${fullMs.toFixed(0)} ms (with the handle read and check); idle check median ${median(idle).toFixed(1)} ms; one Service change median ${median(change).toFixed(1)} ms (check, commit, check)`);
+    console.log(`${size} Services: full sync ${fullMs.toFixed(0)} ms (with the handle read and check); handle read alone ${listMs.toFixed(0)} ms; nft list tables ${tablesMs.toFixed(0)} ms; idle check median ${median(idle).toFixed(1)} ms; one Service change median ${median(change).toFixed(1)} ms (check, commit, check)`);
     await applier.cleanup();
   }
 } finally {

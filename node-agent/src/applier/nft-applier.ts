@@ -53,7 +53,8 @@ export class NftApplier<I, R> extends TransactionalApplier<I, R> {
   }
 
   /** Runs once per start and only for a large ruleset: nft 1.0.6 fills its whole cache
-   * even to list table names (~1 s with 5k Services loaded). */
+   * even to list table names (1.3 s with 5k Services loaded, under load:
+   * `npx tsx bench/kernel-check.ts 5000`). */
   private async anyTableExists(): Promise<boolean> {
     const { stdout } = await this.exec.run(['nft', 'list', 'tables']);
     const present = new Set(stdout.split('\n').map((line) => line.replace(/^table\s+/, '').trim()));

@@ -1,9 +1,10 @@
 /**
  * The nftables kernel check: does the kernel still hold what the agent committed last?
  * It must cost the same at 10 Services and at 30,000, which rules out listing chains:
- * nft 1.0.6 fills its whole cache (every set element) even to list one chain (~1 s with
- * 5k Services, measured here), while a `--check` batch that names objects by handle or
- * key only needs the set definitions (~10-20 ms). So:
+ * nft 1.0.6 fills its whole cache (every set element) even to list one chain (1.7-2.2 s
+ * at 5k Services under load), while a `--check` batch that names objects by handle or
+ * key only needs the set definitions (16-29 ms there); both printed by
+ * `npx tsx bench/kernel-check.ts 5000`. So:
  *
  * - every commit ends with a marker, a one-element set holding the commit's sequence
  *   number: it is in the kernel iff that transaction is (and nothing rolled it back);
