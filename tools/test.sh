@@ -3,9 +3,10 @@
 # lint, typecheck, the generated-code check, unit and integration tests, the unit tests
 # again under the image's Node.js (tools/image/node-version), the image build and its
 # smoke run, and a smoke run of every benchmark. Run as root: the dataplane tests create
-# network namespaces. No test skips itself: a missing prerequisite (not root, no nft, no
-# cached Kubernetes binaries) fails the tests that need it. CI=true only makes
-# tools/prereqs.sh run `npm ci` every time.
+# network namespaces. No test skips itself for a missing prerequisite: without root, nft or
+# the cached Kubernetes binaries the tests that need them fail. (The one conditional test,
+# in tools/image/runtime.test.ts, runs only when this script sets NATPLAN_EXPECT_NODE.)
+# CI=true only makes tools/prereqs.sh run `npm ci` every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
