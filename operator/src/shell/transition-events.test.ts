@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../../../controller-kit/src/conditions.js';
+import type { Condition } from '@natplan/controller-kit';
 import { transitionEvents } from './transition-events.js';
 
 const at = '2026-01-01T00:00:00Z';

@@ -4,8 +4,7 @@
  * Normal otherwise. `Ready` is left out: it restates the others, and its transitions would
  * only double their Events.
  */
-import type { Condition } from '../../../controller-kit/src/conditions.js';
-import type { EventInput } from '../../../controller-kit/src/events.js';
+import type { Condition, EventInput } from '@natplan/controller-kit';
 
 export function transitionEvents(before: readonly Condition[], after: readonly Condition[]): EventInput[] {
   const events: EventInput[] = [];
