@@ -120,6 +120,18 @@ describe('charts/natplan', () => {
     expect(await policies('--set', 'operator.planWriterPolicy=false')).toEqual(['ValidatingAdmissionPolicy natplan-agent-node-identity', 'ValidatingAdmissionPolicyBinding natplan-agent-node-identity']);
   });
 
+  it('aggregates into Kubernetes\' default roles no NatExposureGrant and no plan write', async () => {
+    const aggregated = (await render()).filter((d) => d.kind === 'ClusterRole'
+      && Object.keys(d.metadata.labels ?? {}).some((label) => label.startsWith('rbac.authorization.k8s.io/aggregate-to-')));
+    expect(aggregated.map((d) => d.metadata.name).sort()).toEqual(['natplan-edit', 'natplan-view']);
+    const rules: { resources: string[]; verbs: string[] }[] = aggregated.flatMap((d) => d.rules);
+    expect(rules.flatMap((r) => r.resources)).not.toContain('natexposuregrants');
+    const writes = ['create', 'update', 'patch', 'delete', 'deletecollection', '*'];
+    for (const r of rules) {
+      if (r.resources.some((res) => res.endsWith('natplans') || res === '*')) expect(r.verbs.filter((v) => writes.includes(v))).toEqual([]);
+    }
+  });
+
   it('agent pods use the projected, pod-bound token (the one carrying the node claim)', async () => {
     const pod = (await render()).find((d) => d.kind === 'DaemonSet').spec.template.spec;
     expect(pod.serviceAccountName).toBe('natplan-agent');
