@@ -100,15 +100,14 @@ export function fieldPath(error: ErrorObject): string {
 }
 
 const ajv = makeAjv();
-const compiled = new Map<NatplanKind, ValidateFunction>();
+/** Every kind compiled once, at load (the exports below need all four anyway); never changed after. */
+const compiled: ReadonlyMap<NatplanKind, ValidateFunction> = new Map(
+  (Object.keys(crdSchemas) as NatplanKind[]).map((kind) => [kind, ajv.compile(kindSchema(kind) as AnySchema)]),
+);
 
 export function validatorFor(kind: NatplanKind): (obj: unknown) => ValidationResult {
-  let validate = compiled.get(kind);
-  if (!validate) {
-    validate = ajv.compile(kindSchema(kind) as AnySchema);
-    compiled.set(kind, validate);
-  }
-  const fn = validate;
+  const fn = compiled.get(kind);
+  if (!fn) throw new Error(`not a natplan.io kind: ${kind}`);
   return (obj) => {
     if (fn(obj)) return { valid: true };
     return { valid: false, errors: (fn.errors ?? []).map((e) => ({ path: fieldPath(e), message: e.message ?? e.keyword })) };

@@ -19,6 +19,9 @@ export const PURE_CORE_FILES = [
   'operator/src/planner/**/*.ts',
   'node-agent/src/render/**/*.ts',
   'crds/generated/**/*.ts',
+  // The validators the agent and the tests run over plans (ajv and CEL over plain objects).
+  // Not listed: cases.ts, which reads the examples from disk (test support).
+  'crds/validation/{formats,kube-cel,validator,index}{,.test}.ts',
   'netaddr/**/*.ts',
   // The gateway protocols' codecs (the client, lease and sockets around them are the shell).
   'node-agent/src/gateway/{address,pcp,natpmp,types}{,.test}.ts',
@@ -31,9 +34,9 @@ export const PURE_CORE_FILES = [
   // json-logger (stderr), build-info (process.version), metrics (prom-client's process
   // collectors), apply, owners, events, kube/{request,client,list-watch,lease-store,resources}
   // (API calls), controller, workqueue, informer, sources, leader-election, leader-terms,
-  // kube/rate-limit (timers through the injected Clock), hash (node:crypto; being merged
-  // into the one hash module), index (barrel), testing/ (test support).
-  'controller-kit/src/{backoff,conditions,errors,flags,store}{,.test}.ts',
+  // kube/rate-limit (timers through the injected Clock), index (barrel), testing/ (test
+  // support).
+  'controller-kit/src/{backoff,conditions,errors,flags,hash,store}{,.test}.ts',
   'controller-kit/src/kube/{api-errors,microtime}{,.test}.ts',
 ];
 
