@@ -103,9 +103,8 @@ describe('port mappings the agents ask of a real NAT gateway (miniupnpd)', () =>
   });
 
   it('a short lease is renewed: past two lifetimes the mapping still serves', async () => {
-    const start = Date.now();
+    // Real lifetimes at the gateway have to pass: this wait is the subject, not a guess.
     await new Promise((resolve) => setTimeout(resolve, 2 * MAX_LIFETIME * 1000 + 1000));
-    expect(Date.now() - start).toBeGreaterThan(2 * MAX_LIFETIME * 1000);
     expect(await redirects()).toHaveLength(1);
     expect(byWeb(await served(W.gateway, 4))).toBe(true);
   });
