@@ -133,9 +133,9 @@ describe('Informer recovery', () => {
     informer.on({ add: (o) => added.push(o.metadata?.name ?? '') });
     informer.start();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Failed, backed off, tried again: three lists, none of them a sync.
+      await eventually('three failed lists', () => (informer.lists >= 3 ? true : undefined));
       expect(informer.hasSynced()).toBe(false);
-      expect(informer.lists).toBeGreaterThanOrEqual(3); // failed, backed off, tried again
       await applyObject(client, WIDGET_CRD, { fieldManager: 'kit' });
       expect(await informer.waitForSync()).toBe(true);
       await eventually('widget applied', () => applyObject(client, { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name: 'w1', namespace: NS }, spec: { size: 1 } }, { fieldManager: 'kit' }).then(() => true, () => undefined));

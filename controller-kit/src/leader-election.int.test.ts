@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
+import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { kubeClient, type KubeClient } from './kube/client.js';
 import { kubeLeaseStore } from './kube/lease-store.js';
 import { call } from './kube/request.js';
@@ -28,47 +28,70 @@ function candidate(identity: string, leaseName: string) {
   return elector;
 }
 
-async function waitUntil(what: string, condition: () => boolean, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Date.now() - start;
+/** Polls `condition` until it holds; the timeout is generous, only there to end a hung test. */
+async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  await waitFor(what, async () => ((await condition()) ? true : undefined), timeoutMs, 50);
+}
+
+type Lease = { metadata: { resourceVersion: string }; spec: { holderIdentity?: string; renewTime: string; acquireTime: string; leaseTransitions?: number } };
+const readLease = (name: string) => call<Lease>(client.requester, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/default/leases/${name}` });
+
+/**
+ * Waits until the Lease was renewed `times` more times (a positive signal that renew periods
+ * passed, instead of a sleep), calling `look` at every poll on the way; the caller asserts
+ * on what it saw afterwards (an assertion inside the poll would only be retried).
+ */
+async function renewals(name: string, times: number, look: () => void): Promise<Lease> {
+  const seen = new Set<string>();
+  let last!: Lease;
+  await waitUntil(`${times} renewals of lease ${name}`, async () => {
+    look();
+    last = await readLease(name);
+    seen.add(last.spec.renewTime);
+    return seen.size > times;
+  });
+  return last;
 }
 
 describe('LeaderElector on a real API server', () => {
   it('elects exactly one of two, and hands over when the leader releases', async () => {
     const a = candidate('a', 'release');
     const b = candidate('b', 'release');
-    await waitUntil('a leader', () => a.isLeader() || b.isLeader(), 5_000);
-    // Several renew periods later there is still exactly one leader.
-    await new Promise((resolve) => setTimeout(resolve, TIMING.retryPeriodMs * 4));
-    expect([a, b].filter((e) => e.isLeader())).toHaveLength(1);
+    await waitUntil('a leader', () => a.isLeader() || b.isLeader());
+    // Several renewals later there was exactly one leader at every look.
+    const leaders: number[] = [];
+    const lease = await renewals('release', 4, () => leaders.push([a, b].filter((e) => e.isLeader()).length));
+    expect(leaders.length).toBeGreaterThan(4);
+    expect(leaders.filter((n) => n !== 1)).toEqual([]);
     const [leader, other] = a.isLeader() ? [a, b] : [b, a];
-
-    const lease = await call<{ spec: { holderIdentity: string; renewTime: string; acquireTime: string } }>(client.requester, {
-      method: 'GET', path: '/apis/coordination.k8s.io/v1/namespaces/default/leases/release',
-    });
     expect(lease.spec.holderIdentity).toBe(leader === a ? 'a' : 'b');
     expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
 
     await leader.stop();
-    const took = await waitUntil('takeover after release', () => other.isLeader(), 5_000);
-    expect(took).toBeLessThan(TIMING.retryPeriodMs * 1.2 + 1_000);
+    await waitUntil('takeover after release', () => other.isLeader());
+    const after = await readLease('release');
+    expect(after.spec.holderIdentity).toBe(other === a ? 'a' : 'b');
+    expect(after.spec.leaseTransitions).toBe((lease.spec.leaseTransitions ?? 0) + 1);
     await other.stop();
   });
 
-  it('takes over within leaseDuration + retryPeriod when the leader dies without releasing', async () => {
+  it('takes over only once the lease expired when the leader dies without releasing', async () => {
     const a = candidate('a', 'crash');
-    await waitUntil('a leads', () => a.isLeader(), 5_000);
+    await waitUntil('a leads', () => a.isLeader());
     const b = candidate('b', 'crash');
-    await new Promise((resolve) => setTimeout(resolve, TIMING.retryPeriodMs * 2));
-    expect(b.isLeader()).toBe(false);
+    // While a renews, b (retrying all along) never leads.
+    const bLed: boolean[] = [];
+    await renewals('crash', 2, () => bLed.push(b.isLeader()));
+    expect(bLed.filter(Boolean)).toEqual([]);
     await a.stop({ release: false });
-    const took = await waitUntil('takeover after expiry', () => b.isLeader(), 10_000);
-    expect(took).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - TIMING.retryPeriodMs * 1.2 - 200);
-    expect(took).toBeLessThanOrEqual(TIMING.leaseDurationMs + TIMING.retryPeriodMs * 1.2 + 1_000);
+    const last = await readLease('crash'); // a's last renewal: nobody else may write before it expires
+    expect(last.spec.holderIdentity).toBe('a');
+    await waitUntil('takeover after expiry', () => b.isLeader());
+    const taken = await readLease('crash');
+    expect(taken.spec.holderIdentity).toBe('b');
+    // The Lease's own record, not the test's clock: b acquired no earlier than a lease
+    // duration after a's last renewal (b counts from when it saw that renewal, which is later).
+    expect(Date.parse(taken.spec.acquireTime) - Date.parse(last.spec.renewTime)).toBeGreaterThanOrEqual(TIMING.leaseDurationMs);
     await b.stop();
   });
 });

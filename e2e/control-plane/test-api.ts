@@ -25,30 +25,36 @@ export interface WriteCounter {
   counts(): Record<string, number>;
   total(): number;
   reset(): void;
+  /** Whether the watch delivered the write that produced `resourceVersion` (so every write before it too). */
+  saw(resourceVersion: string): boolean;
+  /** The resourceVersions of every write seen. */
+  versions(): string[];
   stop(): void;
 }
 
 /**
  * Counts ADDED/MODIFIED/DELETED events of a natplan resource from a watch that starts at
- * the current resourceVersion: every write the API server accepted from now on.
+ * the current resourceVersion: every write the API server accepted from now on. The watch
+ * replays from that version, so nothing is missed while it connects; a reader that needs
+ * "every write up to X" waits for `saw(X)` (events arrive in resourceVersion order).
  */
 export async function countWrites(kc: KubeConfig, plural: string): Promise<WriteCounter> {
   const seen: Record<string, number> = {};
+  const versions = new Set<string>();
   const list = await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: 'natplan.io', version: 'v1alpha1', plural }) as { metadata: { resourceVersion: string } };
   const watch = new Watch(kc);
-  let ready!: () => void;
-  const started = new Promise<void>((r) => { ready = r; });
   const req = await watch.watch(`/apis/natplan.io/v1alpha1/${plural}`, { resourceVersion: list.metadata.resourceVersion }, (type, obj: KubernetesObject) => {
     if (type === 'BOOKMARK') return;
+    if (obj.metadata?.resourceVersion) versions.add(obj.metadata.resourceVersion);
     const key = `${type} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name}`;
     seen[key] = (seen[key] ?? 0) + 1;
   }, () => {});
-  setTimeout(ready, 300);
-  await started;
   return {
     counts: () => ({ ...seen }),
     total: () => Object.values(seen).reduce((a, b) => a + b, 0),
     reset: () => { for (const k of Object.keys(seen)) delete seen[k]; },
+    saw: (resourceVersion) => versions.has(resourceVersion),
+    versions: () => [...versions],
     stop: () => req.abort(),
   };
 }

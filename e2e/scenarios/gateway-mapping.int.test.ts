@@ -74,9 +74,13 @@ describe('port mappings the agents ask of a real NAT gateway (miniupnpd)', () =>
     expect(condition(p, 'Accepted')).toMatchObject({ reason: 'GatewayMappingNotGranted' });
     expect(condition(p, 'GatewayMapped')).toMatchObject({ status: 'False', reason: 'NotRequested' });
     expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'GatewayMappingNotGranted' });
-    // Give an agent every chance to ask: a few syncs' worth of time, then nothing at the gateway.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const plan = await nodePlan(A.nodeName(1));
+    // An agent asks the gateway only for what its plan holds: once node-b's agent reports the
+    // plan's current generation enforced (and the policy was decided, above), it had every
+    // chance to ask.
+    const plan = await waitFor('node-b\'s agent caught up with its plan', async () => {
+      const got = await nodePlan(A.nodeName(1));
+      return got.status?.observedGeneration === got.metadata?.generation ? got : undefined;
+    }, 30_000, 250);
     expect(plan.spec.exposures ?? []).toEqual([]);
     expect(plan.status?.gatewayMappings).toBeUndefined();
     expect(await redirects()).toEqual([]);
@@ -103,9 +107,8 @@ describe('port mappings the agents ask of a real NAT gateway (miniupnpd)', () =>
   });
 
   it('a short lease is renewed: past two lifetimes the mapping still serves', async () => {
-    const start = Date.now();
+    // Real lifetimes at the gateway have to pass: this wait is the subject, not a guess.
     await new Promise((resolve) => setTimeout(resolve, 2 * MAX_LIFETIME * 1000 + 1000));
-    expect(Date.now() - start).toBeGreaterThan(2 * MAX_LIFETIME * 1000);
     expect(await redirects()).toHaveLength(1);
     expect(byWeb(await served(W.gateway, 4))).toBe(true);
   });

@@ -10,13 +10,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '@natplan/controller-kit';
-import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
-import { Topology, type Host } from '@natplan/e2e/netns';
-import { testApi } from '@natplan/e2e/control-plane';
-import { parseAgentConfig } from '../src/config.js';
-import { startAgent, type RunningAgent } from '../src/shell/agent.js';
+import type { ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
+import { waitFor } from '@natplan/e2e/control-plane';
+import type { Host } from '@natplan/e2e/netns';
+import type { testApi } from '@natplan/e2e/control-plane';
+import type { RunningAgent } from '../src/shell/agent.js';
+import { startAgentHarness, type AgentHarness } from './harness.js';
 
 const PARTS = 200;
 const PER_PART = 100;
@@ -24,9 +23,8 @@ const ENDPOINTS = PARTS * PER_PART;
 /** Generous for 2 busy cores; the finding was "not enforced in 8 minutes". */
 const BOUND_MS = 60_000;
 
-let cp: ControlPlane;
+let h: AgentHarness;
 let api: ReturnType<typeof testApi>;
-let topo: Topology;
 let node: Host;
 let agent: RunningAgent | undefined;
 
@@ -62,14 +60,7 @@ const smallService: ServiceNatPlan = {
   },
 };
 
-const nodePlan: NodeNatPlan = {
-  apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a' },
-  spec: { nodeName: 'node-a', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, backend: 'nftables' },
-};
-
-async function nodeStatus() {
-  return (await api.plans('nodenatplans')).find((p) => p.metadata.name === 'node-a');
-}
+const nodeStatus = () => h.nodeStatus();
 
 /** Elements of the UDP slot map for the cluster IP, read from the kernel. */
 async function slotsInKernel(): Promise<number> {
@@ -78,25 +69,17 @@ async function slotsInKernel(): Promise<number> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane();
-  api = testApi(cp.kubeConfig);
-  topo = await Topology.create();
-  const lan = await topo.addSwitch('lan');
-  node = await topo.addHost('node-a', { router: true });
-  await topo.attach(node, lan, ['172.18.0.2/24']);
-  await api.create(nodePlan);
+  h = await startAgentHarness({ nodePlan: { backend: 'nftables' } });
+  ({ api, node } = h);
   // The version before: 100 endpoints in one part.
   await api.create(part(0, Array.from({ length: 100 }, (_, k) => endpoint(3 * ENDPOINTS + k))));
-  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--status-period=2s', '--log-level=warn'], {});
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  agent = await startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec: node.exec });
+  agent = await h.runAgent(['--status-period=2s']);
   await waitFor('the first version enforced', async () => ((await slotsInKernel()) === 100 ? true : undefined), 30_000, 200);
 }, 180_000);
 
 afterAll(async () => {
   await agent?.stop();
-  await topo?.destroy();
-  await cp?.stop();
+  await h?.stop();
 });
 
 /** Writes version `shift` (endpoints shift .. shift+19,999) as 200 parts; resolves with the ms it took. */

@@ -6,24 +6,19 @@
  * cluster IPs 10.96.0.0/16, load-balancer IPs 192.0.2.0/24 — only inside test namespaces.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '@natplan/controller-kit';
-import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
-import { Topology, type Host } from '@natplan/e2e/netns';
-import { testApi } from '@natplan/e2e/control-plane';
-import { parseAgentConfig } from '../src/config.js';
-import { createExec, type Exec } from '../src/exec/index.js';
-import { startAgent, type RunningAgent } from '../src/shell/agent.js';
+import type { ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
+import { waitFor } from '@natplan/e2e/control-plane';
+import type { Host } from '@natplan/e2e/netns';
+import type { testApi } from '@natplan/e2e/control-plane';
+import type { RunningAgent } from '../src/shell/agent.js';
+import { NODE_ADDRESS as NODE, startAgentHarness, type AgentHarness } from './harness.js';
 
-const NODE = '172.18.0.2';
 const HEALTH_CHECK_PORT = 32100;
 /** The enforcement bound; kube-proxy's rule makes a change pending for twice that unhealthy. */
 const ENFORCEMENT_TIMEOUT = '2s';
 
-let cp: ControlPlane;
+let h: AgentHarness;
 let api: ReturnType<typeof testApi>;
-let topo: Topology;
-let node: Host;
 let client: Host;
 let agent: RunningAgent | undefined;
 /** While set, `nft -f` waits for it: a stalled kernel or applier, at our own exec boundary. */
@@ -45,11 +40,6 @@ function localLoadBalancer(endpoints: ServiceNatPlanEndpoint[]): ServiceNatPlan 
   };
 }
 
-const nodePlan: NodeNatPlan = {
-  apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a' },
-  spec: { nodeName: 'node-a', nodePortAddresses: [NODE], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/16'], masqueradeAll: false, backend: 'auto' },
-};
-
 /** GET from the client host's namespace: status and JSON body, or undefined when nothing answers. */
 async function get(port: number, path = '/'): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
   const script = `try { const r = await fetch(${JSON.stringify(`http://${NODE}:${port}${path}`)}, { signal: AbortSignal.timeout(2000) });
@@ -67,34 +57,23 @@ async function metric(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane();
-  api = testApi(cp.kubeConfig);
-  topo = await Topology.create();
-  const lan = await topo.addSwitch('lan');
-  node = await topo.addHost('node-a', { router: true });
-  client = await topo.addHost('client');
-  await topo.attach(node, lan, [`${NODE}/24`]);
-  await topo.attach(client, lan, ['172.18.0.100/24']);
-  await api.create(nodePlan);
+  h = await startAgentHarness({ client: true });
+  ({ api } = h);
+  client = h.client!;
   await api.create(localLoadBalancer([endpoint('10.244.1.5')]));
-  const parsed = parseAgentConfig(['--node-name=node-a', `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--min-sync-period=100ms', `--enforcement-timeout=${ENFORCEMENT_TIMEOUT}`, '--log-level=warn'], {});
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  const real = createExec({ netns: node.namespace });
-  const exec: Exec = {
+  agent = await h.runAgent(['--min-sync-period=100ms', `--enforcement-timeout=${ENFORCEMENT_TIMEOUT}`], (real) => ({
     target: real.target,
     run: async (argv, options) => {
       if (stall && argv.includes('-f')) await stall.promise;
       return real.run(argv, options);
     },
-  };
-  agent = await startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec });
+  }));
 }, 180_000);
 
 afterAll(async () => {
   stall?.release();
   await agent?.stop();
-  await topo?.destroy();
-  await cp?.stop();
+  await h?.stop();
 });
 
 describe('health answered in the node\'s network', () => {

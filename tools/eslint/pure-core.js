@@ -38,6 +38,10 @@ export const PURE_CORE_FILES = [
   // support).
   'controller-kit/src/{backoff,conditions,errors,flags,hash,store}{,.test}.ts',
   'controller-kit/src/kube/{api-errors,microtime}{,.test}.ts',
+  // The agent's sync decisions (what a sync takes, what its outcome means, when to retry)
+  // and the applier's full-or-incremental choice, apart from the loops that carry them out.
+  'node-agent/src/shell/sync-decision.ts',
+  'node-agent/src/applier/full-sync{,.test}.ts',
 ];
 
 /** Modules that reach outside the process or read the clock or randomness. */
@@ -46,7 +50,12 @@ export const IMPURE_MODULES = [
   'worker_threads', 'cluster', 'readline', 'process',
   // time and randomness (node:crypto too: the one hash module, controller-kit's hash.ts, is pure)
   'perf_hooks', 'crypto', 'timers', 'timers/promises',
-].flatMap((name) => [name, `node:${name}`]).concat(['@kubernetes/client-node']);
+].flatMap((name) => [name, `node:${name}`]).concat([
+  '@kubernetes/client-node',
+  // controller-kit's barrel loads client-node and prom-client; its pure parts have their
+  // own exports (@natplan/controller-kit/hash) or are imported relatively inside it.
+  '@natplan/controller-kit',
+]);
 
 /** Import paths of the shell, relative or not. */
 const SHELL_PATH = /(^|\/)(shell|controllers|exec)(\/|$)/;

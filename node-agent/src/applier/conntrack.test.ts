@@ -6,25 +6,37 @@ import { NftApplier } from './nft-applier.js';
 import { recordConntrackBatches, toyNftPort } from './toy-port.test-support.js';
 
 /**
- * An exec whose conntrack hangs until its timeout, then fails the way the real exec
- * reports a killed child; everything else goes to a FakeExec.
+ * An exec whose conntrack hangs until the test says its timeout passed (`timeOut`), then
+ * fails the way the real exec reports a killed child; everything else goes to a FakeExec.
+ * No timer of its own: whether a sync waited for it cannot depend on how busy the machine is.
  */
 function hangingConntrack() {
   const fake = new FakeExec();
   const hung: { timeoutMs: number | undefined; settled: boolean }[] = [];
+  const pending: Array<() => void> = [];
   const exec: Exec = {
     target: fake.target,
     run: (argv, options: RunOptions = {}) => {
       if (argv[0] !== 'conntrack') return fake.run(argv, options);
       const entry = { timeoutMs: options.timeoutMs, settled: false };
       hung.push(entry);
-      return new Promise((_resolve, reject) => setTimeout(() => {
+      return new Promise((_resolve, reject) => pending.push(() => {
         entry.settled = true;
         reject(new ExecError('other', argv, `timed out after ${options.timeoutMs} ms`, null));
-      }, options.timeoutMs ?? 60_000));
+      }));
     },
   };
-  return { fake, exec, hung };
+  /** Lets every hung command (and each one that starts meanwhile) time out. */
+  const timeOut = async (idle: () => Promise<void>) => {
+    let done = false;
+    const finished = idle().then(() => { done = true; });
+    while (!done) {
+      for (const fail of pending.splice(0)) fail();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await finished;
+  };
+  return { fake, exec, hung, timeOut };
 }
 
 /** `conntrack -L -p udp` lines: a client's flow to a frontend, NATed to an endpoint. */
@@ -78,7 +90,7 @@ describe('StaleUdpCleaner', () => {
 
 describe('a hanging conntrack', () => {
   it('is given a timeout, and neither the sync that queued it nor the next one waits for it', async () => {
-    const { fake, exec, hung } = hangingConntrack();
+    const { fake, exec, hung, timeOut } = hangingConntrack();
     const late: Error[] = [];
     const applier = new NftApplier(exec, toyNftPort, { conntrack: { waitMs: 20, commandTimeoutMs: 300, onLateErrors: (e) => late.push(...e) } });
     await applier.apply(['udp:10.244.1.5:53', 'udp:10.244.1.6:53']);
@@ -91,7 +103,7 @@ describe('a hanging conntrack', () => {
     expect(hung[0]?.settled).toBe(false);
     expect(fake.callsTo('nft -f -')).toHaveLength(3);
     // Once timed out (the real exec kills and reaps the child), the queue moves on.
-    await applier.conntrackIdle();
+    await timeOut(() => applier.conntrackIdle());
     expect(hung.map((h) => h.settled)).toEqual([true, true]);
     expect(late.map((e) => e.message)).toEqual([expect.stringContaining('timed out'), expect.stringContaining('timed out')]);
   });

@@ -2,15 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { isExecError } from '../exec/index.js';
 import type { Backend, Exec, ExecError } from '../exec/index.js';
 import { StaleUdpCleaner } from './conntrack.js';
+import { afterSync, fullSyncReason, type FullSyncState } from './full-sync.js';
 import { DEFAULT_FULL_SYNC_INTERVAL_MS } from './types.js';
 import type { Applier, ApplierOptions, ApplyMode, ApplyResult, KernelCheck, RulesetPort } from './types.js';
-
-/**
- * A periodic repair waits at least this many times the cost of the last full sync, so
- * that at 30k Services (a full sync of ~30 s measured here on 2 busy cores) repairs take
- * at most ~1% of the agent's time instead of a quarter of it at a fixed 5 minutes.
- */
-const REPAIR_COST_FACTOR = 100;
 
 /**
  * The sync bookkeeping both backends share (STYLE.md, "only emit what changed"): the
@@ -22,10 +16,8 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   abstract readonly backend: Backend;
   /** The ruleset the kernel holds as far as we know; null before the first commit. */
   private committed: R | null = null;
-  private fullSyncRequested = true;
-  private lastFullSyncAt = Number.NEGATIVE_INFINITY;
-  /** How long the last full sync took; repairs may use at most 1% of the time. */
-  private lastFullSyncCost = 0;
+  /** When the next sync must be full (full-sync.ts decides from it). */
+  private state: FullSyncState = { committed: false, requested: true, lastFullAtMs: Number.NEGATIVE_INFINITY, lastFullCostMs: 0 };
   private tail: Promise<unknown> = Promise.resolve();
   /** What an idle check (verifyKernel) found missing; reported by the full sync that repairs it. */
   private drift: string | undefined;
@@ -69,16 +61,16 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   }
 
   requestFullSync(): void {
-    this.fullSyncRequested = true;
+    this.state = { ...this.state, requested: true };
   }
 
   verifyKernel(): Promise<KernelCheck | undefined> {
     const run = this.tail.then(async () => {
       const committed = this.committed;
-      if (committed === null || this.fullSyncRequested) return undefined;
+      if (committed === null || this.state.requested) return undefined;
       const check = await this.checkKernel(committed);
       if (!check.confirmed) {
-        this.fullSyncRequested = true;
+        this.state = { ...this.state, requested: true };
         this.drift = check.problem;
       }
       return check;
@@ -93,14 +85,13 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     await run;
     this.committed = null;
     this.drift = undefined;
-    this.fullSyncRequested = true;
+    this.state = { ...this.state, committed: false, requested: true };
   }
 
   private async sync(input: I): Promise<ApplyResult> {
     const started = this.now();
     const committed = this.committed;
-    const repairDue = started - this.lastFullSyncAt >= Math.max(this.fullSyncIntervalMs, REPAIR_COST_FACTOR * this.lastFullSyncCost);
-    let full = committed === null || this.fullSyncRequested || repairDue;
+    let full = fullSyncReason(this.state, started, this.fullSyncIntervalMs) !== undefined;
     let mode: ApplyMode = full ? 'full' : 'incremental';
     let desired: R;
     try {
@@ -110,7 +101,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
     }
-    if (!full && this.port.needsFullSync?.(desired)) {
+    if (!full && fullSyncReason(this.state, started, this.fullSyncIntervalMs, this.port.needsFullSync?.(desired)) !== undefined) {
       full = true;
       mode = 'full';
     }
@@ -132,23 +123,18 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
         ? await this.commitFull(desired, input, committed)
         : await this.commitIncremental(committed, desired, input);
     } catch (error) {
-      // The transaction rolled back (or, for a split cold start, part of it landed):
-      // either way only a full sync restores a known state.
-      this.fullSyncRequested = true;
+      // The transaction rolled back (or, for a split cold start, part of it landed).
+      this.state = afterSync(this.state, { kind: 'commitFailed' });
       const failed = this.failure(mode, started, error, 'ApplyFailed');
       return driftRepaired && !failed.ok ? { ...failed, reason: `${failed.reason} (repairing drift: ${driftRepaired})` } : failed;
     }
-    if (full) {
-      this.drift = undefined;
-      this.fullSyncRequested = false;
-      this.lastFullSyncAt = started;
-      this.lastFullSyncCost = this.now() - started;
-    }
+    if (full) this.drift = undefined;
+    const finishedAtMs = this.now();
     this.committed = desired;
     // Status must be true of the kernel: read back what was just committed.
     // Nothing committed: the check just made is the confirmation.
     const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
-    if (!kernel.confirmed) this.fullSyncRequested = true;
+    this.state = afterSync(this.state, { kind: 'committed', full, startedAtMs: started, finishedAtMs, kernelConfirmed: kernel.confirmed });
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
     this.port.committed?.(desired);
     const cleanup = await this.cleaner.clear(stale);

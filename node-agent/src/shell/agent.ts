@@ -24,6 +24,7 @@ import { agentMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
 import { specChanged } from './plan-events.js';
 import { statusFor, whenToWrite, type SyncReport } from './status.js';
+import { decideSync, programmingLatencies, takeChangedPlans, type SyncStep } from './sync-decision.js';
 import { SyncLoop } from './sync-loop.js';
 import { startGatewayMappings } from './gateway.js';
 import { EnforcementWatchdog } from './watchdog.js';
@@ -173,90 +174,70 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   async function syncOnce(): Promise<{ ok: boolean; failure?: string; mode?: string }> {
     const started = performance.now();
     const changesRead = m.changes.mark();
-    rendered = takeChangedPlans();
+    rendered = takeChangedPlans(rendered, changedPlans);
+    changedPlans.clear();
     // One snapshot for the render and for the programming latency: a plan that arrives
     // during this sync is observed by the next one, which programs it.
     const plans = servicePlans.list();
     const state = desiredState(config.nodeName, nodePlans.get(config.nodeName), plans, lastGood);
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
-    if (!state.input) {
+    const input = state.input;
+    const step = await applyInput(input);
+    const decision = decideSync(step, { generation: state.generation, problems: state.problems, nowMs: Date.now(), durationMs: performance.now() - started });
+    if (decision.failureMetric) m.syncFailures.inc(decision.failureMetric);
+    if (step.kind === 'noPlan') {
       // Nothing can be enforced (or reported) before the operator writes this node's plan;
       // a plan that went away (the Node was deleted) takes its gateway mappings with it.
       gateway?.update([]);
       logger.info('waiting for this node\'s NodeNatPlan', { node: config.nodeName });
-      return { ok: true };
-    }
-    m.kubeProxy.families = familiesOf(state.input);
-    const invalid = state.problems.length > 0 ? { reason: 'InvalidPlan', message: state.problems.join('\n').slice(0, 4000) } : undefined;
-    let active: Applier<RenderInput>;
-    try {
-      active = await ensureApplier(state.input.node.backend ?? 'auto');
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      m.syncFailures.inc({ backend: 'none', kind: 'NoBackend' });
-      report({ backend: 'none', generation: state.generation, ok: false, problem: { reason: 'NoBackend', message }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: performance.now() - started });
-      return { ok: false, failure: message };
-    }
-    const result = await active.apply(state.input);
-    if (!result.ok) {
-      m.syncFailures.inc({ backend: active.backend, kind: 'kind' in result.error ? String(result.error.kind) : 'render' });
-      logger.error('sync failed; previous rules stay in place', { mode: result.mode, reason: result.reason });
-      report({ backend: active.backend, generation: state.generation, ok: false, problem: { reason: 'ApplyFailed', message: result.reason }, counts: {}, digest: undefined, syncedAt: Date.now(), durationMs: result.durationMs });
-      return { ok: false, failure: result.reason, mode: result.mode };
-    }
-    if (result.driftRepaired) {
-      m.driftRepairs.inc({ backend: active.backend });
-      logger.warn('kernel drift repaired with a full sync', { reason: result.driftRepaired, ms: Math.round(result.durationMs) });
-    }
-    if (result.conntrackErrors.length) {
-      m.conntrackErrors.inc(result.conntrackErrors.length);
-      for (const err of result.conntrackErrors) logger.warn('stale UDP conntrack cleanup failed', { err });
-    }
-    const base = { backend: active.backend, generation: state.generation, ok: true, problem: invalid, counts: result.counts, digest: result.digest, syncedAt: Date.now(), durationMs: result.durationMs, kernel: result.kernel };
-    if (!result.kernel.confirmed) {
-      m.kernelUnconfirmed.inc({ backend: active.backend });
-      logger.error('the kernel did not confirm the sync; the next one is full', { reason: result.kernel.problem });
-      report(base);
-      return { ok: false, failure: result.kernel.problem, mode: result.mode };
-    }
-    observeProgramming(rendered ?? new Map());
-    rendered = undefined;
-    // Asked of the gateway only once the node accepts the traffic; released when gone from the plan.
-    gateway?.update(state.input.node.exposures ?? []);
-    await health.synced(state.input);
-    m.lastSync.set(Date.now() / 1000);
-    m.changes.synced(changesRead);
-    ready = true;
-    if (result.mode !== 'unchanged') logger.debug('synced', { mode: result.mode, ms: Math.round(result.durationMs), counts: result.counts });
-    report({ ...base, ...(result.driftRepaired ? { driftRepaired: result.driftRepaired } : {}) });
-    return { ok: true, mode: result.mode };
-  }
-
-  /** Network programming latency: trigger time of each plan that changed -> now (kube-proxy's definition). */
-  function observeProgramming(plans: ReadonlyMap<string, ServiceNatPlan>): void {
-    const now = Date.now();
-    if (firstSyncObserved) {
-      for (const plan of plans.values()) {
-        if (!plan.spec.triggerTime) continue;
-        const latency = (now - Date.parse(plan.spec.triggerTime)) / 1000;
-        if (latency >= 0) m.programmingDuration.observe(latency);
+    } else if (step.kind === 'applied') {
+      const { backend, result } = step;
+      if (!result.ok) logger.error('sync failed; previous rules stay in place', { mode: result.mode, reason: result.reason });
+      else {
+        if (result.driftRepaired) {
+          m.driftRepairs.inc({ backend });
+          logger.warn('kernel drift repaired with a full sync', { reason: result.driftRepaired, ms: Math.round(result.durationMs) });
+        }
+        if (result.conntrackErrors.length) {
+          m.conntrackErrors.inc(result.conntrackErrors.length);
+          for (const err of result.conntrackErrors) logger.warn('stale UDP conntrack cleanup failed', { err });
+        }
+        if (decision.kernelUnconfirmed) {
+          m.kernelUnconfirmed.inc({ backend });
+          logger.error('the kernel did not confirm the sync; the next one is full', { reason: decision.failure });
+        }
       }
     }
-    firstSyncObserved = true;
+    if (decision.programmed && input) {
+      for (const seconds of programmingLatencies(rendered, Date.now(), !firstSyncObserved)) m.programmingDuration.observe(seconds);
+      firstSyncObserved = true;
+      rendered = undefined;
+      // Asked of the gateway only once the node accepts the traffic; released when gone from the plan.
+      gateway?.update(input.node.exposures ?? []);
+      await health.synced(input);
+      m.lastSync.set(Date.now() / 1000);
+      m.changes.synced(changesRead);
+      ready = true;
+      if (decision.mode !== 'unchanged' && step.kind === 'applied' && step.result.ok) {
+        logger.debug('synced', { mode: decision.mode, ms: Math.round(step.result.durationMs), counts: step.result.counts });
+      }
+    }
+    if (decision.report) report(decision.report);
+    return { ok: decision.ok, ...(decision.failure !== undefined ? { failure: decision.failure } : {}), ...(decision.mode !== undefined ? { mode: decision.mode } : {}) };
   }
 
-  /**
-   * The plans changed since the last sync, taken at the start of this one: a plan that
-   * arrives while the sync runs is not in its rules, so it waits for the next sync to be
-   * observed. The changes of a sync that failed are taken again by the next one (a newer
-   * version of the same plan wins).
-   */
-  function takeChangedPlans(): Map<string, ServiceNatPlan> {
-    const taken = new Map(rendered ?? []);
-    for (const [key, plan] of changedPlans) taken.set(key, plan);
-    changedPlans.clear();
-    return taken;
+  /** Picks the backend the plan asks for and applies the input: the sync's only I/O on rules. */
+  async function applyInput(input: RenderInput | undefined): Promise<SyncStep> {
+    if (!input) return { kind: 'noPlan' };
+    m.kubeProxy.families = familiesOf(input);
+    let active: Applier<RenderInput>;
+    try {
+      active = await ensureApplier(input.node.backend ?? 'auto');
+    } catch (err) {
+      return { kind: 'noBackend', message: err instanceof Error ? err.message : String(err) };
+    }
+    return { kind: 'applied', backend: active.backend, result: await active.apply(input) };
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });

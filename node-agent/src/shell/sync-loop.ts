@@ -3,7 +3,8 @@
  * period coalesce into one sync (kube-proxy's BoundedFrequencyRunner idea); a failed
  * sync is retried with exponential backoff.
  */
-import { backoffDelay, type BackoffOptions } from '@natplan/controller-kit';
+import type { BackoffOptions } from '@natplan/controller-kit';
+import { afterSyncAttempt, waitBeforeSync } from './sync-decision.js';
 
 export interface SyncLoopOptions {
   /** Returns whether the sync succeeded. */
@@ -58,7 +59,7 @@ export class SyncLoop {
       if (!this.pending) await new Promise<void>((resolve) => { this.wake = resolve; });
       this.wake = undefined;
       if (this.stopped) break;
-      const wait = this.lastStart + this.options.minPeriodMs - this.now();
+      const wait = waitBeforeSync(this.lastStart, this.options.minPeriodMs, this.now());
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (this.stopped) break;
       this.pending = false;
@@ -66,12 +67,11 @@ export class SyncLoop {
       const waiters = this.waiters.splice(0);
       const ok = await this.options.sync().catch(() => false);
       for (const w of waiters) w(ok);
-      if (ok) {
-        this.failures = 0;
-      } else {
-        const delay = backoffDelay(this.options.retry ?? { baseMs: 1000, maxMs: 30_000 }, this.failures++, Math.random);
+      const next = afterSyncAttempt(ok, this.failures, this.options.retry, Math.random);
+      this.failures = next.failures;
+      if (next.retryInMs !== undefined) {
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.request(), delay);
+        this.retryTimer = setTimeout(() => this.request(), next.retryInMs);
       }
     }
   }
