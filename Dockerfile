@@ -6,7 +6,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /src
 # The workspaces' manifests first: npm ci links node_modules/@natplan/* to their folders.
 COPY package.json package-lock.json ./
-COPY crds/package.json crds/
+COPY api/package.json api/
 COPY netaddr/package.json netaddr/
 COPY controller-kit/package.json controller-kit/
 COPY operator/package.json operator/
@@ -17,7 +17,7 @@ COPY tsconfig.base.json tsconfig.json tsconfig.build.json ./
 COPY bin bin
 COPY controller-kit controller-kit
 COPY netaddr netaddr
-COPY crds crds
+COPY api api
 COPY operator operator
 COPY node-agent node-agent
 RUN npx tsc -b tsconfig.build.json \
@@ -33,8 +33,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
-COPY --from=build /src/crds/package.json crds/
-COPY --from=build /src/crds/dist crds/dist
+COPY --from=build /src/api/package.json api/
+COPY --from=build /src/api/dist api/dist
 COPY --from=build /src/netaddr/package.json netaddr/
 COPY --from=build /src/netaddr/dist netaddr/dist
 COPY --from=build /src/controller-kit/package.json controller-kit/

@@ -58,6 +58,8 @@ export const packageBoundaries = {
     /** @param {import('estree').Node} node @param {unknown} source */
     const check = (node, source) => {
       if (typeof source !== 'string') return;
+      // `?raw` reads a data file's text (the CRD examples in crds/), it links no code.
+      if (source.endsWith('?raw') && !/\.[cm]?[jt]s\?raw$/.test(source)) return;
       if (source.startsWith('.')) {
         const target = ownerOf(resolve(dirname(file), source));
         if (target !== owner) {

@@ -34,12 +34,15 @@ tester.run('package-boundaries', packageBoundaries, {
     { code: "import { fake } from '@natplan/kit/testing';", filename: at('app/test/harness.ts'), options },
     { code: "import { a } from '@natplan/kit';", filename: at('bench/b.ts'), options },
     { code: "const m = await import('@natplan/kit');", filename: at('bin/cli.ts'), options },
+    // A data file's text is not code: the CRD examples outside any package.
+    { code: "import text from '../../../crds/examples/a.yaml?raw';", filename: at('app/src/planner/x.test.ts'), options },
   ],
   invalid: [
     // A deep relative import into another package's folder.
     { code: "import { a } from '../../kit/src/a.js';", filename: at('app/src/x.ts'), options, errors: [{ message: /reaches into @natplan\/kit's files/ }] },
     { code: "export * from '../kit/src/a.js';", filename: at('bench/b.ts'), options, errors: [{ message: /reaches into @natplan\/kit's files/ }] },
     { code: "const m = await import('../../kit/src/a.js');", filename: at('app/src/x.ts'), options, errors: [{ message: /reaches into/ }] },
+    { code: "import code from '../../kit/src/a.ts?raw';", filename: at('app/src/x.ts'), options, errors: [{ message: /reaches into/ }] },
     // A subpath the exports map does not list.
     { code: "import { a } from '@natplan/kit/src/a.js';", filename: at('app/src/x.ts'), options, errors: [{ message: /does not export '.\/src\/a.js'/ }] },
     // An undeclared dependency, and a package that does not exist.

@@ -18,10 +18,10 @@
 export const PURE_CORE_FILES = [
   'operator/src/planner/**/*.ts',
   'node-agent/src/render/**/*.ts',
-  'crds/generated/**/*.ts',
+  'api/generated/**/*.ts',
   // The validators the agent and the tests run over plans (ajv and CEL over plain objects).
   // Not listed: cases.ts, which reads the examples from disk (test support).
-  'crds/validation/{formats,kube-cel,validator,index}{,.test}.ts',
+  'api/validation/{formats,kube-cel,validator,index}{,.test}.ts',
   'netaddr/**/*.ts',
   // The gateway protocols' codecs (the client, lease and sockets around them are the shell).
   'node-agent/src/gateway/{address,pcp,natpmp,types}{,.test}.ts',

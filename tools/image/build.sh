@@ -36,7 +36,7 @@ source tools/image/storage.sh
 trap 'storage_remove "$work"' EXIT
 
 # The packages the image runs (root tsconfig.build.json references exactly these).
-PACKAGES=(netaddr crds controller-kit operator node-agent)
+PACKAGES=(netaddr api controller-kit operator node-agent)
 # A fresh build: nothing stale from an earlier dist/ reaches the image.
 log "compiling the packages' dist/"
 rm -rf dist "${PACKAGES[@]/%//dist}"
@@ -59,7 +59,7 @@ find "$app_dir" -type f \( -name '*.tsbuildinfo' -o -name '*.d.ts' \) -delete
 # Their type declarations and source maps are dead weight at run time (about 15 MB,
 # mostly client-node's).
 PRUNE=(-name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts')
-WORKSPACES=(crds netaddr controller-kit operator node-agent e2e)
+WORKSPACES=(api netaddr controller-kit operator node-agent e2e)
 lock_key=$( { cat package.json package-lock.json "${WORKSPACES[@]/%//package.json}"; echo "${PRUNE[*]}"; } | sha256sum | cut -c1-16)
 prod_modules="$CACHE_DIR/image/prod-modules-$lock_key"
 if [ ! -d "$prod_modules/node_modules" ]; then

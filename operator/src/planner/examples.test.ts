@@ -2,14 +2,14 @@
 // planner and the examples drift apart, one of them is wrong.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import edgeWebGrantYaml from '@natplan/api/examples/natexposuregrant-edge-web.yaml?raw';
-import gamesGrantYaml from '@natplan/api/examples/natexposuregrant-games.yaml?raw';
-import gamesUdpYaml from '@natplan/api/examples/natexposurepolicy-games-udp.yaml?raw';
-import webPublicYaml from '@natplan/api/examples/natexposurepolicy-web-public.yaml?raw';
-import nodeAYaml from '@natplan/api/examples/nodenatplan-node-a.yaml?raw';
-import localLbYaml from '@natplan/api/examples/servicenatplan-local-lb.yaml?raw';
-import webPart1Yaml from '@natplan/api/examples/servicenatplan-web-part1.yaml?raw';
-import webYaml from '@natplan/api/examples/servicenatplan-web.yaml?raw';
+import edgeWebGrantYaml from '../../../crds/examples/natexposuregrant-edge-web.yaml?raw';
+import gamesGrantYaml from '../../../crds/examples/natexposuregrant-games.yaml?raw';
+import gamesUdpYaml from '../../../crds/examples/natexposurepolicy-games-udp.yaml?raw';
+import webPublicYaml from '../../../crds/examples/natexposurepolicy-web-public.yaml?raw';
+import nodeAYaml from '../../../crds/examples/nodenatplan-node-a.yaml?raw';
+import localLbYaml from '../../../crds/examples/servicenatplan-local-lb.yaml?raw';
+import webPart1Yaml from '../../../crds/examples/servicenatplan-web-part1.yaml?raw';
+import webYaml from '../../../crds/examples/servicenatplan-web.yaml?raw';
 import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '@natplan/api';
 import { servicePlanName } from './naming.js';
 import { resolveExposures } from './resolve-exposures.js';

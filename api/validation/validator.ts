@@ -1,6 +1,6 @@
 /**
  * ajv validators compiled from the same openAPIV3Schema the API server enforces
- * (crds/generated/schemas.ts, generated from crds/*.yaml). The Kubernetes extensions are
+ * (api/generated/schemas.ts, generated from crds/*.yaml). The Kubernetes extensions are
  * handled explicitly; everything else runs in ajv's strict mode:
  * - unknown fields are errors (as with `fieldValidation=Strict`), unless the schema says
  *   x-kubernetes-preserve-unknown-fields;
@@ -10,7 +10,7 @@
  */
 import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv';
 import { crdSchemas, type NatplanKind } from '../generated/schemas.js';
-import type { JsonSchema } from '../tools/crd-schema.js';
+import type { JsonSchema } from '../crd-schema.js';
 import { RFC3339 } from './formats.js';
 import { compileRule, toCelValue } from './kube-cel.js';
 

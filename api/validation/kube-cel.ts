@@ -6,7 +6,7 @@
  * `int`, objects are maps on which `has()` tests presence).
  */
 import { celEnv, celFunc, CelScalar, isCelError, parse, plan } from '@bufbuild/cel';
-import type { JsonSchema } from '../tools/crd-schema.js';
+import type { JsonSchema } from '../crd-schema.js';
 import { parseAddr, parsePrefix } from '@natplan/netaddr';
 
 /** Kubernetes' CEL isIP: netip.ParseAddr without zones or IPv4-mapped IPv6, which is netaddr's strict parsing. */

@@ -1,14 +1,14 @@
 /**
  * The shared table of API examples: every file in crds/examples/ must be accepted, and
  * every invalid case rejected — by the ajv validators (validator.test.ts) and by the real
- * API server (crds/api.int.test.ts), so the two are checked to agree on the same input.
+ * API server (api/api.int.test.ts), so the two are checked to agree on the same input.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-export const examplesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
+export const examplesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'crds', 'examples');
 
 export type ApiObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, unknown>; status?: unknown };
 
