@@ -1,7 +1,6 @@
 import { familyOfValid, IP_FAMILIES } from '@natplan/netaddr';
 import { conntrackDeleteEntries, conntrackListUdp } from '../exec/index.js';
-import type { Exec, UdpConntrackEntry } from '../exec/index.js';
-import type { StaleUdpFlow } from './types.js';
+import type { Exec, StaleUdpFlow, UdpConntrackEntry } from '../exec/index.js';
 
 export interface StaleUdpCleanerOptions {
   /** Entries deleted per conntrack process (`conntrack -R -`); each costs ~20 ms. */
