@@ -106,10 +106,22 @@ describe('the plan-writer policy', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'namespace-owner' },
       subjects: [{ kind: 'ServiceAccount', name: 'tenant', namespace: TENANT_NS }],
     });
-    const nodePlan = { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a' }, spec: { nodeName: 'node-a', masqueradeAll: true } };
-    const err = await refusal(applyObject(tenant, nodePlan, { fieldManager: FIELD_MANAGER }));
-    expect(err.message).toContain('only the natplan operator writes nodenatplans');
-    await call(admin.requester, { method: 'DELETE', path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tenant-too-wide' });
+    try {
+      // RBAC's authorizer reads bindings from an informer: wait until it lets the tenant
+      // patch NodeNatPlans, so that the refusal below can only be the policy's.
+      await waitFor('RBAC has the wider binding', async () => {
+        const review = await post<{ status: { allowed: boolean } }>(tenant, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { group: 'natplan.io', resource: 'nodenatplans', verb: 'patch', name: 'node-a' } },
+        });
+        return review.status.allowed || undefined;
+      }, 30_000, 200);
+      const nodePlan = { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: 'node-a' }, spec: { nodeName: 'node-a', masqueradeAll: true } };
+      const err = await refusal(applyObject(tenant, nodePlan, { fieldManager: FIELD_MANAGER }));
+      expect(err.message).toContain('only the natplan operator writes nodenatplans');
+    } finally {
+      await call(admin.requester, { method: 'DELETE', path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tenant-too-wide' });
+    }
   });
 
   it('leaves deletes to RBAC: the tenant may delete a plan in its namespace (the operator rewrites it)', async () => {
