@@ -23,7 +23,7 @@ import { kubeProxyPresence } from './kube-proxy-presence.js';
 import { agentMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
 import { specChanged } from './plan-events.js';
-import { statusFor, whenToWrite, type SyncReport } from './status.js';
+import { afterStatusWriteFailure, statusFor, whenToWrite, type SyncReport } from './status.js';
 import { decideSync, programmingLatencies, takeChangedPlans, type SyncStep } from './sync-decision.js';
 import { SyncLoop } from './sync-loop.js';
 import { startGatewayMappings } from './gateway.js';
@@ -89,6 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   /** Writes run one at a time, each with the newest status: two in flight could land out of order. */
   let writing: Promise<void> = Promise.resolve();
+  let statusWriteFailures = 0;
   function writeStatus(): Promise<void> {
     clearTimeout(statusTimer);
     statusTimer = undefined;
@@ -102,9 +103,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     try {
       await applyStatus(client, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: config.nodeName }, status } as KubernetesObject, { fieldManager: AGENT_FIELD_MANAGER });
       written = { status, at: Date.now() };
+      statusWriteFailures = 0;
       m.statusWrites.inc();
     } catch (err) {
-      logger.error('status write failed', { err });
+      const failure = afterStatusWriteFailure(err, statusWriteFailures, Math.random);
+      statusWriteFailures = failure.failures;
+      logger.error('status write failed', { err, class: failure.kind, reason: failure.reason, retryInMs: failure.retryInMs });
+      if (failure.retryInMs !== undefined && !statusTimer) statusTimer = setTimeout(() => void writeStatus(), failure.retryInMs);
     }
   }
 

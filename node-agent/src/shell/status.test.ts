@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { statusFor, whenToWrite, type SyncReport } from './status.js';
+import { ApiError } from '@natplan/controller-kit';
+import { afterStatusWriteFailure, STATUS_WRITE_RETRY, statusFor, whenToWrite, type SyncReport } from './status.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const ok = (over: Partial<SyncReport> = {}): SyncReport => ({
@@ -84,5 +85,44 @@ describe('gateway mappings in the status', () => {
     expect(whenToWrite(written, { ...s, gatewayMappings: [{ ...mapped, state: 'Refused', reason: 'PortTaken' }] }, T0 + 1000, 60_000)).toBe('now');
     expect(whenToWrite(written, { ...s }, T0 + 1000, 60_000)).toBe('now');
     expect(whenToWrite(written, { ...s, gatewayMappings: [{ ...mapped }] }, T0 + 1000, 60_000)).toBeUndefined();
+  });
+});
+
+describe('a failed status write', () => {
+  const apiError = (statusCode: number, reason: string, retryAfterSeconds?: number) =>
+    new ApiError(statusCode, reason, `PATCH /apis/natplan.io/v1alpha1/nodenatplans/node-a/status: ${statusCode} ${reason}`, {}, retryAfterSeconds);
+  const noJitter = () => 0;
+
+  it('is not retried when the API server refused the status itself (422): the same status is refused again', () => {
+    expect(afterStatusWriteFailure(apiError(422, 'Invalid'), 0, noJitter)).toEqual({ failures: 1, kind: 'permanent', reason: 'Invalid' });
+    expect(afterStatusWriteFailure(apiError(400, 'BadRequest'), 3, noJitter).retryInMs).toBeUndefined();
+  });
+
+  it('is retried with doubling delays up to the cap while the server is unavailable', () => {
+    let failures = 0;
+    const delays: Array<number | undefined> = [];
+    for (let i = 0; i < 7; i++) {
+      const next = afterStatusWriteFailure(apiError(503, 'ServiceUnavailable'), failures, noJitter);
+      failures = next.failures;
+      delays.push(next.retryInMs);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+  });
+
+  it('waits at least the Retry-After of a 429', () => {
+    expect(afterStatusWriteFailure(apiError(429, 'TooManyRequests', 7), 0, noJitter)).toEqual({ failures: 1, kind: 'temporary', reason: 'TooManyRequests', retryInMs: 7000 });
+  });
+
+  it('retries a 403 (RBAC or the node-identity policy settling), a network error and an unforeseen error', () => {
+    expect(afterStatusWriteFailure(apiError(403, 'Forbidden'), 0, noJitter)).toMatchObject({ kind: 'temporary', reason: 'Forbidden', retryInMs: 1000 });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    expect(afterStatusWriteFailure(refused, 0, noJitter)).toMatchObject({ kind: 'temporary', reason: 'NetworkError', retryInMs: 1000 });
+    expect(afterStatusWriteFailure(new TypeError('x is undefined'), 1, noJitter)).toMatchObject({ kind: 'temporary', reason: 'UnknownError', retryInMs: 2000 });
+  });
+
+  it('spreads retries by at most the jitter', () => {
+    const most = afterStatusWriteFailure(apiError(503, 'ServiceUnavailable'), 0, () => 0.999).retryInMs!;
+    expect(most).toBeGreaterThan(STATUS_WRITE_RETRY.baseMs);
+    expect(most).toBeLessThanOrEqual(STATUS_WRITE_RETRY.baseMs * 1.1);
   });
 });

@@ -6,7 +6,7 @@
  * too: they change only when a gateway grants, refuses or moves one, never on a renewal.
  * Per-sync detail goes to metrics and logs instead.
  */
-import { setCondition, type Condition } from '@natplan/controller-kit';
+import { backoffDelay, PermanentError, setCondition, TemporaryError, typedApiError, type BackoffOptions, type Condition } from '@natplan/controller-kit';
 import type { NodeNatPlanStatus } from '@natplan/api';
 
 export interface SyncReport {
@@ -91,4 +91,34 @@ export function whenToWrite(written: { status: NodeNatPlanStatus; at: number } |
   if (due <= 0) return 'now';
   // Only the sync time moved: refresh it once per period so `kubectl get` shows a live agent.
   return materialChange || next.lastSyncTime !== written.status.lastSyncTime ? due : undefined;
+}
+
+/** What a failed status write means for the next attempt (afterStatusWriteFailure). */
+export interface StatusWriteFailure {
+  failures: number;
+  /** The error's class in controller-kit's taxonomy, as the operator's writes use it. */
+  kind: 'temporary' | 'permanent';
+  reason: string;
+  /** When to write again; none for a permanent refusal: only a new status is written. */
+  retryInMs?: number;
+}
+
+/** Status write retries: 1 s doubling to 30 s, spread by up to 10%. */
+export const STATUS_WRITE_RETRY: BackoffOptions = { baseMs: 1000, maxMs: 30_000, jitter: 0.1 };
+
+/**
+ * A failed status write, sorted by the API error taxonomy (typedApiError): a refusal of
+ * the request itself (400, 422: an invalid status) is not retried, since the same status
+ * is refused again; anything else (429, 5xx, 403 while RBAC or the node-identity policy
+ * settles, a network error, or an unforeseen error) is retried with backoff, no sooner
+ * than the server's Retry-After, so that a status the kernel no longer matches does not
+ * stand until the next sync. `random` spreads the jitter (pass Math.random).
+ */
+export function afterStatusWriteFailure(err: unknown, failures: number, random: () => number): StatusWriteFailure {
+  const typed = typedApiError(err);
+  if (typed instanceof PermanentError) return { failures: failures + 1, kind: 'permanent', reason: typed.reason };
+  const backoff = backoffDelay(STATUS_WRITE_RETRY, failures, random);
+  const delayMs = typed instanceof TemporaryError ? typed.delayMs ?? 0 : 0;
+  const reason = typed instanceof TemporaryError ? typed.reason : 'UnknownError';
+  return { failures: failures + 1, kind: 'temporary', reason, retryInMs: Math.max(backoff, delayMs) };
 }
