@@ -8,51 +8,15 @@
 // Each size is timed twice: "every plan" validates all plans on every sync (what the agent
 // did before the per-resourceVersion cache: a fresh cache per sync), "cached" keeps the
 // cache as the agent does, so only the changed plan is validated.
-// Addresses follow the project's test ranges (cluster IPs 10.96.0.0/16, pods
-// 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
+// The plans: bench/service-plans.ts.
 import { performance } from 'node:perf_hooks';
-import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natplan/api';
 import { storeNftablesPort, type StoreRender } from '@natplan/node-agent/applier';
 import { desiredState, newLastGood, type LastGood } from '@natplan/node-agent';
+import { NODE, PER_SERVICE, nodePlan, plan } from './service-plans.js';
 
 const smoke = process.argv.includes('--smoke');
 const sizes = smoke ? [50, 200] : process.argv.includes('--full') ? [1000, 10_000, 30_000] : [1000, 10_000];
 const CHANGES = smoke ? 3 : 10;
-const NODE = 'node-a';
-const PER_SERVICE = 10;
-
-function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
-  const local = k === 0 && service % 3 === 0;
-  const n = service * PER_SERVICE + k;
-  const address = local ? `10.244.1.${(service % 250) + 2}` : `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`;
-  return {
-    address, nodeName: local ? NODE : `node-${(n % 99) + 1}`, zone: 'zone-1', ready: true, serving: true, terminating: false,
-    ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
-  };
-}
-
-/** ServiceNatPlan i as the informer holds it: every 10th a NodePort, every 50th a LoadBalancer. */
-function plan(i: number, version: number, endpointShift = 0): ServiceNatPlan {
-  const nodePort = i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {};
-  const lb = i % 50 === 0;
-  return {
-    apiVersion: 'natplan.io/v1alpha1', kind: 'ServiceNatPlan',
-    metadata: { namespace: `ns-${i % 50}`, name: `svc-${i}`, uid: `uid-${i}`, resourceVersion: String(version) },
-    spec: {
-      service: { name: `svc-${i}` }, part: 0, ipFamilies: ['IPv4'],
-      clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
-      ports: [{ name: 'http', protocol: 'TCP', port: 80, ...nodePort }],
-      ...(lb ? { loadBalancerIPs: [`203.0.${113 + ((i >> 8) & 3)}.${i & 255}`], externalTrafficPolicy: 'Local' as const } : {}),
-      endpoints: Array.from({ length: PER_SERVICE }, (_, k) => endpoint(i + endpointShift, k)),
-    },
-  };
-}
-
-const nodePlan: NodeNatPlan = {
-  apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: NODE, uid: 'node-uid', resourceVersion: '1', generation: 1 },
-  spec: { nodeName: NODE, zone: 'zone-1', nodePortAddresses: ['172.18.0.2'], podCIDRs: ['10.244.1.0/24'], clusterCIDRs: ['10.244.0.0/14'], exposures: [] },
-};
-
 interface Figures { ms: number; desiredMs: number; storeMs: number; hits: number; misses: number; scriptBytes: number }
 
 /** Median time of one endpoint change (desired state + render + diff) with `count` plans present. */
