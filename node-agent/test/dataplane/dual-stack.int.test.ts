@@ -17,7 +17,7 @@ const dual = () => service('dual', '10.96.0.30', ['a1', 'b1'], (s) => {
   s.ipFamilies = ['IPv4', 'IPv6'];
   s.clusterIPs = ['10.96.0.30', 'fd00:10:96::30'];
   s.ports = [{ name: 'tcp', protocol: 'TCP', port: 80, nodePort: 30030 }, { name: 'udp', protocol: 'UDP', port: 53 }];
-  s.endpoints = [...(s.endpoints ?? []), endpoint('a2', () => {}, 6)];
+  s.endpoints = [...(s.endpoints ?? []), endpoint('a2', () => {}, 'IPv6')];
   s.endpointCount = s.endpoints.length;
 });
 

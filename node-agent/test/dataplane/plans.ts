@@ -2,6 +2,7 @@ import type {
   NodeNatPlanExposure, NodeNatPlanSpec, ServiceNatPlanEndpoint, ServiceNatPlanSpec,
 } from '@natplan/api';
 import { ADDR, ADDR6, POD_TCP_PORT, POD_UDP_PORT } from './cluster.js';
+import type { IPFamily } from '@natplan/netaddr';
 
 /** Small builders for plans over the dataplane cluster (see cluster.ts). */
 
@@ -9,10 +10,10 @@ export type PodKey = 'a1' | 'a2' | 'b1';
 const POD_ADDRESS: Record<PodKey, string> = { a1: ADDR.podA1, a2: ADDR.podA2, b1: ADDR.podB1 };
 const POD_ADDRESS6: Record<PodKey, string> = { a1: ADDR6.podA1, a2: ADDR6.podA2, b1: ADDR6.podB1 };
 
-export function endpoint(pod: PodKey, change: (e: ServiceNatPlanEndpoint) => void = () => {}, family: 4 | 6 = 4): ServiceNatPlanEndpoint {
+export function endpoint(pod: PodKey, change: (e: ServiceNatPlanEndpoint) => void = () => {}, family: IPFamily = 'IPv4'): ServiceNatPlanEndpoint {
   const onA = pod !== 'b1';
   const e: ServiceNatPlanEndpoint = {
-    address: family === 4 ? POD_ADDRESS[pod] : POD_ADDRESS6[pod],
+    address: family === 'IPv4' ? POD_ADDRESS[pod] : POD_ADDRESS6[pod],
     nodeName: onA ? 'node-a' : 'node-b',
     zone: onA ? 'zone-1' : 'zone-2',
     ready: true,
@@ -57,7 +58,7 @@ export function dualStack(spec: ServiceNatPlanSpec, clusterIPv6: string): void {
   spec.ipFamilies = ['IPv4', 'IPv6'];
   spec.clusterIPs = [...(spec.clusterIPs ?? []), clusterIPv6];
   const pods = (spec.endpoints ?? []).map((e) => (Object.keys(POD_ADDRESS) as PodKey[]).find((k) => POD_ADDRESS[k] === e.address));
-  spec.endpoints = [...(spec.endpoints ?? []), ...pods.filter((p): p is PodKey => p !== undefined).map((p) => endpoint(p, () => {}, 6))];
+  spec.endpoints = [...(spec.endpoints ?? []), ...pods.filter((p): p is PodKey => p !== undefined).map((p) => endpoint(p, () => {}, 'IPv6'))];
   spec.endpointCount = spec.endpoints.length;
 }
 
