@@ -8,7 +8,7 @@
 // 10.244.0.0/16 with this node's pods in 10.244.1.0/24, nodes 172.18.0.0/16).
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
+import { NODE, plan } from './service-plans.js';
 import type { RenderInput } from '@natplan/node-agent/render';
 import { nftCleanupScript } from '@natplan/node-agent/render';
 import { storeNftablesPort } from '@natplan/node-agent/applier';
@@ -18,31 +18,10 @@ const smoke = process.argv.includes('--smoke');
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const sizes = (smoke ? '50,200' : args[0] ?? '1000,10000').split(',').map(Number);
 const perService = Number(args[1] ?? 10);
-const NODE = 'node-a';
-
-function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
-  const local = k === 0 && service % 3 === 0;
-  const n = service * perService + k;
-  // Pods of other nodes in 10.245.0.0/16 and up, this node's pods in 10.244.1.0/24.
-  const address = local ? `10.244.1.${(service % 250) + 2}` : `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`;
-  return {
-    address, nodeName: local ? NODE : `node-${(n % 99) + 1}`, zone: 'zone-1', ready: true, serving: true, terminating: false,
-    ports: [{ name: 'http', port: 8080 }], forCluster: true, forLocal: true,
-  };
-}
-
-/** Service i: a cluster IP; every 10th is a NodePort, every 50th a LoadBalancer with Local policy. */
+/** Service i of the agent benches' plans (bench/service-plans.ts), as render input. */
 function service(i: number, endpointShift = 0): RenderInput['services'][number] {
-  const nodePort = i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {};
-  const lb = i % 50 === 0;
-  const spec: ServiceNatPlanSpec = {
-    service: { name: `svc-${i}` }, part: 0, ipFamilies: ['IPv4'],
-    clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
-    ports: [{ name: 'http', protocol: 'TCP', port: 80, ...nodePort }],
-    ...(lb ? { loadBalancerIPs: [`203.0.${113 + ((i >> 8) & 3)}.${i & 255}`], externalTrafficPolicy: 'Local' as const } : {}),
-    endpoints: Array.from({ length: perService }, (_, k) => endpoint(i + endpointShift, k)),
-  };
-  return { namespace: `ns-${i % 50}`, name: `svc-${i}`, spec };
+  const { metadata, spec } = plan(i, 1, endpointShift, perService);
+  return { namespace: metadata?.namespace ?? '', name: metadata?.name ?? '', spec };
 }
 
 function input(count: number): RenderInput {

@@ -9,9 +9,9 @@ import type { NodeNatPlan, ServiceNatPlan, ServiceNatPlanEndpoint } from '@natpl
 export const NODE = 'node-a';
 export const PER_SERVICE = 10;
 
-function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
+function endpoint(service: number, k: number, perService: number): ServiceNatPlanEndpoint {
   const local = k === 0 && service % 3 === 0;
-  const n = service * PER_SERVICE + k;
+  const n = service * perService + k;
   const address = local ? `10.244.1.${(service % 250) + 2}` : `10.${245 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`;
   return {
     address, nodeName: local ? NODE : `node-${(n % 99) + 1}`, zone: 'zone-1', ready: true, serving: true, terminating: false,
@@ -19,8 +19,11 @@ function endpoint(service: number, k: number): ServiceNatPlanEndpoint {
   };
 }
 
-/** ServiceNatPlan i as the informer holds it: every 10th a NodePort, every 50th a LoadBalancer. */
-export function plan(i: number, version: number, endpointShift = 0): ServiceNatPlan {
+/**
+ * ServiceNatPlan i: a cluster IP; every 10th a NodePort, every 50th a LoadBalancer with
+ * Local policy. `endpointShift` gives it other endpoints (a change).
+ */
+export function plan(i: number, version: number, endpointShift = 0, perService = PER_SERVICE): ServiceNatPlan {
   const nodePort = i % 10 === 0 ? { nodePort: 30000 + ((i / 10) % 2700) } : {};
   const lb = i % 50 === 0;
   return {
@@ -31,7 +34,7 @@ export function plan(i: number, version: number, endpointShift = 0): ServiceNatP
       clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
       ports: [{ name: 'http', protocol: 'TCP', port: 80, ...nodePort }],
       ...(lb ? { loadBalancerIPs: [`203.0.${113 + ((i >> 8) & 3)}.${i & 255}`], externalTrafficPolicy: 'Local' as const } : {}),
-      endpoints: Array.from({ length: PER_SERVICE }, (_, k) => endpoint(i + endpointShift, k)),
+      endpoints: Array.from({ length: perService }, (_, k) => endpoint(i + endpointShift, k, perService)),
     },
   };
 }
