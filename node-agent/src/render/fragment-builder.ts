@@ -56,20 +56,55 @@ export interface Claim {
   udpFrontends: [key: string, hasEndpoints: boolean][];
 }
 
-/** One Service's objects in one family. */
+/**
+ * One Service's objects in one family. Read-only once built: the store keeps one per
+ * Service and family until the Service changes, so empty parts are shared (`settled`).
+ */
 export interface FamilyFragment {
   /** Chains it needs; shared chains (named after what they hold) are listed by each user. */
-  chains: ChainState[];
+  readonly chains: readonly ChainState[];
   /** Affinity sets (dynamic, one per endpoint of a ClientIP Service port). */
-  sets: NftSet[];
+  readonly sets: readonly NftSet[];
   /** Elements it adds whatever the claims, as flat triples like Claim.elements, possibly repeated: the store counts them. */
+  readonly elements: readonly string[];
+  readonly claims: readonly Claim[];
+  /** UDP facts (see UdpFacts) that do not depend on claims. */
+  readonly udpEndpoints: ReadonlySet<string>;
+  readonly udpPaths: ReadonlySet<string>;
+  /** Service ports of this family: a family with none (and no exposure or Service CIDR) hooks no packets. */
+  readonly ports: number;
+}
+
+/** A FamilyFragment while its builder fills it. */
+interface FamilyDraft {
+  chains: ChainState[];
+  sets: NftSet[];
   elements: string[];
   claims: Claim[];
-  /** UDP facts (see UdpFacts) that do not depend on claims. */
   udpEndpoints: Set<string>;
   udpPaths: Set<string>;
-  /** Service ports of this family: a family with none (and no exposure or Service CIDR) hooks no packets. */
   ports: number;
+}
+
+const NO_ITEMS: readonly never[] = Object.freeze([]);
+const NO_KEYS: ReadonlySet<string> = new Set<string>();
+
+/**
+ * `fragment` with its empty arrays and sets replaced by shared empty ones: most Services
+ * have no UDP facts, no affinity sets and nothing in the family they do not use, and the
+ * store holds every Service's fragments (at 10k Services the empties alone were several
+ * MiB: `npm run bench:agent-memory`).
+ */
+export function settled(fragment: FamilyDraft): FamilyFragment {
+  return {
+    chains: fragment.chains.length ? fragment.chains : NO_ITEMS,
+    sets: fragment.sets.length ? fragment.sets : NO_ITEMS,
+    elements: fragment.elements.length ? fragment.elements : NO_ITEMS,
+    claims: fragment.claims.length ? fragment.claims : NO_ITEMS,
+    udpEndpoints: fragment.udpEndpoints.size ? fragment.udpEndpoints : NO_KEYS,
+    udpPaths: fragment.udpPaths.size ? fragment.udpPaths : NO_KEYS,
+    ports: fragment.ports,
+  };
 }
 
 /** Who a frontend belongs to: a Service (any destination) or an exposure (local destinations only). */
@@ -83,7 +118,7 @@ const FRONTEND_MAPS: Record<FrontendKind, { verdicts: string; noEndpoints: strin
 export const comment = (label: string | undefined): string => (label && label.length <= 128 ? ` comment "${label}"` : '');
 
 export class FamilyBuilder {
-  readonly out: FamilyFragment = { chains: [], sets: [], elements: [], claims: [], udpEndpoints: new Set(), udpPaths: new Set(), ports: 0 };
+  readonly out: FamilyDraft = { chains: [], sets: [], elements: [], claims: [], udpEndpoints: new Set(), udpPaths: new Set(), ports: 0 };
   /** The claim whose granted elements are being recorded. */
   private capture: Claim | undefined;
   private readonly chainNames = new Set<string>();

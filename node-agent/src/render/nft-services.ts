@@ -31,7 +31,7 @@ import type { ExposureSpec, NodeContext, ServiceEntries, ServicePortNat } from '
 import type { ServicePlan } from './service-plan.js';
 import { planService } from './service-plan.js';
 import type { Balance, FamilyContext, FamilyFragment } from './fragment-builder.js';
-import { FamilyBuilder, comment } from './fragment-builder.js';
+import { FamilyBuilder, comment, settled } from './fragment-builder.js';
 import { CHAIN, SET, localTrafficMatch } from './nft-skeleton.js';
 
 /**
@@ -157,7 +157,7 @@ export function renderServiceFragment(context: NodeContext, key: string, entries
       b.rank = { phase: 1, unit: '', index: x.index };
       renderExposure(b, x, target(x));
     }
-    families[family] = b.out;
+    families[family] = settled(b.out);
   }
   const endpoints = new Set(plan.ports.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((e) => `${e.address}|${e.port}`)));
   return { key, plan, present: plan.present, problems: plan.problems, endpoints, exposures: targeting.filter((x) => target(x)).length, families };
