@@ -36,7 +36,7 @@ function measure(count: number): void {
   console.log(`${String(count).padStart(6)} Services: plans ${mib(afterPlans - base)} (${perService(afterPlans - base)}); ` +
     `desired state ${mib(afterDesired - afterPlans)}; element store ${mib(afterStore - afterDesired)} (${perService(afterStore - afterDesired)}); ` +
     `commit ${mib(afterCommit - afterStore)}; heap in all ${mib(afterCommit - base)}; full script ${(scriptChars / MiB).toFixed(1)} M chars; ` +
-    `process RSS ${mib(process.memoryUsage().rss)}`);
+    `this process's RSS ${mib(process.memoryUsage().rss)} (tsx and its compiler included; the compiled agent's RSS: vs-kube-proxy)`);
   void [plans, state, rendered, port];
 }
 
