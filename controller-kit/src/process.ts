@@ -3,9 +3,10 @@
  * configuration (a file when given, else the in-cluster service account), and stop
  * cleanly on SIGTERM/SIGINT (kubelet sends SIGTERM before killing a pod).
  */
-import { existsSync } from 'node:fs';
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from './controller.js';
+import { inClusterSource, PlainClusterAccess, readKubeconfig, type ClusterAccess } from './kube/cluster-access.js';
+import { kubeRequester } from './kube/request.js';
 
 /** The process cannot start; main prints the message as one line and exits non-zero. */
 export class StartupError extends Error {
@@ -25,23 +26,35 @@ export class ApiServerUnreachableError extends StartupError {
 /**
  * Without a path, the in-cluster service account; outside a pod that has no server
  * (client-node would build `https://undefined:undefined` and retry "Invalid URL" forever),
- * so it throws `NoKubeConfigError` instead.
+ * so it throws `NoKubeConfigError` instead. A kubeconfig that needs more than certificates
+ * and tokens (exec or auth-provider plugins, basic auth, a proxy) is read by client-node's
+ * KubeConfig, loaded only then (kube/cluster-access.ts says why).
  */
-export function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (path) {
-    if (!existsSync(path)) throw new NoKubeConfigError(`kubeconfig ${path} does not exist`);
-    try {
-      kubeConfig.loadFromFile(path);
-    } catch (err) {
-      throw new NoKubeConfigError(`kubeconfig ${path} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+export async function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<ClusterAccess> {
+  if (!path) {
+    if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+      return new PlainClusterAccess(inClusterSource(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT));
     }
-  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    kubeConfig.loadFromCluster();
-  } else {
     throw new NoKubeConfigError(
       'no Kubernetes API server: not in a pod (KUBERNETES_SERVICE_HOST/PORT unset) and no --kubeconfig given');
   }
+  if (!existsSync(path)) throw new NoKubeConfigError(`kubeconfig ${path} does not exist`);
+  const unreadable = (err: unknown) => new NoKubeConfigError(`kubeconfig ${path} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  let reading;
+  try {
+    reading = readKubeconfig(readFileSync(path, 'utf8'), path);
+  } catch (err) {
+    throw unreadable(err);
+  }
+  if (reading.ok) return new PlainClusterAccess(reading.source);
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromFile(path);
+  } catch (err) {
+    throw unreadable(err);
+  }
+  if (!kubeConfig.getCurrentCluster()) throw unreadable(new Error(reading.reason));
   return kubeConfig;
 }
 
@@ -74,13 +87,15 @@ export interface WaitForApiServerOptions {
  * restart backoff takes over — better than a pod that looks Running while it does nothing.
  * The timers are ref'd on purpose: a startup wait must keep Node alive.
  */
-export async function waitForApiServer(kubeConfig: KubeConfig, options: WaitForApiServerOptions): Promise<void> {
-  const api = kubeConfig.makeApiClient(VersionApi);
+export async function waitForApiServer(kubeConfig: ClusterAccess, options: WaitForApiServerOptions): Promise<void> {
+  const requester = kubeRequester(kubeConfig, { timeoutMs: 10_000 });
   const server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   const deadline = Date.now() + options.timeoutMs;
   let delay = options.initialDelayMs ?? 500;
   for (let attempt = 1; ; attempt++) {
-    const failure = await api.getCode().then(() => undefined, (err: unknown) => (isHttpAnswer(err) ? undefined : oneLine(err)));
+    // Any HTTP answer resolves the request (a refusal is a response too); only a failure
+    // to get one (refused, reset, timed out, TLS) rejects.
+    const failure = await requester({ method: 'GET', path: '/version' }).then(() => undefined, (err: unknown) => oneLine(err));
     if (failure === undefined) return;
     const left = deadline - Date.now();
     if (left <= 0) throw new ApiServerUnreachableError(`cannot reach the API server ${server} (gave up after ${attempt} attempts in ${Math.round(options.timeoutMs / 1000)}s): ${failure}`);
@@ -89,11 +104,6 @@ export async function waitForApiServer(kubeConfig: KubeConfig, options: WaitForA
     await new Promise((resolve) => setTimeout(resolve, wait));
     delay = Math.min(delay * 2, options.maxDelayMs ?? 8000);
   }
-}
-
-/** client-node raises ApiException (with an HTTP status `code`) when the server answered. */
-function isHttpAnswer(err: unknown): boolean {
-  return typeof (err as { code?: unknown } | null)?.code === 'number';
 }
 
 function oneLine(err: unknown): string {

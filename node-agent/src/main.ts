@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], command: { name: string; sum
     process.exitCode = report.errors.length > 0 ? 1 : 0;
     return;
   }
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kubeConfig = await loadKubeConfig(config.kubeconfig);
   await waitForApiServer(kubeConfig, { timeoutMs: config.startupTimeoutMs, logger });
   const agent = await holdOpenUntil(startAgent({ kubeConfig, config, logger }));
   logger.info('started', { metrics: agent.http.url, netns: config.netns });

@@ -21,7 +21,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const { config } = parsed;
   const logger = jsonLogger({ component: 'operator', level: config.logLevel });
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kubeConfig = await loadKubeConfig(config.kubeconfig);
   // A lost lease ends the term (controllers, caches, writes) and the process stays a
   // candidate: a new term starts cleanly, without a pod restart and its crash-loop backoff.
   await waitForApiServer(kubeConfig, { timeoutMs: config.startupTimeoutMs, logger });

@@ -1,4 +1,5 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ClusterAccess } from './cluster-access.js';
 import { kubeRequester, type Requester } from './request.js';
 import { ResourceResolver, type ResourceType } from './resources.js';
 
@@ -12,7 +13,7 @@ export interface KubeClient {
   resolver: ResourceResolver;
 }
 
-export function kubeClient(kubeConfig: KubeConfig): KubeClient {
+export function kubeClient(kubeConfig: ClusterAccess): KubeClient {
   const requester = kubeRequester(kubeConfig);
   return { requester, resolver: new ResourceResolver(requester) };
 }

@@ -1,4 +1,8 @@
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+// The Watch module alone: the package's index (and its KubeConfig) loads every generated
+// API model, about 45 MB of RSS (cluster-access.ts).
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type { ClusterAccess } from './cluster-access.js';
 import type { KubeClient } from './client.js';
 import { call } from './request.js';
 import { resourcePath } from './resources.js';
@@ -42,8 +46,9 @@ function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
 }
 
 /** A ListWatcher on the real API server: paginated list, then client-node's Watch stream with bookmarks. */
-export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: KubeConfig, client: KubeClient, target: ListWatchTarget): ListWatcher<T> {
-  const watcher = new Watch(kubeConfig);
+export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: ClusterAccess, client: KubeClient, target: ListWatchTarget): ListWatcher<T> {
+  // Watch reads only getCurrentCluster and applyToFetchOptions, which ClusterAccess has.
+  const watcher = new Watch(kubeConfig as KubeConfig);
   const selectors = { labelSelector: target.labelSelector, fieldSelector: target.fieldSelector };
   const cached = target.keepManagedFields ? <U extends T>(obj: U): U => obj : withoutManagedFields;
   const pathOf = async () => resourcePath(await client.resolver.resolve(target.apiVersion, target.kind), { namespace: target.namespace });

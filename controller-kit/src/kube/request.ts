@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from './cluster-access.js';
 
 /**
  * One raw API request. controller-kit talks to the API server through this narrow
@@ -78,7 +78,7 @@ export function buildUrl(server: string, path: string, query: ApiRequest['query'
  * across requests, because client-node builds a new Agent on every call, which would
  * cost a TLS handshake per API request.
  */
-export function kubeRequester(kubeConfig: KubeConfig, options: { timeoutMs?: number } = {}): Requester {
+export function kubeRequester(kubeConfig: ClusterAccess, options: { timeoutMs?: number } = {}): Requester {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const timeoutMs = options.timeoutMs ?? 30_000;

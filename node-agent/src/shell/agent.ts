@@ -3,7 +3,8 @@
  * ServiceNatPlans), the sync loop, the applier of the detected backend, health-check
  * servers, metrics, and the rate-limited status report. Reads nothing but plans.
  */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ClusterAccess } from '@natplan/controller-kit';
 import { applyStatus } from '@natplan/controller-kit';
 import { registerBuildInfo } from '@natplan/controller-kit';
 import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
@@ -32,7 +33,7 @@ import { EnforcementWatchdog } from './watchdog.js';
 export const AGENT_FIELD_MANAGER = 'natplan-agent';
 
 export interface AgentOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   config: AgentConfig;
   logger: JsonLogger;
   /** Defaults to the host, or the --netns namespace. */

@@ -4,11 +4,11 @@
  * Job's activeDeadlineSeconds bounds the wait. Helm waits for this Job, so `helm
  * uninstall` returns only when every node is clean.
  */
-import { AppsV1Api } from '@kubernetes/client-node';
+import type { V1DaemonSet } from '@kubernetes/client-node';
 import { BUILD_INFO } from '@natplan/controller-kit';
 import { answerCommandRequest, flagErrorLine, flagReader, parseFlags, USAGE_EXIT_CODE, type FlagSpec } from '@natplan/controller-kit';
 import { jsonLogger } from '@natplan/controller-kit';
-import { loadKubeConfig } from '@natplan/controller-kit';
+import { call, kubeRequester, loadKubeConfig } from '@natplan/controller-kit';
 import { cleanupDone } from './cleanup-done.js';
 
 export const CLEANUP_WAIT_FLAGS: Record<string, FlagSpec> = {
@@ -29,11 +29,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const logger = jsonLogger({ component: 'cleanup-wait', level: 'info' });
-  const api = loadKubeConfig(flags.string('kubeconfig')).makeApiClient(AppsV1Api);
+  const requester = kubeRequester(await loadKubeConfig(flags.string('kubeconfig')));
   const [namespace, name] = [flags.string('namespace'), flags.string('daemonset')];
   let last = '';
   for (;;) {
-    const ds = await api.readNamespacedDaemonSet({ namespace, name }).catch((err: unknown) => {
+    const ds = await call<V1DaemonSet>(requester, { method: 'GET', path: `/apis/apps/v1/namespaces/${namespace}/daemonsets/${name}` }).catch((err: unknown) => {
       logger.warn('reading the cleanup DaemonSet failed; retrying', { err });
       return undefined;
     });

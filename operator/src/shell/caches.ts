@@ -2,7 +2,8 @@
  * The operator's informer caches: the only place it reads the cluster. Secondary indexes
  * let a reconcile find a Service's EndpointSlices and plan parts without scanning.
  */
-import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
+import type { ClusterAccess } from '@natplan/controller-kit';
 import { Informer } from '@natplan/controller-kit';
 import type { KubeClient } from '@natplan/controller-kit';
 import { kubeListWatcher } from '@natplan/controller-kit';
@@ -36,7 +37,7 @@ export function serviceKeyByLabel(label: string): (obj: KubernetesObject) => str
   };
 }
 
-export function createCaches(kubeConfig: KubeConfig, client: KubeClient, logger: Logger): OperatorCaches {
+export function createCaches(kubeConfig: ClusterAccess, client: KubeClient, logger: Logger): OperatorCaches {
   const make = <T extends KubernetesObject>(apiVersion: string, kind: string) =>
     new Informer<T>(kubeListWatcher<T>(kubeConfig, client, { apiVersion, kind }), { name: kind, logger });
   const caches: OperatorCaches = {

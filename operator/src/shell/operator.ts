@@ -6,7 +6,8 @@
  * start only once that term's caches synced, and after the term ends its writes are
  * refused and everything it started is stopped before another term begins.
  */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { ClusterAccess } from '@natplan/controller-kit';
 import { controller, type Controller } from '@natplan/controller-kit';
 import { EventRecorder } from '@natplan/controller-kit';
 import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
@@ -37,7 +38,7 @@ export interface RunningOperator {
 }
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   config: OperatorConfig;
   logger: JsonLogger;
   /** Called once a term ended because leadership was lost (not on stop()); the operator itself stays a candidate. */
