@@ -22,11 +22,9 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { loadavg } from 'node:os';
-import { jsonLogger } from '@natplan/controller-kit';
-import { call, kubeRequester, type Requester } from '@natplan/controller-kit';
+import { call, jsonLogger, kubeRequester, type Requester } from '@natplan/controller-kit';
 import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
-import { parseAgentConfig } from '@natplan/node-agent';
-import { startAgent, type RunningAgent } from '@natplan/node-agent';
+import { parseAgentConfig, type RunningAgent, startAgent } from '@natplan/node-agent';
 import { DryRunExec } from './dry-run-exec.js';
 import { cpuSeconds, percentile, rss } from './host-guard.js';
 import { changedAddress, changeEndpoint, createNode, createServices, namespaceOf, serviceName } from './kube-objects.js';

@@ -12,11 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Watch, type KubernetesObject } from '@kubernetes/client-node';
-import { jsonLogger } from '@natplan/controller-kit';
-import { call, kubeRequester, type Requester } from '@natplan/controller-kit';
+import { call, jsonLogger, kubeRequester, type Requester } from '@natplan/controller-kit';
 import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
-import { parseOperatorConfig } from '@natplan/operator';
-import { startOperator } from '@natplan/operator';
+import { parseOperatorConfig, startOperator } from '@natplan/operator';
 import { profileApiServer, type ApiServerProfile } from './apiserver-profile.js';
 
 const smoke = process.argv.includes('--smoke');

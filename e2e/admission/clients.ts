@@ -5,8 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'vitest';
-import { kubeClient, type KubeClient } from '@natplan/controller-kit';
-import { ApiError, call } from '@natplan/controller-kit';
+import { ApiError, call, kubeClient, type KubeClient } from '@natplan/controller-kit';
 import type { ControlPlane } from '../control-plane/index.js';
 
 /** A TokenRequest for `namespace/serviceAccount` (the API server's default audience); `spec` may bind it to a pod. */

@@ -7,9 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject, applyStatus } from '@natplan/controller-kit';
-import { kubeClient, type KubeClient } from '@natplan/controller-kit';
-import { ApiError, call } from '@natplan/controller-kit';
+import { ApiError, applyObject, applyStatus, call, kubeClient, type KubeClient } from '@natplan/controller-kit';
 import { bearerClient, get, post, refusal, serviceAccountToken } from './clients.js';
 import type { NodeNatPlan, NodeNatPlanStatus } from '@natplan/api';
 import { AGENT_FIELD_MANAGER } from '@natplan/node-agent';

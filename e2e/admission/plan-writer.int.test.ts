@@ -12,9 +12,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject } from '@natplan/controller-kit';
-import { kubeClient, type KubeClient } from '@natplan/controller-kit';
-import { ApiError, call } from '@natplan/controller-kit';
+import { ApiError, applyObject, call, kubeClient, type KubeClient } from '@natplan/controller-kit';
 import type { ServiceNatPlan } from '@natplan/api';
 import { FIELD_MANAGER } from '@natplan/operator';
 import { crdsDir, helm, kubectl, startControllerManager, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';

@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseAgentConfig } from '@natplan/node-agent';
+import { cleanupWaitMain as cleanupWait, parseAgentConfig } from '@natplan/node-agent';
 import { parseOperatorConfig } from '@natplan/operator';
-import { cleanupWaitMain as cleanupWait } from '@natplan/node-agent';
 import { DEFAULT_RESERVED_PORTS } from '@natplan/operator/planner';
 import { crdsDir, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 

@@ -9,11 +9,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { Metrics } from '@natplan/controller-kit';
-import { jsonLogger } from '@natplan/controller-kit';
+import { jsonLogger, Metrics } from '@natplan/controller-kit';
 import { agentMetrics } from '@natplan/node-agent';
-import { parseOperatorConfig } from '@natplan/operator';
-import { startOperator, type RunningOperator } from '@natplan/operator';
+import { parseOperatorConfig, type RunningOperator, startOperator } from '@natplan/operator';
 import { crdsDir, freePort, helm, kubectl, startControlPlane, waitFor, type ControlPlane } from '../control-plane/index.js';
 
 const chart = join(crdsDir, '..', 'charts', 'natplan');

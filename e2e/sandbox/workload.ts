@@ -3,8 +3,7 @@
  * requests that show each frontend answering.
  */
 import { KubernetesObjectApi, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
-import { applyStatus } from '@natplan/controller-kit';
-import { kubeClient } from '@natplan/controller-kit';
+import { applyStatus, kubeClient } from '@natplan/controller-kit';
 import { addresses as A, forwardPort, type Cluster } from '../cluster/index.js';
 import { waitFor } from '../control-plane/index.js';
 import { tally, tcpProbe, type Host } from '../netns/index.js';

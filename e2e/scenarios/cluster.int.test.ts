@@ -6,8 +6,7 @@
  */
 import { KubernetesObjectApi, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyStatus } from '@natplan/controller-kit';
-import { kubeClient } from '@natplan/controller-kit';
+import { applyStatus, kubeClient } from '@natplan/controller-kit';
 import { addresses as A, Cluster, forwardPort, type Pod } from '../cluster/index.js';
 import { waitFor } from '../control-plane/index.js';
 import { holdConnections, tally, tcpProbe, type Host } from '../netns/index.js';

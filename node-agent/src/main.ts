@@ -3,10 +3,9 @@
  * nftables rules (iptables where nftables is missing) and reports in the plan's status.
  * `--cleanup` removes everything the agent ever installed and exits. Flags: `--help`.
  */
-import { BUILD_INFO } from '@natplan/controller-kit';
-import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '@natplan/controller-kit';
-import { jsonLogger } from '@natplan/controller-kit';
-import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '@natplan/controller-kit';
+import {
+  answerCommandRequest, BUILD_INFO, flagErrorLine, holdOpenUntil, jsonLogger, loadKubeConfig, stopOnSignals, USAGE_EXIT_CODE, waitForApiServer,
+} from '@natplan/controller-kit';
 import { removeEverything } from './applier/index.js';
 import { AGENT_FLAGS, parseAgentConfig } from './config.js';
 import { createExec } from './exec/index.js';

@@ -10,9 +10,8 @@
  */
 import { jsonLogger } from '@natplan/controller-kit';
 import type { NodeNatPlan, NodeNatPlanSpec } from '@natplan/api';
-import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
+import { type ControlPlane, startControlPlane, testApi } from '@natplan/e2e/control-plane';
 import { Topology, type Host } from '@natplan/e2e/netns';
-import { testApi } from '@natplan/e2e/control-plane';
 import { parseAgentConfig } from '../src/config.js';
 import type { Exec } from '../src/exec/index.js';
 import { startAgent, type RunningAgent } from '../src/shell/agent.js';

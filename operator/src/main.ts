@@ -3,10 +3,9 @@
  * writes ServiceNatPlans and NodeNatPlans. Flags: `--help`.
  */
 import { hostname } from 'node:os';
-import { BUILD_INFO } from '@natplan/controller-kit';
-import { answerCommandRequest, flagErrorLine, USAGE_EXIT_CODE } from '@natplan/controller-kit';
-import { jsonLogger } from '@natplan/controller-kit';
-import { holdOpenUntil, loadKubeConfig, stopOnSignals, waitForApiServer } from '@natplan/controller-kit';
+import {
+  answerCommandRequest, BUILD_INFO, flagErrorLine, holdOpenUntil, jsonLogger, loadKubeConfig, stopOnSignals, USAGE_EXIT_CODE, waitForApiServer,
+} from '@natplan/controller-kit';
 import { OPERATOR_FLAGS, parseOperatorConfig } from './config.js';
 import { startOperator } from './shell/operator.js';
 

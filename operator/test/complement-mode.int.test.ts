@@ -7,11 +7,10 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '@natplan/controller-kit';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { type ControlPlane, startControlPlane, testApi, waitFor } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { SERVICE_PROXY_NAME_LABEL } from '../src/planner/index.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { testApi } from '@natplan/e2e/control-plane';
 import { makeNode, makeService, makeSlice } from './builders.js';
 import { idle } from './quiesce.js';
 

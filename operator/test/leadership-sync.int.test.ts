@@ -5,15 +5,11 @@
  * crash, and the next term must start cleanly and write each plan once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '@natplan/controller-kit';
-import { kubeClient } from '@natplan/controller-kit';
-import { kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
-import { formatMicroTime } from '@natplan/controller-kit';
+import { formatMicroTime, jsonLogger, kubeClient, kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
 import type { Requester } from '@natplan/controller-kit';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { type ControlPlane, countWrites, startControlPlane, testApi, waitFor } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi } from '@natplan/e2e/control-plane';
 import { makeService } from './builders.js';
 
 const NS = 'slow-sync';

@@ -6,14 +6,12 @@
  * already right. Own control plane and namespace, so other tests' state does not matter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '@natplan/controller-kit';
-import { kubeClient } from '@natplan/controller-kit';
-import { kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
-import { formatMicroTime } from '@natplan/controller-kit';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { formatMicroTime, jsonLogger, kubeClient, kubeLeaseStore, type LeaseStore } from '@natplan/controller-kit';
+import {
+  type ControlPlane, countWrites, startControlPlane, testApi, waitFor, type WriteCounter,
+} from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi, type WriteCounter } from '@natplan/e2e/control-plane';
 import { makeService } from './builders.js';
 
 const NS = 'terms';

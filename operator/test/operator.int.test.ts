@@ -12,10 +12,9 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '@natplan/controller-kit';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { type ControlPlane, countWrites, startControlPlane, testApi, waitFor } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { countWrites, testApi } from '@natplan/e2e/control-plane';
 import { makeGrant, makeNode, makePolicy, makeService, makeSlice, type EndpointInput } from './builders.js';
 import { canary, isCanary, withoutCanary, type Quiescer } from './quiesce.js';
 

@@ -9,10 +9,9 @@
 import { EventsV1Api, type V1Service } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '@natplan/controller-kit';
-import { startControlPlane, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { type ControlPlane, startControlPlane, testApi, waitFor } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
-import { testApi } from '@natplan/e2e/control-plane';
 import { makeService, makeSlice } from './builders.js';
 
 const NS = 'refusals';

@@ -4,15 +4,10 @@
  * servers, metrics, and the rate-limited status report. Reads nothing but plans.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { ClusterAccess } from '@natplan/controller-kit';
-import { applyStatus } from '@natplan/controller-kit';
-import { registerBuildInfo } from '@natplan/controller-kit';
-import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
-import { Informer } from '@natplan/controller-kit';
-import type { JsonLogger } from '@natplan/controller-kit';
-import { kubeClient } from '@natplan/controller-kit';
-import { kubeListWatcher } from '@natplan/controller-kit';
-import { Metrics } from '@natplan/controller-kit';
+import type { ClusterAccess, JsonLogger } from '@natplan/controller-kit';
+import {
+  applyStatus, Informer, kubeClient, kubeListWatcher, Metrics, registerBuildInfo, type RunningHttpServer, startHttpServer,
+} from '@natplan/controller-kit';
 import type { NodeNatPlan, NodeNatPlanStatus, ServiceNatPlan } from '@natplan/api';
 import { createDetectedApplier, type Applier } from '../applier/index.js';
 import type { AgentConfig } from '../config.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUILD_INFO, registerBuildInfo } from '@natplan/controller-kit';
-import { Metrics } from '@natplan/controller-kit';
+import { BUILD_INFO, Metrics, registerBuildInfo } from '@natplan/controller-kit';
 import type { ServiceNatPlan, ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import type { RenderInput } from '../render/index.js';
 import { familiesOf, PROGRAMMING_BUCKETS, SYNC_BUCKETS } from './kube-proxy-metrics.js';

@@ -11,8 +11,7 @@
  * jump to KUBE-SERVICES in the nat table's PREROUTING (read with `-S PREROUTING`, a few
  * lines, never the whole KUBE-SERVICES chain, which has a rule per Service port).
  */
-import type { JsonLogger } from '@natplan/controller-kit';
-import type { Metrics } from '@natplan/controller-kit';
+import type { JsonLogger, Metrics } from '@natplan/controller-kit';
 import type { Exec } from '../exec/index.js';
 
 const KUBE_PROXY_NFT_TABLES = ['table ip kube-proxy', 'table ip6 kube-proxy'];

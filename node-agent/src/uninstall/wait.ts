@@ -5,10 +5,9 @@
  * uninstall` returns only when every node is clean.
  */
 import type { V1DaemonSet } from '@kubernetes/client-node';
-import { BUILD_INFO } from '@natplan/controller-kit';
-import { answerCommandRequest, flagErrorLine, flagReader, parseFlags, USAGE_EXIT_CODE, type FlagSpec } from '@natplan/controller-kit';
-import { jsonLogger } from '@natplan/controller-kit';
-import { call, kubeRequester, loadKubeConfig } from '@natplan/controller-kit';
+import {
+  answerCommandRequest, BUILD_INFO, call, flagErrorLine, flagReader, type FlagSpec, jsonLogger, kubeRequester, loadKubeConfig, parseFlags, USAGE_EXIT_CODE,
+} from '@natplan/controller-kit';
 import { cleanupDone } from './cleanup-done.js';
 
 export const CLEANUP_WAIT_FLAGS: Record<string, FlagSpec> = {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tally, udpProbe } from '@natplan/e2e/netns';
-import type { Host } from '@natplan/e2e/netns';
-import { startResolver } from '@natplan/e2e/netns';
-import type { Resolver, ResolverSummary } from '@natplan/e2e/netns';
+import { startResolver, tally, udpProbe } from '@natplan/e2e/netns';
+import type { Host, Resolver, ResolverSummary } from '@natplan/e2e/netns';
 import { BACKENDS } from './backends.js';
 import type { BackendCase } from './backends.js';
 import { useDataplane } from './parity-harness.js';

@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpProbe } from '@natplan/e2e/netns';
-import type { Host, NetnsProcess } from '@natplan/e2e/netns';
+import type { Host, Miniupnpd, NetnsProcess } from '@natplan/e2e/netns';
 import { createExec } from '../../src/exec/index.js';
-import type { Miniupnpd } from '@natplan/e2e/netns';
 import { EXTERNAL, GATEWAY_LAN, NODE, startGatewayLan, stopGatewayLan, type GatewayLan } from './gateway-lan.js';
 
 // The gateway port-mapping client against a real gateway: miniupnpd (Debian's

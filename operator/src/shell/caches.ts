@@ -3,11 +3,8 @@
  * let a reconcile find a Service's EndpointSlices and plan parts without scanning.
  */
 import type { KubernetesObject, V1EndpointSlice, V1Namespace, V1Node, V1Service } from '@kubernetes/client-node';
-import type { ClusterAccess } from '@natplan/controller-kit';
-import { Informer } from '@natplan/controller-kit';
-import type { KubeClient } from '@natplan/controller-kit';
-import { kubeListWatcher } from '@natplan/controller-kit';
-import type { Logger } from '@natplan/controller-kit';
+import type { ClusterAccess, KubeClient, Logger } from '@natplan/controller-kit';
+import { Informer, kubeListWatcher } from '@natplan/controller-kit';
 import type { NatExposureGrant, NatExposurePolicy, NodeNatPlan, ServiceNatPlan } from '@natplan/api';
 
 /** Label on every ServiceNatPlan naming its Service (plans of one Service share it). */

@@ -5,10 +5,8 @@
  * policy's status (conditions with observedGeneration, public endpoints) when it changed,
  * with an Event on every condition transition.
  */
-import type { Logger } from '@natplan/controller-kit';
-import { setCondition, type Condition } from '@natplan/controller-kit';
-import type { EventRecorder } from '@natplan/controller-kit';
-import { canonicalJson } from '@natplan/controller-kit';
+import type { EventRecorder, Logger } from '@natplan/controller-kit';
+import { canonicalJson, type Condition, setCondition } from '@natplan/controller-kit';
 import type { NatExposurePolicy, NatExposurePolicyStatus } from '@natplan/api';
 import { API_SERVER_SERVICE, apiServerEndpointsOf, readyCondition, resolveExposures, type ExposureResolution, type PlannerConfig, type PolicyStatusDraft } from '../planner/index.js';
 import { BY_SERVICE, type OperatorCaches } from './caches.js';

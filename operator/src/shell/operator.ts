@@ -7,20 +7,10 @@
  * refused and everything it started is stopped before another term begins.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { ClusterAccess } from '@natplan/controller-kit';
-import { controller, type Controller } from '@natplan/controller-kit';
-import { EventRecorder } from '@natplan/controller-kit';
-import { startHttpServer, type RunningHttpServer } from '@natplan/controller-kit';
-import type { JsonLogger } from '@natplan/controller-kit';
-import { clientFromRequester, kubeClient, objectKey } from '@natplan/controller-kit';
-import { kubeLeaseStore } from '@natplan/controller-kit';
-import { rateLimitedRequester, TokenBucket } from '@natplan/controller-kit';
-import type { Requester } from '@natplan/controller-kit';
-import { LeaderElector } from '@natplan/controller-kit';
-import { LeaderTerms, type TermParts } from '@natplan/controller-kit';
-import { registerBuildInfo } from '@natplan/controller-kit';
-import { Metrics, controllerMetrics } from '@natplan/controller-kit';
-import { enqueueOnChange, labelKey } from '@natplan/controller-kit';
+import type { ClusterAccess, JsonLogger, Requester } from '@natplan/controller-kit';
+import {
+  clientFromRequester, controller, type Controller, controllerMetrics, enqueueOnChange, EventRecorder, kubeClient, kubeLeaseStore, labelKey, LeaderElector, LeaderTerms, Metrics, objectKey, rateLimitedRequester, registerBuildInfo, type RunningHttpServer, startHttpServer, type TermParts, TokenBucket,
+} from '@natplan/controller-kit';
 import type { OperatorConfig } from '../config.js';
 import { API_SERVER_SERVICE } from '../planner/index.js';
 import { allInformers, createCaches, serviceKeyByLabel, SERVICE_NAME_LABEL, SLICE_SERVICE_LABEL } from './caches.js';

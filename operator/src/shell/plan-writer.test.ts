@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '@natplan/controller-kit';
-import { PermanentError, TemporaryError } from '@natplan/controller-kit';
-import { clientFromRequester } from '@natplan/controller-kit';
+import {
+  clientFromRequester, Metrics, NotLeadingError, PermanentError, silentLogger, TemporaryError,
+} from '@natplan/controller-kit';
 import type { ApiResponse } from '@natplan/controller-kit';
-import { NotLeadingError } from '@natplan/controller-kit';
-import { Metrics } from '@natplan/controller-kit';
 import { recordingRequester } from '@natplan/controller-kit/testing';
 import { PlanWriter } from './plan-writer.js';
 

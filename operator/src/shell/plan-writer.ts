@@ -8,13 +8,10 @@
  * by kind, class and the API's reason, so every refused attempt is visible.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { applyObject, applyStatus, deleteObject } from '@natplan/controller-kit';
-import type { Logger } from '@natplan/controller-kit';
-import { PermanentError, TemporaryError } from '@natplan/controller-kit';
-import { canonicalJson } from '@natplan/controller-kit';
-import { typedApiError } from '@natplan/controller-kit';
-import type { KubeClient } from '@natplan/controller-kit';
-import type { Metrics } from '@natplan/controller-kit';
+import {
+  applyObject, applyStatus, canonicalJson, deleteObject, PermanentError, TemporaryError, typedApiError,
+} from '@natplan/controller-kit';
+import type { KubeClient, Logger, Metrics } from '@natplan/controller-kit';
 
 export const FIELD_MANAGER = 'natplan-operator';
 

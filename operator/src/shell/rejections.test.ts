@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError, TemporaryError } from '@natplan/controller-kit';
-import { EventRecorder } from '@natplan/controller-kit';
-import { clientFromRequester } from '@natplan/controller-kit';
-import { Metrics } from '@natplan/controller-kit';
-import { FakeClock } from '@natplan/controller-kit/testing';
-import { recordingRequester } from '@natplan/controller-kit/testing';
+import { clientFromRequester, EventRecorder, Metrics, PermanentError, TemporaryError } from '@natplan/controller-kit';
+import { FakeClock, recordingRequester } from '@natplan/controller-kit/testing';
 import { FAILING_AFTER, Rejections } from './rejections.js';
 
 const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', uid: 'n-1' } };

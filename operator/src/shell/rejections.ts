@@ -11,9 +11,7 @@
  * a row (about five seconds of them), reported as a Warning Event `PlanWriteFailing`.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { PermanentError } from '@natplan/controller-kit';
-import type { EventRecorder } from '@natplan/controller-kit';
-import type { Metrics } from '@natplan/controller-kit';
+import type { EventRecorder, Metrics, PermanentError } from '@natplan/controller-kit';
 
 export const PLAN_REJECTED = 'PlanRejected';
 export const PLAN_ACCEPTED = 'PlanAccepted';

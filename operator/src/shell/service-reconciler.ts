@@ -5,10 +5,8 @@
  * become Warning Events on the Service; a refused write is thrown typed by the writer.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import type { Logger } from '@natplan/controller-kit';
-import type { EventRecorder } from '@natplan/controller-kit';
-import { parseKey } from '@natplan/controller-kit';
-import { ownerReference } from '@natplan/controller-kit';
+import type { EventRecorder, Logger } from '@natplan/controller-kit';
+import { ownerReference, parseKey } from '@natplan/controller-kit';
 import type { ServiceNatPlan, ServiceNatPlanSpec } from '@natplan/api';
 import { createSliceMemo, planService, servicePlanName, type PlannerConfig } from '../planner/index.js';
 import { BY_SERVICE, SERVICE_NAME_LABEL, type OperatorCaches } from './caches.js';
