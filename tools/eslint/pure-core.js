@@ -52,8 +52,9 @@ export const IMPURE_MODULES = [
   'perf_hooks', 'crypto', 'timers', 'timers/promises',
 ].flatMap((name) => [name, `node:${name}`]).concat([
   '@kubernetes/client-node',
-  // controller-kit's barrel loads client-node and prom-client; its pure parts have their
-  // own exports (@natplan/controller-kit/hash) or are imported relatively inside it.
+  // controller-kit's barrel loads its API client (http, client-node's Watch) and prom-client;
+  // its pure parts have their own exports (@natplan/controller-kit/hash, /backoff) or are
+  // imported relatively inside it.
   '@natplan/controller-kit',
 ]);
 
