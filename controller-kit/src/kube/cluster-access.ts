@@ -58,16 +58,18 @@ export class PlainClusterAccess implements ClusterAccess {
     if (this.source.skipTLSVerify) opts.rejectUnauthorized = false;
     if (this.source.tlsServerName) opts.servername = this.source.tlsServerName;
     if (token) opts.headers = { ...opts.headers as Record<string, string>, Authorization: `Bearer ${token}` };
-    const agentOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) };
-    opts.agent = this.source.server.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent();
+    // No agent here: kubeRequester keeps its own keep-alive pool keyed by this TLS material,
+    // so an agent built per request would only be thrown away.
   }
 
-  /** What client-node's Watch asks for: the agent and headers of a fetch. */
+  /** What client-node's Watch asks for: the agent (one per watch, as client-node's) and headers of a fetch. */
   async applyToFetchOptions(opts: https.RequestOptions): Promise<Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>> {
     await this.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(opts.headers ?? {})) if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value);
-    return { agent: opts.agent, headers, ...(opts.method ? { method: opts.method } : {}) } as Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
+    const agentOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) };
+    const agent = this.source.server.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent();
+    return { agent, headers, ...(opts.method ? { method: opts.method } : {}) } as Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
   }
 }
 
