@@ -2,7 +2,7 @@ import {
   IPTABLES_STATIC_CHAINS, RulesetStore, iptablesCleanupScripts, iptablesHookJumps, nftCleanupScript, nftColdStartScripts, nftDeltaScript,
   nftFullSyncScript, nftFullSyncScriptWith, nftIncrementalScript, renderIptablesChains, renderNftables, rulesetCounts, rulesetDigest, staleUdpEndpoints,
 } from '../render/index.js';
-import type { NftRuleset, RenderInput, StoreState } from '../render/index.js';
+import type { NftRuleset, RenderInput, RulesetStoreOptions, StoreState } from '../render/index.js';
 import type { IPFamily, TableState } from '../render/model.js';
 import { FAMILIES, TABLE_NAME, nftFamily } from '../render/model.js';
 import { CHAIN, SET } from '../render/nft-skeleton.js';
@@ -79,8 +79,8 @@ export interface StoreRender {
  * re-renders only the Services whose plans changed and sends the store's journal since
  * the last commit; a full sync writes the store's whole state and deletes its leftovers.
  */
-export function storeNftablesPort(): NftScriptPort<RenderInput, StoreRender> & { size(r: StoreRender): number } {
-  const store = new RulesetStore();
+export function storeNftablesPort(options: RulesetStoreOptions = {}): NftScriptPort<RenderInput, StoreRender> & { size(r: StoreRender): number } {
+  const store = new RulesetStore(options);
   const current = (r: StoreRender): RulesetStore => {
     if (!r.store.current(r.state)) throw new Error('natplan: a sync used a store state that is no longer current');
     return r.store;
@@ -125,7 +125,7 @@ export interface IptablesRender {
  * the applier restores only those that changed.
  */
 export function storeIptablesPort(): IptablesPort<RenderInput, IptablesRender> {
-  const nft = storeNftablesPort();
+  const nft = storeNftablesPort({ keepPlans: true });
   return {
     chainPrefix: 'NATPLAN-',
     tables: ['nat', 'filter'],

@@ -19,13 +19,13 @@ import type { StaleUdpFlow } from './stale-udp.js';
 import type { ChainState, IPFamily, NftSet, TableState } from './model.js';
 import { FAMILIES } from './model.js';
 import { groupKey, resolveNode } from './node-context.js';
-import type { ServiceFragment } from './nft-services.js';
 import { renderServiceFragment } from './nft-services.js';
 import { SET, skeletonChains } from './nft-skeleton.js';
 import { assemblePlan } from './plan.js';
 import type { NatPlan, NodeContext, RenderInput, ServiceEntries } from './resolved-plan.js';
+import type { ServicePlan } from './service-plan.js';
 import { StoreTables } from './store-tables.js';
-import { StoreLedger } from './store-ledger.js';
+import { StoreLedger, type StoredFragment } from './store-ledger.js';
 
 export interface RulesetCounts { services: number; endpoints: number; exposures: number }
 
@@ -39,9 +39,20 @@ export interface StoreState {
   readonly digest: string;
 }
 
-interface Unit { entries: ServiceEntries; fragment: ServiceFragment }
+/** A Service's input and what it rendered; its resolved plan only when the store keeps plans. */
+interface Unit { entries: ServiceEntries; fragment: StoredFragment; plan?: ServicePlan }
+
+export interface RulesetStoreOptions {
+  /**
+   * Keep each Service's resolved plan for `plan()` (the iptables renderer reads it). The
+   * nftables backend renders from the fragments alone, and the plans would be about an
+   * eighth of the store at 10k Services.
+   */
+  keepPlans?: boolean;
+}
 
 export class RulesetStore {
+  readonly keepsPlans: boolean;
   private tables = new StoreTables();
   private ledger = new StoreLedger(this.tables);
   private context: NodeContext | undefined;
@@ -57,6 +68,10 @@ export class RulesetStore {
   private problems: string[] | undefined;
   /** The unit keys in order, while no unit comes or goes. */
   private sortedKeys: string[] | undefined;
+
+  constructor(options: RulesetStoreOptions = {}) {
+    this.keepsPlans = options.keepPlans ?? false;
+  }
 
   /** Brings the desired state to `input`; throws only on a renderer bug (then the store starts over). */
   update(input: RenderInput): StoreState {
@@ -149,7 +164,8 @@ export class RulesetStore {
     if (!old !== !fragment) this.sortedKeys = undefined;
     if (fragment && entries) {
       this.ledger.add(fragment);
-      this.units.set(key, { entries, fragment });
+      const { plan, ...kept } = fragment;
+      this.units.set(key, { entries, fragment: this.ledger.sharedChains(kept), ...(this.keepsPlans ? { plan } : {}) });
     } else this.units.delete(key);
     if (this.ledger.conflictsChanged) this.problems = undefined;
   }
@@ -196,8 +212,9 @@ export class RulesetStore {
    * plans kept in the fragments (none is resolved again): what the iptables renderer reads.
    */
   plan(): NatPlan {
+    if (!this.keepsPlans) throw new Error('natplan renderer bug: plan() of a store that keeps no plans');
     this.sortedKeys ??= [...this.units.keys()].sort();
-    return assemblePlan(this.context as NodeContext, this.sortedKeys.map((key) => (this.units.get(key) as Unit).fragment.plan));
+    return assemblePlan(this.context as NodeContext, this.sortedKeys.map((key) => (this.units.get(key) as Unit).plan as ServicePlan));
   }
 
   /** Whether `state` is still what the store holds (no update since). */

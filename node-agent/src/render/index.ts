@@ -14,7 +14,7 @@ export type { StaleUdpFlow } from './stale-udp.js';
 export type { IptablesChains, IptablesJump, IptablesOptions } from './iptables-render.js';
 
 export { renderNftables, rulesetCounts, storeRuleset } from './nft-render.js';
-export { RulesetStore } from './element-store.js';
+export { RulesetStore, type RulesetStoreOptions } from './element-store.js';
 export { nftFullSyncScript, nftFullSyncScriptWith, nftDeltaScript, nftIncrementalScript, nftColdStartScripts, nftCleanupScript, rulesetDigest } from './nft-sync.js';
 export { staleUdpEndpoints } from './stale-udp.js';
 export { renderIptables, renderIptablesChains, iptablesCleanupScripts, iptablesHookJumps, IPTABLES_STATIC_CHAINS } from './iptables-render.js';

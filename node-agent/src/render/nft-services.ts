@@ -42,13 +42,13 @@ import { CHAIN, SET, localTrafficMatch } from './nft-skeleton.js';
  */
 export interface ServiceFragment {
   key: string;
-  /** The Service's resolved plan, which the iptables renderer reads too. */
+  /** The Service's resolved plan, which the iptables renderer reads too (the store keeps it only for that). */
   plan: ServicePlan;
   /** A Service with a part 0 is programmed (counts.services). */
   present: boolean;
   problems: string[];
-  /** `address|port` of the endpoints its ports send to. */
-  endpoints: Set<string>;
+  /** `address|port` of the endpoints its ports send to, each once (an array: 100k Sets cost more than the store's counts). */
+  endpoints: readonly string[];
   /** Exposures that found their target port. */
   exposures: number;
   families: Record<IPFamily, FamilyFragment>;
@@ -159,6 +159,6 @@ export function renderServiceFragment(context: NodeContext, key: string, entries
     }
     families[family] = settled(b.out);
   }
-  const endpoints = new Set(plan.ports.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((e) => `${e.address}|${e.port}`)));
+  const endpoints = [...new Set(plan.ports.flatMap((p) => [...p.clusterEndpoints, ...p.localEndpoints].map((e) => `${e.address}|${e.port}`)))];
   return { key, plan, present: plan.present, problems: plan.problems, endpoints, exposures: targeting.filter((x) => target(x)).length, families };
 }

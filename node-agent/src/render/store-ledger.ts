@@ -4,7 +4,7 @@
  * UDP facts with their counts and the totals reported in status. Every change goes
  * through to StoreTables, which journals it.
  */
-import type { Claim, UdpFacts } from './fragment-builder.js';
+import type { Claim, FamilyFragment, UdpFacts } from './fragment-builder.js';
 import { compareRanks } from './fragment-builder.js';
 import type { ChainState, IPFamily, NftSet } from './model.js';
 import { FAMILIES } from './model.js';
@@ -12,6 +12,9 @@ import type { ServiceFragment } from './nft-services.js';
 import type { StaleUdpFlow } from './stale-udp.js';
 import { sortStaleUdp, splitEndpoint } from './stale-udp.js';
 import type { StoreTables } from './store-tables.js';
+
+/** What the store keeps of a Service's fragment (its plan only on request, see RulesetStore). */
+export type StoredFragment = Omit<ServiceFragment, 'plan'>;
 
 type PerFamily<T> = Record<IPFamily, T>;
 const perFamily = <T>(make: () => T): PerFamily<T> => ({ IPv4: make(), IPv6: make() });
@@ -53,10 +56,25 @@ export class StoreLedger {
 
   get endpointCount(): number { return this.endpoints.size; }
 
-  add(f: ServiceFragment): void { this.step(f, 1); }
-  remove(f: ServiceFragment): void { this.step(f, -1); }
+  add(f: StoredFragment): void { this.step(f, 1); }
+  remove(f: StoredFragment): void { this.step(f, -1); }
 
-  private step(f: ServiceFragment, delta: 1 | -1): void {
+  /**
+   * `f` (already added) with its chains replaced by the tables' objects of the same name:
+   * shared chains are rendered anew by every Service that uses them, and keeping one copy
+   * instead of one per Service saves most of what fragments hold besides elements.
+   */
+  sharedChains<F extends StoredFragment>(f: F): F {
+    const families = {} as Record<IPFamily, FamilyFragment>;
+    for (const family of FAMILIES) {
+      const ff = f.families[family];
+      const live = this.tables.tables[family].chains;
+      families[family] = ff.chains.length ? { ...ff, chains: ff.chains.map((c) => live.get(c.name) ?? c) } : ff;
+    }
+    return { ...f, families };
+  }
+
+  private step(f: StoredFragment, delta: 1 | -1): void {
     for (const family of FAMILIES) {
       const ff = f.families[family];
       this.ports[family] += delta * ff.ports;
