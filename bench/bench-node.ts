@@ -37,6 +37,8 @@ export interface BenchNode {
    */
   programmed(count: number, writtenAt: number, timeoutMs: number): Promise<number>;
   programmingCount(): Promise<number>;
+  /** The dataplane's /metrics text. */
+  scrape(): Promise<string>;
 }
 
 /** `metricsPort`: where the dataplane serves /metrics on the node's loopback. */
@@ -108,5 +110,6 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
       // No sample before the first observation.
       return metric(await scrape(), 'kubeproxy_network_programming_duration_seconds_count') || 0;
     },
+    scrape,
   };
 }

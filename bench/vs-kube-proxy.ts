@@ -1,6 +1,7 @@
 /**
  * natplan against the real kube-proxy (v1.34, `--proxy-mode=nftables`, built by
- * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`.
+ * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`
+ * (`--natplan-only` skips kube-proxy and the ratio line, for work on natplan alone).
  *
  * One real API server per size (e2e/control-plane) holds N ClusterIP Services, each with
  * one EndpointSlice of 10 endpoints written directly (no pods). Each dataplane runs in a
@@ -21,7 +22,7 @@
  * The last line compares natplan with kube-proxy at 10k (or the largest size run).
  * The machine's own ruleset is read before and after and must be unchanged.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,17 @@ import { compileNatplan, natplanArgv, startOperatorProcess, waitForPlans } from 
 
 const smoke = process.argv.includes('--smoke');
 const full = process.argv.includes('--full');
+/** Skips kube-proxy (its 10k cold start alone takes minutes): for working on natplan; no ratio line. */
+const natplanOnly = process.argv.includes('--natplan-only');
+/**
+ * `--agent-flags='A|B'`: runs the agent once per variant (node flags, space-separated; an
+ * empty variant is none) on the same API server and plans, to compare them in one run.
+ * The first variant's figures are the ones compared with kube-proxy.
+ */
+const AGENT_VARIANTS = (process.argv.find((a) => a.startsWith('--agent-flags='))?.slice('--agent-flags='.length).split('|') ?? [''])
+  .map((v) => v.split(' ').filter(Boolean));
+/** `--agent-heap-snapshot=DIR`: after the changes, each agent writes a V8 heap snapshot into DIR (read it with bench/heap-summary.ts). */
+const HEAP_SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--agent-heap-snapshot='))?.slice('--agent-heap-snapshot='.length);
 const sizeArg = process.argv.slice(2).find((a) => /^\d+(,\d+)*$/.test(a));
 const SIZES = smoke ? [20] : sizeArg ? sizeArg.split(',').map(Number) : full ? [1000, 10_000, 30_000] : [1000, 10_000];
 const CHANGES = smoke ? 3 : 10;
@@ -106,26 +118,69 @@ async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
   const planStarted = Date.now();
   const operator = startOperatorProcess(cp, !smoke);
   cleanups.push(() => operator.stop());
-  const firstPlanS = await waitForPlans(ctx.requester, operator, ctx.n, 1, planStarted);
+  try {
+    const firstPlanS = await waitForPlans(ctx.requester, operator, ctx.n, 1, planStarted);
+    console.log(`natplan    ${firstPlanNote(firstPlanS)}`);
+    const runs: Figures[] = [];
+    for (const [i, flags] of AGENT_VARIANTS.entries()) {
+      const agent = await natplanAgent(cp, ctx, flags, i + 1);
+      const figures: Figures = { ...agent, rss: { ...agent.rss, operator: rss(operator.pid) }, note: firstPlanNote(firstPlanS) };
+      if (AGENT_VARIANTS.length > 1) print(`natplan (agent node flags: ${flags.join(' ') || 'none'})`, figures);
+      runs.push(figures);
+    }
+    return runs[0]!;
+  } finally {
+    await operator.stop();
+  }
+}
+
+/** One agent from process start: cold start, changes, connects, its RSS; `round` makes the changed addresses new. */
+async function natplanAgent(cp: ControlPlane, ctx: SizeContext, nodeFlags: readonly string[], round: number): Promise<Omit<Figures, 'note'>> {
   const node = await addBenchNode(ctx.topology, 'np', ctx.apiPort, ctx.apiSocket, 10261);
   try {
     const started = Date.now();
     const agent = node.node.spawn([
-      process.execPath, ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
+      process.execPath, ...nodeFlags, ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []), ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
       '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', '--log-level=warn',
     ]);
     const pid = agent.child.pid ?? 0;
     const cold = await ctx.firstConnect(node, started, () => agent.child.exitCode !== null ? `the agent exited: ${agent.output()}` : undefined);
-    console.log(`natplan    cold start ${cold.toFixed(2)} s (load average ${load()}); ${firstPlanNote(firstPlanS)}`);
-    const changesMs = await measureChanges(node, ctx.requester, ctx.n, 1);
+    console.log(`natplan    cold start ${cold.toFixed(2)} s (load average ${load()})`);
+    const changesMs = await measureChanges(node, ctx.requester, ctx.n, round);
     const connect = await node.connectLatencies(ctx.targets, CONNECTS);
-    const figures = { coldS: cold, changesMs, connect, rss: { agent: rss(pid), operator: rss(operator.pid) }, note: firstPlanNote(firstPlanS) };
+    const figures = { coldS: cold, changesMs, connect, rss: { agent: rss(pid) } };
+    console.log(`natplan    agent heap: ${heapFigures(await node.scrape())}`);
+    if (HEAP_SNAPSHOT_DIR) console.log(`natplan    agent heap snapshot: ${await heapSnapshot(pid, HEAP_SNAPSHOT_DIR)}`);
     agent.kill();
     return figures;
   } finally {
     await node.remove();
-    await operator.stop();
   }
+}
+
+/** Signals `pid` to write a heap snapshot into `dir`; resolves with its path once the file stops growing. */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  const ours = () => readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`));
+  const before = new Set(ours());
+  process.kill(pid, 'SIGUSR2');
+  let size = -1;
+  for (;;) {
+    await sleep(2000);
+    const file = ours().find((f) => !before.has(f));
+    if (!file) continue;
+    const now = statSync(join(dir, file)).size;
+    if (now === size && now > 0) return join(dir, file);
+    size = now;
+  }
+}
+
+/** Where the agent's RSS goes, from its own Node.js metrics (prom-client's defaults). */
+function heapFigures(metrics: string): string {
+  const mib = (re: RegExp) => { const m = re.exec(metrics); return m ? `${(Number(m[1]) / 2 ** 20).toFixed(0)}` : '?'; };
+  const space = (name: string) => `${name} ${mib(new RegExp(`^natplan_nodejs_heap_space_size_used_bytes\\{space="${name}"\\} (\\S+)$`, 'm'))}/` +
+    `${mib(new RegExp(`^natplan_nodejs_heap_space_size_total_bytes\\{space="${name}"\\} (\\S+)$`, 'm'))}`;
+  return `used/total MiB: heap ${mib(/^natplan_nodejs_heap_size_used_bytes (\S+)$/m)}/${mib(/^natplan_nodejs_heap_size_total_bytes (\S+)$/m)}, ` +
+    `${['new', 'old', 'code', 'large_object'].map(space).join(', ')}; external ${mib(/^natplan_nodejs_external_memory_bytes (\S+)$/m)}`;
 }
 
 const firstPlanNote = (s: number) => `operator's first plan ${s.toFixed(1)} s (process start to every ServiceNatPlan written)`;
@@ -142,7 +197,7 @@ interface SizeContext {
   firstConnect(node: BenchNode, started: number, dead: () => string | undefined): Promise<number>;
 }
 
-async function benchSize(n: number): Promise<{ kp: Figures; np: Figures }> {
+async function benchSize(n: number): Promise<{ kp: Figures | undefined; np: Figures }> {
   const cp = await startControlPlane();
   cleanups.push(() => cp.stop());
   const topology = await Topology.create();
@@ -171,8 +226,8 @@ async function benchSize(n: number): Promise<{ kp: Figures; np: Figures }> {
       }
     },
   };
-  const kp = await kubeProxy(cp, ctx);
-  print('kube-proxy', kp);
+  const kp = natplanOnly ? undefined : await kubeProxy(cp, ctx);
+  if (kp) print('kube-proxy', kp);
   const np = await natplan(cp, ctx);
   print('natplan', np);
   await runCleanups();
@@ -195,7 +250,7 @@ async function main(): Promise<void> {
   const interrupted = () => { console.error('interrupted: cleaning up'); void runCleanups().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  const results = new Map<number, { kp: Figures; np: Figures }>();
+  const results = new Map<number, { kp: Figures | undefined; np: Figures }>();
   try {
     for (const n of SIZES) results.set(n, await benchSize(n));
   } catch (err) {
@@ -207,8 +262,9 @@ async function main(): Promise<void> {
   await assertHostRulesetUnchanged(before);
   console.log('# the machine\'s own ruleset (nft, iptables, ip6tables) is unchanged');
   if (failed) process.exit(1);
+  if (natplanOnly) return;
   const at = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1]!;
-  const r = results.get(at)!;
+  const r = results.get(at)! as { kp: Figures; np: Figures };
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log('# natplan / kube-proxy: cold start, change p50, agent RSS (steady) against kube-proxy RSS (steady)');
   console.log(`vs kube-proxy @${label(at)}: cold ${ratio(r.np.coldS, r.kp.coldS)}, change ${ratio(percentile(r.np.changesMs, 50), percentile(r.kp.changesMs, 50))}, ` +
