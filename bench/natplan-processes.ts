@@ -5,6 +5,7 @@
  * which only proves a benchmark runs (and saves the compile).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Requester } from '@natplan/controller-kit';
@@ -14,9 +15,21 @@ import { countObjects, POD_RANGE } from './kube-objects.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** node arguments that run `natplan <command>`. */
+/**
+ * The node binary natplan's processes run on: the image's pinned runtime
+ * (tools/image/node-runtime.sh, Node 24, cached after the first fetch) for real sizes,
+ * since its V8 decides the heap's size and the GC's timing; this process's node in --smoke.
+ */
+export function natplanNode(compiled: boolean): string {
+  if (!compiled) return process.execPath;
+  const dir = execFileSync('bash', [join(ROOT, 'tools/image/node-runtime.sh')], { encoding: 'utf8' }).trim();
+  return join(dir, 'bin/node');
+}
+
+/** node arguments that run `natplan <command>`: compiled, with the image's node options (tools/image/node-options). */
 export function natplanArgv(compiled: boolean): string[] {
-  return compiled ? ['--conditions=natplan-dist', join(ROOT, 'dist/bin/natplan.js')] : ['--import', 'tsx', join(ROOT, 'bin/natplan.ts')];
+  if (!compiled) return ['--import', 'tsx', join(ROOT, 'bin/natplan.ts')];
+  return [...readFileSync(join(ROOT, 'tools/image/node-options'), 'utf8').trim().split(/\s+/), join(ROOT, 'dist/bin/natplan.js')];
 }
 
 /** Compiles natplan into dist/ (the sources as they are now); returns the seconds it took. */
@@ -28,7 +41,7 @@ export function compileNatplan(): number {
 
 /** The operator as its own process (leader election off), its log in the control plane's directory. */
 export function startOperatorProcess(cp: ControlPlane, compiled: boolean): ManagedProcess {
-  return startProcess('natplan-operator', process.execPath, [
+  return startProcess('natplan-operator', natplanNode(compiled), [
     ...natplanArgv(compiled), 'operator', `--kubeconfig=${cp.kubeconfigPath}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0',
     `--cluster-cidrs=${POD_RANGE}`, '--log-level=warn',
   ], join(cp.dir, 'operator.log'));

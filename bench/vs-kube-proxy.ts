@@ -32,7 +32,7 @@ import { Topology } from '@natplan/e2e/netns';
 import { addBenchNode, NODE_IP, type BenchNode } from './bench-node.js';
 import { assertHostRulesetUnchanged, hostRuleset, percentile, rss } from './host-guard.js';
 import { changedAddress, changeEndpoint, createNode, createServices, POD_RANGE } from './kube-objects.js';
-import { compileNatplan, natplanArgv, startOperatorProcess, waitForPlans } from './natplan-processes.js';
+import { compileNatplan, natplanArgv, natplanNode, startOperatorProcess, waitForPlans } from './natplan-processes.js';
 
 const smoke = process.argv.includes('--smoke');
 const full = process.argv.includes('--full');
@@ -53,6 +53,7 @@ const CHANGES = smoke ? 3 : 10;
 const CONNECTS = smoke ? 20 : 1000;
 const NODE = 'bench-node';
 const NATPLAN = natplanArgv(!smoke);
+const NATPLAN_NODE = natplanNode(!smoke);
 const FORWARDER = fileURLToPath(new URL('../e2e/real-node/forward.mjs', import.meta.url));
 /** Long enough for kube-proxy's first sync at 30k on 2 busy cores. */
 const COLD_DEADLINE_MS = 30 * 60_000;
@@ -140,7 +141,7 @@ async function natplanAgent(cp: ControlPlane, ctx: SizeContext, nodeFlags: reado
   try {
     const started = Date.now();
     const agent = node.node.spawn([
-      process.execPath, ...nodeFlags, ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []), ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
+      NATPLAN_NODE, ...nodeFlags, ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []), ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
       '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', '--log-level=warn',
     ]);
     const pid = agent.child.pid ?? 0;
@@ -243,7 +244,7 @@ function print(name: string, f: Figures): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`# natplan vs kube-proxy nftables (${new Date().toISOString()}, node ${process.version}${smoke ? ', --smoke' : ''}; load average ${load()})`);
+  console.log(`# natplan vs kube-proxy nftables (${new Date().toISOString()}, natplan on ${NATPLAN_NODE}${smoke ? ', --smoke' : ''}; load average ${load()})`);
   const before = await hostRuleset();
   if (!smoke) console.log(`# natplan compiled into dist/ in ${compileNatplan().toFixed(1)} s`);
   let failed = false;

@@ -89,8 +89,9 @@ app=$(bah from --quiet natplan-base)
 bah add --quiet "$app" "$app_dir" /app >/dev/null
 bah add --quiet "$app" "$prod_modules/node_modules" /app/node_modules >/dev/null
 version=$(node -p "require('./package.json').version")
-# natplan-dist: the packages' exports resolve to their compiled dist/ (bin/natplan.ts).
-bah config --workingdir /app --env NODE_ENV=production --env NODE_OPTIONS=--conditions=natplan-dist \
+# NODE_OPTIONS from tools/image/node-options: natplan-dist makes the packages' exports
+# resolve to their compiled dist/ (bin/natplan.ts); the young generation's cap is why.
+bah config --workingdir /app --env NODE_ENV=production --env NODE_OPTIONS="$(tr -d '\n' < "$repo/tools/image/node-options")" \
   --entrypoint '["/usr/local/bin/node", "/app/dist/bin/natplan.js"]' --cmd '' \
   --label org.opencontainers.image.title=natplan \
   --label org.opencontainers.image.version="$version" \

@@ -18,6 +18,15 @@ describe('the Node.js runtime pin (tools/image/node-version)', () => {
     expect(new Set(bases)).toEqual(new Set([major]));
   });
 
+  it('runs with the node options of tools/image/node-options in both image builds', () => {
+    const options = readFileSync(new URL('node-options', import.meta.url), 'utf8').trim();
+    expect(options).toContain('--conditions=natplan-dist');
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    expect(/^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1]).toBe(options);
+    const build = readFileSync(new URL('build.sh', import.meta.url), 'utf8');
+    expect(build).toContain('NODE_OPTIONS="$(tr -d \'\\n\' < "$repo/tools/image/node-options")"');
+  });
+
   it('is admitted by package.json engines', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
     const bound = /^>=(\d+)(?:\.(\d+))?$/.exec(pkg.engines.node);
