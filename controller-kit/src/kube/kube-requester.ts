@@ -4,12 +4,16 @@ import { ApiConnection, networkError } from './connection.js';
 import type { ApiRequest, ApiResponse, Requester } from './request.js';
 
 export interface KubeRequesterOptions {
-  /** A request whose connection is silent this long fails (ETIMEDOUT); 30 s unless given. */
+  /**
+   * A request fails (ETIMEDOUT) when its answer does not begin this long after it was
+   * sent, or when its connection falls silent this long in the middle of the answer;
+   * 30 s unless given.
+   */
   timeoutMs?: number;
   /**
    * A request not answered in full this long after it was sent fails (ETIMEDOUT), even
-   * if bytes keep trickling in; 2 min unless given (the API server itself gives up on a
-   * non-watch request after 1 min).
+   * if bytes keep trickling in; 2 min unless given (the API server ends a request that
+   * is not a watch after 1 min, its --request-timeout).
    */
   deadlineMs?: number;
 }
@@ -51,6 +55,7 @@ export function kubeRequester(access: ClusterAccess, options: KubeRequesterOptio
       const settle = (outcome: () => void) => {
         if (settled) return;
         settled = true;
+        clearTimeout(headersTimer);
         clearTimeout(deadline);
         outcome();
       };
@@ -61,6 +66,7 @@ export function kubeRequester(access: ClusterAccess, options: KubeRequesterOptio
       });
       const req: ClientRequest = prepared.transport.request(prepared.url, { ...prepared.options, timeout: timeoutMs }, (res) => {
         answered = true;
+        clearTimeout(headersTimer);
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', fail);
@@ -78,7 +84,10 @@ export function kubeRequester(access: ClusterAccess, options: KubeRequesterOptio
           resolve({ statusCode: res.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfterSeconds: retryAfter } : {}) });
         }));
       });
-      // ETIMEDOUT, like a connect timeout, so the error taxonomy sees a network failure.
+      // ETIMEDOUT, like a connect timeout, so the error taxonomy sees a network failure. The
+      // wait for the answer has its own timer: a socket's idle timeout fires only after twice
+      // its time while a TLS handshake hangs (Node 20).
+      const headersTimer = setTimeout(() => fail(networkError(`${what}: no answer within ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
       req.on('timeout', () => fail(networkError(`${what}: no data for ${timeoutMs} ms`, 'ETIMEDOUT')));
       const deadline = setTimeout(() => fail(networkError(`${what}: not answered within its ${deadlineMs} ms deadline`, 'ETIMEDOUT')), deadlineMs);
       req.on('error', fail);
