@@ -38,13 +38,15 @@ export interface FaultProxyStats {
   resets: number;
   ends: number;
   refused: number;
+  /** Connections accepted into a blackhole. */
+  swallowed: number;
 }
 
 export class FaultProxy {
   private readonly server: Server;
   private readonly links = new Set<Link>();
   private fault: Fault = { kind: 'none' };
-  readonly stats: FaultProxyStats = { connections: 0, resets: 0, ends: 0, refused: 0 };
+  readonly stats: FaultProxyStats = { connections: 0, resets: 0, ends: 0, refused: 0, swallowed: 0 };
 
   private constructor(private readonly target: { host: string; port: number }) {
     this.server = createServer((client) => this.accept(client));
@@ -105,7 +107,10 @@ export class FaultProxy {
     const link: Link = { client, upstream: undefined, toClient: 0, fault, held: { toClient: [], toServer: [] } };
     this.links.add(link);
     client.on('close', () => this.drop(link));
-    if (fault.kind === 'blackhole') return;
+    if (fault.kind === 'blackhole') {
+      this.stats.swallowed++;
+      return;
+    }
     const upstream = createConnection(this.target);
     link.upstream = upstream;
     upstream.on('error', () => this.cut(link, 'reset'));
