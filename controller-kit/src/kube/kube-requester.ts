@@ -32,9 +32,10 @@ const STALE = Symbol('stale keep-alive connection');
  * server closed (idle timeout, overload) just as this request was sent on it, before any
  * answer came. That request never reached the server's handler; Go's net/http (and so
  * client-go) retries the same case. It is what a loaded API server does to a keep-alive
- * client most often ("socket hang up"), and every write here is safe to repeat anyway:
- * server-side apply is idempotent, and PUT with a resourceVersion or POST of a named
- * object answers 409 when the first one did land.
+ * client most often ("socket hang up"), and every write controller-kit makes is safe to
+ * repeat anyway: server-side apply is idempotent, a PUT or a merge patch guarded by a
+ * resourceVersion and a POST of a named object answer 409 when the first one did land,
+ * and deleteObject takes a 404 as done.
  */
 export function kubeRequester(access: ClusterAccess, options: KubeRequesterOptions = {}): Requester {
   const connection = new ApiConnection(access);
