@@ -1,5 +1,5 @@
 /**
- * Hollow nodes (issue 13 item 5): `npm run bench:hollow-nodes [-- --nodes=100 --services=1000,10000 | --smoke]`.
+ * Hollow nodes (issue 13 item 5): `npm run bench:hollow-nodes [-- --nodes=100 --services=1000,10000 | --smoke] [--faults]`.
  *
  * A real API server (e2e/control-plane) with K Nodes and N Services x 10 endpoints
  * (EndpointSlices written directly), the natplan operator as its own process, and K node
@@ -18,12 +18,17 @@
  * endpoint change: ServiceNatPlan events to the K agents, against what kube-proxy would
  * cause, one EndpointSlice event per node (its size measured from the one watcher here,
  * the operator; kube-proxy reads built-in types as protobuf, sized here too).
+ *
+ * `--faults`: the agents reach the API server through e2e/control-plane's fault proxy,
+ * which cuts every agent connection as each change begins (a reset, or a FIN, in turn),
+ * so each change is programmed by agents that must list and watch again first. Its
+ * latencies are those of recovery, not of the steady state.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { loadavg } from 'node:os';
-import { call, jsonLogger, kubeRequester, type Requester } from '@natplan/controller-kit';
-import { startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
+import { call, jsonLogger, kubeRequester, PlainClusterAccess, type ClusterAccess, type Requester } from '@natplan/controller-kit';
+import { FaultProxy, startControlPlane, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseAgentConfig, type RunningAgent, startAgent } from '@natplan/node-agent';
 import { DryRunExec } from './dry-run-exec.js';
 import { cpuSeconds, percentile, rss } from './host-guard.js';
@@ -35,6 +40,7 @@ const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=
 const NODES = smoke ? 3 : Number(flag('nodes') ?? 100);
 const SIZES = smoke ? [50] : (flag('services') ?? '1000,10000').split(',').map(Number);
 const CHANGES = smoke ? 3 : Number(flag('changes') ?? 20);
+const FAULTS = process.argv.includes('--faults');
 const CHANGE_TIMEOUT_MS = 300_000;
 const BUDGET_P99_S = 1;
 
@@ -59,7 +65,7 @@ async function apiMetrics(requester: Requester): Promise<string> {
   return String((await requester({ method: 'GET', path: '/metrics' })).body);
 }
 
-async function startHollowNodes(cp: ControlPlane, count: number): Promise<HollowNode[]> {
+async function startHollowNodes(cp: ControlPlane, count: number, access: ClusterAccess): Promise<HollowNode[]> {
   const nodes: HollowNode[] = [];
   for (let k = 0; k < count; k++) {
     const name = `node-${k}`;
@@ -67,7 +73,7 @@ async function startHollowNodes(cp: ControlPlane, count: number): Promise<Hollow
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     // A namespace name that does not exist: should anything bypass the dry run, it fails.
     const exec = new DryRunExec({ netns: `natplan-hollow-${k}` });
-    const agent = await startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'error' }).with({ node: name }), exec });
+    const agent = await startAgent({ kubeConfig: access, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'error' }).with({ node: name }), exec });
     nodes.push({ name, exec, agent });
   }
   return nodes;
@@ -110,7 +116,11 @@ async function benchSize(n: number): Promise<void> {
   const cp = await startControlPlane();
   const operatorProcess = { stop: async () => {} };
   let nodes: HollowNode[] = [];
+  let proxy: FaultProxy | undefined;
   try {
+    const c = cp.certificates;
+    if (FAULTS) proxy = await FaultProxy.start(cp.server);
+    const access = proxy ? new PlainClusterAccess({ server: proxy.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } }) : cp.kubeConfig;
     const requester = kubeRequester(cp.kubeConfig);
     for (let k = 0; k < NODES; k++) await createNode(requester, `node-${k}`, `172.18.${k >> 8}.${(k & 255) + 1}`, `10.244.${k}.0/24`);
     let t = Date.now();
@@ -122,7 +132,7 @@ async function benchSize(n: number): Promise<void> {
     const planS = await waitForPlans(requester, operator, n, NODES, t);
     t = Date.now();
     const cpu0 = process.cpuUsage();
-    nodes = await startHollowNodes(cp, NODES);
+    nodes = await startHollowNodes(cp, NODES, access);
     await allSynced(nodes, 30 * 60_000);
     const coldS = (Date.now() - t) / 1000;
     const coldCpu = process.cpuUsage(cpu0);
@@ -145,6 +155,8 @@ async function benchSize(n: number): Promise<void> {
         const timer = setTimeout(() => reject(new Error(`${node.name} committed nothing naming ${address} within ${CHANGE_TIMEOUT_MS} ms`)), CHANGE_TIMEOUT_MS);
         node.exec.onCommit = (commit) => { if (pattern.test(commit.script)) { clearTimeout(timer); resolve(commit.at); } };
       }));
+      if (proxy && c % 2 === 0) proxy.resetAll();
+      else if (proxy) proxy.endAll();
       const writtenAt = await changeEndpoint(requester, (c * 7919 + 1) % n, address);
       const at = await Promise.all(seen);
       for (const a of at) latencies.push((a - writtenAt) / 1000);
@@ -184,6 +196,7 @@ async function benchSize(n: number): Promise<void> {
     console.log(`kube-proxy's fan-out for the same change at ${NODES} nodes: ${NODES} EndpointSlice events, ${Math.round(NODES * sliceJson)} B as JSON, ` +
       `about ${Math.round(NODES * sliceJson * (protoBytes / jsonBytes))} B as protobuf, which it asks for (a GET of the slice: ${protoBytes} B protobuf, ${jsonBytes} B JSON); ` +
       `natplan/kube-proxy ${(toAgents / (NODES * sliceJson)).toFixed(2)}× (JSON), ${(toAgents / (NODES * sliceJson * (protoBytes / jsonBytes))).toFixed(2)}× (protobuf)`);
+    if (proxy) console.log(`faults: the agents' connections cut as each change began: ${proxy.stats.resets} reset, ${proxy.stats.ends} ended with a FIN; the latencies above include recovery`);
     const mem = process.memoryUsage();
     const own = rss(process.pid);
     console.log(`this process (${NODES} agents): RSS ${own?.now ?? '?'} MiB (peak ${own?.peak ?? '?'}), heap ${mib(mem.heapUsed)} MiB; ` +
@@ -191,6 +204,7 @@ async function benchSize(n: number): Promise<void> {
   } finally {
     for (const node of nodes) await node.agent.stop().catch(() => undefined);
     await operatorProcess.stop();
+    await proxy?.stop();
     await cp.stop();
   }
 }
@@ -209,6 +223,6 @@ function protobufSize(cp: ControlPlane, path: string): Promise<number> {
   });
 }
 
-console.log(`# hollow nodes (${new Date().toISOString()}, node ${process.version}${smoke ? ', --smoke' : ''}; load average ${load()})`);
+console.log(`# hollow nodes (${new Date().toISOString()}, node ${process.version}${smoke ? ', --smoke' : ''}${FAULTS ? ', --faults' : ''}; load average ${load()})`);
 if (!smoke) console.log(`# natplan compiled into dist/ in ${compileNatplan().toFixed(1)} s`);
 for (const n of SIZES) await benchSize(n);

@@ -27,8 +27,9 @@ export { EventRecorder, EVENT, type EventInput, type EventRecorderOptions } from
 export { Metrics, controllerMetrics, writeMetrics, type ControllerMetrics, type WriteMetrics } from './metrics.js';
 export { startHttpServer, type Check, type HttpServerOptions, type RunningHttpServer } from './http-server.js';
 export { kubeClient, clientFromRequester, typeOf, objectKey, parseKey, type KubeClient } from './kube/client.js';
+export { kubeRequester, type KubeRequesterOptions } from './kube/kube-requester.js';
 export {
-  kubeRequester, call, ApiError, isNotFound, isConflict, isGone, isAlreadyExists,
+  call, ApiError, isNotFound, isConflict, isGone, isAlreadyExists,
   type ApiRequest, type ApiResponse, type Requester,
 } from './kube/request.js';
 export { resourcePath, ResourceResolver, type ResourceType } from './kube/resources.js';

@@ -72,9 +72,6 @@ describe('loadKubeConfig', () => {
     const again: https.RequestOptions = {};
     await access.applyToHTTPSOptions(again);
     expect(again.headers).toMatchObject({ Authorization: 'Bearer rotated' });
-    const fetchOptions = await access.applyToFetchOptions({});
-    expect(fetchOptions.headers).toMatchObject({ Authorization: 'Bearer rotated' });
-    expect(fetchOptions.agent).toBeDefined();
   });
 
   it('skips TLS verification only when the kubeconfig says insecure-skip-tls-verify', async () => {

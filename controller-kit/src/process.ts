@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from './controller.js';
 import { inClusterSource, PlainClusterAccess, readKubeconfig, type ClusterAccess } from './kube/cluster-access.js';
-import { kubeRequester } from './kube/request.js';
+import { kubeRequester } from './kube/kube-requester.js';
 
 /** The process cannot start; main prints the message as one line and exits non-zero. */
 export class StartupError extends Error {
@@ -88,7 +88,7 @@ export interface WaitForApiServerOptions {
  * The timers are ref'd on purpose: a startup wait must keep Node alive.
  */
 export async function waitForApiServer(kubeConfig: ClusterAccess, options: WaitForApiServerOptions): Promise<void> {
-  const requester = kubeRequester(kubeConfig, { timeoutMs: 10_000 });
+  const requester = kubeRequester(kubeConfig, { timeoutMs: 10_000, deadlineMs: 10_000 });
   const server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   const deadline = Date.now() + options.timeoutMs;
   let delay = options.initialDelayMs ?? 500;

@@ -8,7 +8,7 @@
  * `stop` removes the namespaces and the API server, also after a failed test (call it in
  * afterAll, after stopping the agent the test runs).
  */
-import { jsonLogger } from '@natplan/controller-kit';
+import { jsonLogger, type ClusterAccess } from '@natplan/controller-kit';
 import type { NodeNatPlan, NodeNatPlanSpec } from '@natplan/api';
 import { type ControlPlane, startControlPlane, testApi } from '@natplan/e2e/control-plane';
 import { Topology, type Host } from '@natplan/e2e/netns';
@@ -38,9 +38,10 @@ export interface AgentHarness {
   client: Host | undefined;
   /**
    * Starts the agent for node-a. `flags` come after the fixed ones (node name, --netns,
-   * an ephemeral metrics port, warn logs); `wrap` may wrap the real exec of the namespace.
+   * an ephemeral metrics port, warn logs); `wrap` may wrap the real exec of the namespace;
+   * `access` replaces the admin kubeconfig (e.g. to reach the API server through a proxy).
    */
-  runAgent(flags?: readonly string[], wrap?: (real: Exec) => Exec): Promise<RunningAgent>;
+  runAgent(flags?: readonly string[], wrap?: (real: Exec) => Exec, access?: ClusterAccess): Promise<RunningAgent>;
   /** node-a's NodeNatPlan as the API server has it now. */
   nodeStatus(): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
@@ -71,10 +72,10 @@ export async function startAgentHarness(options: HarnessOptions = {}): Promise<A
     const created = topo;
     return {
       cp, api, topo: created, node, client,
-      async runAgent(flags = [], wrap) {
+      async runAgent(flags = [], wrap, access) {
         const parsed = parseAgentConfig([`--node-name=${NODE_NAME}`, `--netns=${node.namespace}`, '--metrics-address=127.0.0.1:0', '--log-level=warn', ...flags], {});
         if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-        return startAgent({ kubeConfig: cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec: wrap ? wrap(node.exec) : node.exec });
+        return startAgent({ kubeConfig: access ?? cp.kubeConfig, config: parsed.config, logger: jsonLogger({ component: 'agent', level: 'warn' }), exec: wrap ? wrap(node.exec) : node.exec });
       },
       nodeStatus: async () => (await api.plans('nodenatplans')).find((p) => p.metadata.name === NODE_NAME),
       async stop() {

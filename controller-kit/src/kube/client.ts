@@ -1,6 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ClusterAccess } from './cluster-access.js';
-import { kubeRequester, type Requester } from './request.js';
+import { kubeRequester } from './kube-requester.js';
+import type { Requester } from './request.js';
 import { ResourceResolver, type ResourceType } from './resources.js';
 
 /**

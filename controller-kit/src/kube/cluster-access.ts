@@ -10,15 +10,14 @@
  * A real KubeConfig satisfies ClusterAccess too (tests pass one).
  */
 import { readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import { isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
 /** The part of client-node's KubeConfig natplan's shells use. */
-export type ClusterAccess = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions' | 'applyToFetchOptions'>;
+export type ClusterAccess = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'>;
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -58,18 +57,8 @@ export class PlainClusterAccess implements ClusterAccess {
     if (this.source.skipTLSVerify) opts.rejectUnauthorized = false;
     if (this.source.tlsServerName) opts.servername = this.source.tlsServerName;
     if (token) opts.headers = { ...opts.headers as Record<string, string>, Authorization: `Bearer ${token}` };
-    // No agent here: kubeRequester keeps its own keep-alive pool keyed by this TLS material,
-    // so an agent built per request would only be thrown away.
-  }
-
-  /** What client-node's Watch asks for: the agent (one per watch, as client-node's) and headers of a fetch. */
-  async applyToFetchOptions(opts: https.RequestOptions): Promise<Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>> {
-    await this.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(opts.headers ?? {})) if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value);
-    const agentOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, ...(opts.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) };
-    const agent = this.source.server.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent();
-    return { agent, headers, ...(opts.method ? { method: opts.method } : {}) } as Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
+    // No agent here: ApiConnection (connection.ts) keeps its own keep-alive pool keyed by
+    // this TLS material, so an agent built per request would only be thrown away.
   }
 }
 

@@ -1,18 +1,18 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-// The Watch module alone: the package's index (and its KubeConfig) loads every generated
-// API model, about 45 MB of RSS (cluster-access.ts).
-import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ClusterAccess } from './cluster-access.js';
 import type { KubeClient } from './client.js';
+import { ApiConnection } from './connection.js';
 import { call } from './request.js';
 import { resourcePath } from './resources.js';
+import { openWatchStream } from './watch-stream.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /**
  * The two calls an informer needs, with the resource and selectors already bound.
- * `watch` reports each event, then `onDone` exactly once: with no error when the server
- * closed the stream normally, with an error otherwise. An `ERROR` event carries a
+ * `watch` reports each event, then `onDone` exactly once unless the caller aborted
+ * first: with no error when the server closed the stream normally, with an error
+ * otherwise (a refused watch's error has the `statusCode`). An `ERROR` event carries a
  * metav1.Status (410 Gone when the resourceVersion is too old).
  */
 export interface ListWatcher<T> {
@@ -38,6 +38,16 @@ export interface ListWatchTarget {
   keepManagedFields?: boolean;
 }
 
+/** Timeouts of the watch streams; the defaults suit production, tests shorten them. */
+export interface WatchOptions {
+  /** Asked of the server; 300-600 s at random unless given. */
+  timeoutSeconds?: number;
+  /** Wait for a watch's response headers; 30 s unless given. */
+  headersTimeoutMs?: number;
+  /** A stream still open this long after the server should have closed it is given up; 30 s unless given. */
+  closeGraceMs?: number;
+}
+
 /** `obj` without metadata.managedFields (a shallow copy; `obj` itself is not changed). */
 function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   if (!obj.metadata?.managedFields) return obj;
@@ -45,10 +55,12 @@ function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
-/** A ListWatcher on the real API server: paginated list, then client-node's Watch stream with bookmarks. */
-export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: ClusterAccess, client: KubeClient, target: ListWatchTarget): ListWatcher<T> {
-  // Watch reads only getCurrentCluster and applyToFetchOptions, which ClusterAccess has.
-  const watcher = new Watch(kubeConfig as KubeConfig);
+/**
+ * A ListWatcher on the real API server: paginated list, then a watch stream with
+ * bookmarks (watch-stream.ts), on a keep-alive connection of its own.
+ */
+export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: ClusterAccess, client: KubeClient, target: ListWatchTarget, options: WatchOptions = {}): ListWatcher<T> {
+  const connection = new ApiConnection(kubeConfig);
   const selectors = { labelSelector: target.labelSelector, fieldSelector: target.fieldSelector };
   const cached = target.keepManagedFields ? <U extends T>(obj: U): U => obj : withoutManagedFields;
   const pathOf = async () => resourcePath(await client.resolver.resolve(target.apiVersion, target.kind), { namespace: target.namespace });
@@ -73,14 +85,13 @@ export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: ClusterA
       const path = await pathOf();
       // The server ends a watch after timeoutSeconds; spreading it (5-10 min, as client-go
       // does) keeps many informers from reconnecting at the same moment.
-      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-      const controller = await watcher.watch(
-        path,
-        { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-        (type: string, obj: T) => onEvent(type as WatchEventType, obj && typeof obj === 'object' ? cached(obj) : obj),
-        (err: unknown) => onDone(err ?? undefined),
+      const timeoutSeconds = options.timeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+      const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? 30_000, endByMs: timeoutSeconds * 1000 + (options.closeGraceMs ?? 30_000) };
+      return openWatchStream(
+        connection, path, { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, timeouts,
+        (type, obj) => onEvent(type as WatchEventType, (obj && typeof obj === 'object' ? cached(obj as T) : obj) as T),
+        onDone,
       );
-      return { abort: () => controller.abort() };
     },
   };
 }

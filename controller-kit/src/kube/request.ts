@@ -1,7 +1,3 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import type { ClusterAccess } from './cluster-access.js';
-
 /**
  * One raw API request. controller-kit talks to the API server through this narrow
  * function instead of client-node's generated clients for two reasons: it controls the
@@ -72,67 +68,3 @@ export function buildUrl(server: string, path: string, query: ApiRequest['query'
   return url;
 }
 
-/**
- * A Requester using the credentials and TLS settings of a client-node KubeConfig.
- * Credentials are re-read per request (tokens rotate); the TLS connection pool is kept
- * across requests, because client-node builds a new Agent on every call, which would
- * cost a TLS handshake per API request.
- */
-export function kubeRequester(kubeConfig: ClusterAccess, options: { timeoutMs?: number } = {}): Requester {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const pool = new AgentPool();
-  return async (request) => {
-    const url = buildUrl(cluster.server, request.path, request.query);
-    const opts: https.RequestOptions = { method: request.method, headers: { Accept: 'application/json' } };
-    await kubeConfig.applyToHTTPSOptions(opts);
-    // A proxy agent from client-node is used as given; otherwise one pooled agent per TLS identity.
-    const agent = cluster.proxyUrl ? opts.agent : pool.agentFor(url.protocol, opts);
-    const headers = { ...(opts.headers as Record<string, string>) };
-    if (request.body !== undefined) {
-      headers['Content-Type'] = request.contentType ?? 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(request.body));
-    }
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise<ApiResponse>((resolve, reject) => {
-      const req = transport.request(url, { ...opts, agent, headers, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON (e.g. a proxy's error page): keep the text
-          }
-          const retryAfter = Number(res.headers['retry-after']); // delay-seconds form; an HTTP date gives NaN and is ignored
-          resolve({ statusCode: res.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfterSeconds: retryAfter } : {}) });
-        });
-      });
-      // ETIMEDOUT, like a connect timeout, so the error taxonomy sees a network failure.
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`${request.method} ${request.path}: timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      if (request.body !== undefined) req.write(request.body);
-      req.end();
-    });
-  };
-}
-
-/** Keep-alive agents, rebuilt only when the TLS material (CA, client cert/key) changes. */
-class AgentPool {
-  private current: { identity: string; agent: http.Agent } | undefined;
-
-  agentFor(protocol: string, opts: https.RequestOptions): http.Agent {
-    const identity = [protocol, opts.ca, opts.cert, opts.key, opts.rejectUnauthorized, opts.servername].map(String).join('\0');
-    if (this.current?.identity === identity) return this.current.agent;
-    this.current?.agent.destroy();
-    const agent = protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername })
-      : new http.Agent({ keepAlive: true });
-    this.current = { identity, agent };
-    return agent;
-  }
-}
