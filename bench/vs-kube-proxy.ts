@@ -152,6 +152,9 @@ async function natplanAgent(cp: ControlPlane, ctx: SizeContext, nodeFlags: reado
     const figures = { coldS: cold, changesMs, connect, rss: { agent: rss(pid) } };
     console.log(`natplan    agent heap: ${heapFigures(await node.scrape())}`);
     if (HEAP_SNAPSHOT_DIR) console.log(`natplan    agent heap snapshot: ${await heapSnapshot(pid, HEAP_SNAPSHOT_DIR)}`);
+    // SIGTERM first, as the kubelet does: the agent exits by itself (and --cpu-prof writes its profile).
+    agent.child.kill('SIGTERM');
+    await Promise.race([new Promise((resolve) => agent.child.once('exit', resolve)), sleep(15_000)]);
     agent.kill();
     return figures;
   } finally {

@@ -9,6 +9,8 @@
  * `resetAll()`/`endAll()` act on every open connection at once.
  */
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { PlainClusterAccess } from '@natplan/controller-kit';
+import type { Certificates } from './certs.js';
 
 export type Fault =
   /** Forward everything. */
@@ -58,6 +60,12 @@ export class FaultProxy {
     const proxy = new FaultProxy({ host: url.hostname, port: Number(url.port) });
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
+  }
+
+  /** The control plane's admin credentials with this proxy as the server: what a fault test hands the component it tests. */
+  adminAccess(certificates: Certificates): PlainClusterAccess {
+    const c = certificates;
+    return new PlainClusterAccess({ server: this.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } });
   }
 
   /** The proxy's URL for a client, with `scheme` as the target's. */

@@ -8,7 +8,7 @@
  * status reports the current generation Ready. Addresses: see harness.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlainClusterAccess } from '@natplan/controller-kit';
+import { trapUnhandled } from '@natplan/controller-kit/testing';
 import type { NodeNatPlan, ServiceNatPlan } from '@natplan/api';
 import { FaultProxy, waitFor, type Fault } from '@natplan/e2e/control-plane';
 import type { RunningAgent } from '../src/shell/agent.js';
@@ -17,8 +17,7 @@ import { nodePlanFor, startAgentHarness, type AgentHarness } from './harness.js'
 let h: AgentHarness;
 let proxy: FaultProxy;
 let agent: RunningAgent | undefined;
-const unhandled: unknown[] = [];
-const onUnhandled = (err: unknown) => unhandled.push(err);
+let unhandled: ReturnType<typeof trapUnhandled>;
 
 function servicePlan(address: string): ServiceNatPlan {
   return {
@@ -57,12 +56,10 @@ async function converged(address: string, zone: string, stale: number): Promise<
 }
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
+  unhandled = trapUnhandled();
   h = await startAgentHarness();
   proxy = await FaultProxy.start(h.cp.server);
-  const c = h.cp.certificates;
-  const access = new PlainClusterAccess({ server: proxy.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } });
+  const access = proxy.adminAccess(h.cp.certificates);
   await h.api.create(servicePlan('10.244.1.5'));
   agent = await h.runAgent(['--min-sync-period=100ms', '--status-period=2s', '--kernel-check-period=1h'], undefined, access);
 }, 180_000);
@@ -71,8 +68,7 @@ afterAll(async () => {
   await agent?.stop();
   await proxy?.stop();
   await h?.stop();
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
+  unhandled?.release();
 });
 
 describe('node agent with a failing API server', () => {
@@ -121,6 +117,6 @@ describe('node agent with a failing API server', () => {
     expect(proxy.stats.swallowed).toBeGreaterThan(0);
     await converged('10.244.1.99', 'zone-final', 97);
     expect(await agent!.syncNow()).toBe(true);
-    expect(unhandled).toEqual([]);
+    expect(unhandled.errors).toEqual([]);
   }, 240_000);
 });

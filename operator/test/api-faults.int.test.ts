@@ -8,7 +8,8 @@
  * converge: the ServiceNatPlan holds the slice's current endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger, PlainClusterAccess } from '@natplan/controller-kit';
+import { jsonLogger } from '@natplan/controller-kit';
+import { trapUnhandled } from '@natplan/controller-kit/testing';
 import { FaultProxy, startControlPlane, testApi, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
@@ -19,8 +20,7 @@ let cp: ControlPlane;
 let api: ReturnType<typeof testApi>;
 let proxy: FaultProxy;
 let operator: RunningOperator | undefined;
-const unhandled: unknown[] = [];
-const onUnhandled = (err: unknown) => unhandled.push(err);
+let unhandled: ReturnType<typeof trapUnhandled>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const slice = (ip: string) => makeSlice(NS, 'web', 'web-abc', [{ ip, node: 'node-1' }]);
@@ -37,8 +37,7 @@ async function converged(address: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
+  unhandled = trapUnhandled();
   cp = await startControlPlane();
   api = testApi(cp.kubeConfig);
   proxy = await FaultProxy.start(cp.server);
@@ -49,8 +48,7 @@ beforeAll(async () => {
     '--metrics-address=127.0.0.1:0', '--cluster-cidrs=10.244.0.0/16', '--leader-election-namespace=kube-system', '--identity=op-1', '--lease-duration=3s', '--log-level=warn',
   ], {}, 'op-1');
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  const c = cp.certificates;
-  const access = new PlainClusterAccess({ server: proxy.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } });
+  const access = proxy.adminAccess(cp.certificates);
   operator = await startOperator({ kubeConfig: access, config: parsed.config, logger: jsonLogger({ component: 'operator', level: 'warn' }) });
 }, 180_000);
 
@@ -58,8 +56,7 @@ afterAll(async () => {
   await operator?.stop();
   await proxy?.stop();
   await cp?.stop();
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
+  unhandled?.release();
 });
 
 describe('operator with a failing API server', () => {
@@ -100,6 +97,6 @@ describe('operator with a failing API server', () => {
     console.log(new Date().toISOString(), 'healed from the blackhole');
     expect(proxy.stats.swallowed).toBeGreaterThan(0);
     await converged('10.244.1.99');
-    expect(unhandled).toEqual([]);
+    expect(unhandled.errors).toEqual([]);
   }, 240_000);
 });

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TemporaryError } from '../errors.js';
 import { answerJson, FaultyServer } from '../testing/faulty-server.js';
+import { trapUnhandled } from '../testing/unhandled.js';
 import { typedApiError } from './api-errors.js';
 import { PlainClusterAccess } from './cluster-access.js';
 import { kubeRequester } from './kube-requester.js';
@@ -13,22 +14,19 @@ import { kubeRequester } from './kube-requester.js';
  * request that hangs.
  */
 let server: FaultyServer;
-const unhandled: unknown[] = [];
-const onUnhandled = (err: unknown) => unhandled.push(err);
+let unhandled: ReturnType<typeof trapUnhandled>;
 
 beforeEach(async () => {
   server = await FaultyServer.start();
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
+  unhandled = trapUnhandled();
 });
 
 afterEach(async () => {
   await server.stop();
   // Let late 'error' events of destroyed sockets surface before checking.
   await new Promise((resolve) => setTimeout(resolve, 20));
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
-  expect(unhandled.splice(0)).toEqual([]);
+  unhandled.release();
+  expect(unhandled.errors).toEqual([]);
 });
 
 const requesterFor = (options: { timeoutMs?: number; deadlineMs?: number } = {}) =>

@@ -3,6 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Informer } from '../informer.js';
 import { answerJson, FaultyServer, type RequestInfo } from '../testing/faulty-server.js';
+import { trapUnhandled } from '../testing/unhandled.js';
 import { PlainClusterAccess } from './cluster-access.js';
 import { kubeClient } from './client.js';
 import { kubeListWatcher, type WatchOptions } from './list-watch.js';
@@ -13,8 +14,7 @@ import { kubeListWatcher, type WatchOptions } from './list-watch.js';
  * what the server holds once the faults stop. No failure may hang a watch for good.
  */
 let server: FaultyServer;
-const unhandled: unknown[] = [];
-const onUnhandled = (err: unknown) => unhandled.push(err);
+let unhandled: ReturnType<typeof trapUnhandled>;
 
 const cm = (name: string, rv: string): KubernetesObject => ({ metadata: { namespace: 'ns', name, resourceVersion: rv } });
 
@@ -40,16 +40,14 @@ beforeEach(async () => {
     lists++;
     answerJson(res, { items: objects, metadata: { resourceVersion: listVersion } });
   };
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
+  unhandled = trapUnhandled();
 });
 
 afterEach(async () => {
   await server.stop();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
-  expect(unhandled.splice(0)).toEqual([]);
+  unhandled.release();
+  expect(unhandled.errors).toEqual([]);
 });
 
 function listWatcher(options: WatchOptions = {}) {

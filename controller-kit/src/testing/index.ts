@@ -4,3 +4,4 @@ export { ScriptedListWatcher } from './scripted-list-watcher.js';
 export { MemoryLease } from './memory-lease-store.js';
 export { recordingRequester, discovery } from './recording-requester.js';
 export { FaultyServer, answerJson, type FaultyHandler, type RequestInfo } from './faulty-server.js';
+export { trapUnhandled } from './unhandled.js';
