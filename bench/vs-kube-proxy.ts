@@ -1,6 +1,7 @@
 /**
  * natplan against the real kube-proxy (v1.34, `--proxy-mode=nftables`, built by
- * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`.
+ * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`;
+ * `--natplan-only` skips kube-proxy, `--trace-dir=DIR` keeps natplan's debug logs there.
  *
  * One real API server per size (e2e/control-plane) holds N ClusterIP Services, each with
  * one EndpointSlice of 10 endpoints written directly (no pods). Each dataplane runs in a
@@ -21,7 +22,7 @@
  * The last line compares natplan with kube-proxy at 10k (or the largest size run).
  * The machine's own ruleset is read before and after and must be unchanged.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,10 @@ import { compileNatplan, natplanArgv, startOperatorProcess, waitForPlans } from 
 
 const smoke = process.argv.includes('--smoke');
 const full = process.argv.includes('--full');
+/** Skips kube-proxy (faster runs while working on natplan); no ratio line then. */
+const natplanOnly = process.argv.includes('--natplan-only');
+/** `--trace-dir=DIR`: natplan's debug logs (the agent's with --trace-gc) and each change's write time, for per-stage figures. */
+const TRACE = process.argv.find((a) => a.startsWith('--trace-dir='))?.slice('--trace-dir='.length);
 const sizeArg = process.argv.slice(2).find((a) => /^\d+(,\d+)*$/.test(a));
 const SIZES = smoke ? [20] : sizeArg ? sizeArg.split(',').map(Number) : full ? [1000, 10_000, 30_000] : [1000, 10_000];
 const CHANGES = smoke ? 3 : 10;
@@ -68,6 +73,7 @@ async function measureChanges(node: BenchNode, requester: Requester, n: number, 
     const count = await node.programmingCount();
     const writtenAt = await changeEndpoint(requester, (c * 7919 + 1) % n, changedAddress(round, c));
     samples.push(await node.programmed(count, writtenAt, CHANGE_TIMEOUT_MS));
+    if (TRACE) appendFileSync(join(TRACE, `changes-${n}-${round}.log`), `${new Date(writtenAt).toISOString()} ${samples.at(-1)!.toFixed(1)} ${(c * 7919 + 1) % n}\n`);
     await sleep(1100);
   }
   return samples;
@@ -103,17 +109,19 @@ async function kubeProxy(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
 }
 
 async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
+  const n = ctx.n;
   const planStarted = Date.now();
-  const operator = startOperatorProcess(cp, !smoke);
+  const operator = startOperatorProcess(cp, !smoke, TRACE ? 'debug' : 'warn');
   cleanups.push(() => operator.stop());
   const firstPlanS = await waitForPlans(ctx.requester, operator, ctx.n, 1, planStarted);
   const node = await addBenchNode(ctx.topology, 'np', ctx.apiPort, ctx.apiSocket, 10261);
   try {
     const started = Date.now();
-    const agent = node.node.spawn([
-      process.execPath, ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
-      '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', '--log-level=warn',
-    ]);
+    const argv = [
+      process.execPath, ...(TRACE ? ['--trace-gc'] : []), ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
+      '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', TRACE ? '--log-level=debug' : '--log-level=warn',
+    ];
+    const agent = node.node.spawn(TRACE ? ['sh', '-c', `exec "$0" "$@" >'${TRACE}/agent-${n}.log' 2>&1`, ...argv] : argv);
     const pid = agent.child.pid ?? 0;
     const cold = await ctx.firstConnect(node, started, () => agent.child.exitCode !== null ? `the agent exited: ${agent.output()}` : undefined);
     console.log(`natplan    cold start ${cold.toFixed(2)} s (load average ${load()}); ${firstPlanNote(firstPlanS)}`);
@@ -125,6 +133,7 @@ async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
   } finally {
     await node.remove();
     await operator.stop();
+    if (TRACE) copyFileSync(join(cp.dir, 'operator.log'), join(TRACE, `operator-${n}.log`));
   }
 }
 
@@ -142,7 +151,7 @@ interface SizeContext {
   firstConnect(node: BenchNode, started: number, dead: () => string | undefined): Promise<number>;
 }
 
-async function benchSize(n: number): Promise<{ kp: Figures; np: Figures }> {
+async function benchSize(n: number): Promise<{ kp?: Figures; np: Figures }> {
   const cp = await startControlPlane();
   cleanups.push(() => cp.stop());
   const topology = await Topology.create();
@@ -171,8 +180,8 @@ async function benchSize(n: number): Promise<{ kp: Figures; np: Figures }> {
       }
     },
   };
-  const kp = await kubeProxy(cp, ctx);
-  print('kube-proxy', kp);
+  const kp = natplanOnly ? undefined : await kubeProxy(cp, ctx);
+  if (kp) print('kube-proxy', kp);
   const np = await natplan(cp, ctx);
   print('natplan', np);
   await runCleanups();
@@ -195,7 +204,7 @@ async function main(): Promise<void> {
   const interrupted = () => { console.error('interrupted: cleaning up'); void runCleanups().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  const results = new Map<number, { kp: Figures; np: Figures }>();
+  const results = new Map<number, { kp?: Figures; np: Figures }>();
   try {
     for (const n of SIZES) results.set(n, await benchSize(n));
   } catch (err) {
@@ -209,6 +218,7 @@ async function main(): Promise<void> {
   if (failed) process.exit(1);
   const at = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1]!;
   const r = results.get(at)!;
+  if (!r.kp) return;
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log('# natplan / kube-proxy: cold start, change p50, agent RSS (steady) against kube-proxy RSS (steady)');
   console.log(`vs kube-proxy @${label(at)}: cold ${ratio(r.np.coldS, r.kp.coldS)}, change ${ratio(percentile(r.np.changesMs, 50), percentile(r.kp.changesMs, 50))}, ` +

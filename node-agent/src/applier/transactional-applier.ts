@@ -101,6 +101,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
     }
+    const rendered = this.now();
     if (!full && fullSyncReason(this.state, started, this.fullSyncIntervalMs, this.port.needsFullSync?.(desired)) !== undefined) {
       full = true;
       mode = 'full';
@@ -118,6 +119,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
         mode = 'full';
       }
     }
+    const checkedBefore = this.now();
     try {
       mode = committed === null || full
         ? await this.commitFull(desired, input, committed)
@@ -134,10 +136,12 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     // Status must be true of the kernel: read back what was just committed.
     // Nothing committed: the check just made is the confirmation.
     const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
+    const checkedAfter = this.now();
     this.state = afterSync(this.state, { kind: 'committed', full, startedAtMs: started, finishedAtMs, kernelConfirmed: kernel.confirmed });
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
     this.port.committed?.(desired);
     const cleanup = await this.cleaner.clear(stale);
+    const stagesMs = { render: rendered - started, checkBefore: checkedBefore - rendered, commit: finishedAtMs - checkedBefore, checkAfter: checkedAfter - finishedAtMs, conntrack: this.now() - checkedAfter };
     const port = this.port;
     let digest: string | undefined;
     return {
@@ -155,6 +159,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       staleUdpFinished: cleanup.finished,
       conntrackErrors: cleanup.errors,
       kernel,
+      stagesMs,
       ...(driftRepaired ? { driftRepaired } : {}),
     };
   }

@@ -8,7 +8,8 @@ const T0 = Date.parse('2026-11-22T10:00:00Z');
 const context = (over: Partial<SyncContext> = {}): SyncContext => ({ generation: 4, problems: [], nowMs: T0, durationMs: 3, ...over });
 const success = (over: Partial<ApplySuccess> = {}): ApplySuccess => ({
   ok: true, mode: 'incremental', durationMs: 7, digest: 'fnv1a64:1', counts: { services: 2, endpoints: 5 },
-  staleUdpCleared: [], staleUdpFinished: true, conntrackErrors: [], kernel: { confirmed: true }, ...over,
+  staleUdpCleared: [], staleUdpFinished: true, conntrackErrors: [], kernel: { confirmed: true },
+  stagesMs: { render: 1, checkBefore: 2, commit: 2, checkAfter: 2, conntrack: 0 }, ...over,
 });
 const failure = (error: ApplyFailure['error'], mode: ApplyFailure['mode'] = 'incremental'): ApplyFailure => ({ ok: false, mode, durationMs: 9, error, reason: `ApplyFailed: ${error.message}` });
 const plan = (name: string, resourceVersion: string, triggerTime?: string) =>
