@@ -39,6 +39,8 @@ export interface BenchNode {
   programmingCount(): Promise<number>;
   /** The dataplane's /metrics text. */
   scrape(): Promise<string>;
+  /** Waits until the dataplane's first sync has ended (`..._last_timestamp_seconds` is set). */
+  firstSyncEnded(timeoutMs: number): Promise<void>;
 }
 
 /** `metricsPort`: where the dataplane serves /metrics on the node's loopback. */
@@ -103,6 +105,15 @@ export async function addBenchNode(topology: Topology, name: string, apiPort: nu
           return value('kubeproxy_sync_proxy_rules_last_timestamp_seconds') * 1000 - writtenAt;
         }
         if (Date.now() > deadline) throw new Error(`no sync programmed the change within ${timeoutMs} ms: ${text.split('\n').filter((l) => /programming_duration_seconds_count|last_timestamp/.test(l)).join('; ') || text.slice(0, 300)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async firstSyncEnded(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const last = metric(await scrape().catch(() => ''), 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
+        if (Number.isFinite(last) && last > 0) return;
+        if (Date.now() > deadline) throw new Error(`the first sync did not end within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

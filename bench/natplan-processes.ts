@@ -40,10 +40,10 @@ export function compileNatplan(): number {
 }
 
 /** The operator as its own process (leader election off), its log in the control plane's directory. */
-export function startOperatorProcess(cp: ControlPlane, compiled: boolean): ManagedProcess {
+export function startOperatorProcess(cp: ControlPlane, compiled: boolean, logLevel = 'warn'): ManagedProcess {
   return startProcess('natplan-operator', natplanNode(compiled), [
     ...natplanArgv(compiled), 'operator', `--kubeconfig=${cp.kubeconfigPath}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0',
-    `--cluster-cidrs=${POD_RANGE}`, '--log-level=warn',
+    `--cluster-cidrs=${POD_RANGE}`, `--log-level=${logLevel}`,
   ], join(cp.dir, 'operator.log'));
 }
 

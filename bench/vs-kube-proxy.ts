@@ -1,7 +1,9 @@
 /**
  * natplan against the real kube-proxy (v1.34, `--proxy-mode=nftables`, built by
- * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`
- * (`--natplan-only` skips kube-proxy and the ratio line, for work on natplan alone).
+ * tools/k8s-binaries), issue 13 item 1: `npm run bench:vs-kube-proxy [-- --full | --smoke]`;
+ * `--natplan-only` skips kube-proxy and the ratio line (for work on natplan alone),
+ * `--trace-dir=DIR` keeps natplan's debug logs there, `--agent-flags` and
+ * `--agent-heap-snapshot` below.
  *
  * One real API server per size (e2e/control-plane) holds N ClusterIP Services, each with
  * one EndpointSlice of 10 endpoints written directly (no pods). Each dataplane runs in a
@@ -22,7 +24,7 @@
  * The last line compares natplan with kube-proxy at 10k (or the largest size run).
  * The machine's own ruleset is read before and after and must be unchanged.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +40,8 @@ const smoke = process.argv.includes('--smoke');
 const full = process.argv.includes('--full');
 /** Skips kube-proxy (its 10k cold start alone takes minutes): for working on natplan; no ratio line. */
 const natplanOnly = process.argv.includes('--natplan-only');
+/** `--trace-dir=DIR`: natplan's debug logs (the agent's with --trace-gc) and each change's write time, for per-stage figures. */
+const TRACE = process.argv.find((a) => a.startsWith('--trace-dir='))?.slice('--trace-dir='.length);
 /**
  * `--agent-flags='A|B'`: runs the agent once per variant (node flags, space-separated; an
  * empty variant is none) on the same API server and plans, to compare them in one run.
@@ -74,13 +78,17 @@ const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /** `CHANGES` endpoint changes, each timed from the EndpointSlice write to the end of the sync that programmed it. */
 async function measureChanges(node: BenchNode, requester: Requester, n: number, round: number): Promise<number[]> {
-  // The first connect may come before the end of the sync that made it work.
+  // The first connect may come before the end of the sync that made it work (natplan's
+  // check after a 10k cold start reads the rule handles for seconds): changes start 3 s
+  // after that first sync ended, so the first change does not time the cold start's tail.
+  await node.firstSyncEnded(COLD_DEADLINE_MS);
   await sleep(3000);
   const samples: number[] = [];
   for (let c = 0; c < CHANGES; c++) {
     const count = await node.programmingCount();
     const writtenAt = await changeEndpoint(requester, (c * 7919 + 1) % n, changedAddress(round, c));
     samples.push(await node.programmed(count, writtenAt, CHANGE_TIMEOUT_MS));
+    if (TRACE) appendFileSync(join(TRACE, `changes-${n}-${round}.log`), `${new Date(writtenAt).toISOString()} ${samples.at(-1)!.toFixed(1)} ${(c * 7919 + 1) % n}\n`);
     await sleep(1100);
   }
   return samples;
@@ -117,7 +125,7 @@ async function kubeProxy(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
 
 async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
   const planStarted = Date.now();
-  const operator = startOperatorProcess(cp, !smoke);
+  const operator = startOperatorProcess(cp, !smoke, TRACE ? 'debug' : 'warn');
   cleanups.push(() => operator.stop());
   try {
     const firstPlanS = await waitForPlans(ctx.requester, operator, ctx.n, 1, planStarted);
@@ -132,6 +140,7 @@ async function natplan(cp: ControlPlane, ctx: SizeContext): Promise<Figures> {
     return runs[0]!;
   } finally {
     await operator.stop();
+    if (TRACE) copyFileSync(join(cp.dir, 'operator.log'), join(TRACE, `operator-${ctx.n}.log`));
   }
 }
 
@@ -140,10 +149,13 @@ async function natplanAgent(cp: ControlPlane, ctx: SizeContext, nodeFlags: reado
   const node = await addBenchNode(ctx.topology, 'np', ctx.apiPort, ctx.apiSocket, 10261);
   try {
     const started = Date.now();
-    const agent = node.node.spawn([
-      NATPLAN_NODE, ...nodeFlags, ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []), ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
-      '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', '--log-level=warn',
-    ]);
+    const argv = [
+      NATPLAN_NODE, ...nodeFlags, ...(TRACE ? ['--trace-gc'] : []),
+      ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []),
+      ...NATPLAN, 'agent', `--node-name=${NODE}`, `--kubeconfig=${cp.kubeconfigPath}`,
+      '--metrics-address=127.0.0.1:10261', '--healthz-bind-address=', TRACE ? '--log-level=debug' : '--log-level=warn',
+    ];
+    const agent = node.node.spawn(TRACE ? ['sh', '-c', `exec "$0" "$@" >'${TRACE}/agent-${ctx.n}-${round}.log' 2>&1`, ...argv] : argv);
     const pid = agent.child.pid ?? 0;
     const cold = await ctx.firstConnect(node, started, () => agent.child.exitCode !== null ? `the agent exited: ${agent.output()}` : undefined);
     console.log(`natplan    cold start ${cold.toFixed(2)} s (load average ${load()})`);
@@ -201,7 +213,7 @@ interface SizeContext {
   firstConnect(node: BenchNode, started: number, dead: () => string | undefined): Promise<number>;
 }
 
-async function benchSize(n: number): Promise<{ kp: Figures | undefined; np: Figures }> {
+async function benchSize(n: number): Promise<{ kp?: Figures; np: Figures }> {
   const cp = await startControlPlane();
   cleanups.push(() => cp.stop());
   const topology = await Topology.create();
@@ -254,7 +266,7 @@ async function main(): Promise<void> {
   const interrupted = () => { console.error('interrupted: cleaning up'); void runCleanups().finally(() => process.exit(130)); };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  const results = new Map<number, { kp: Figures | undefined; np: Figures }>();
+  const results = new Map<number, { kp?: Figures; np: Figures }>();
   try {
     for (const n of SIZES) results.set(n, await benchSize(n));
   } catch (err) {
@@ -268,7 +280,8 @@ async function main(): Promise<void> {
   if (failed) process.exit(1);
   if (natplanOnly) return;
   const at = SIZES.includes(10_000) ? 10_000 : SIZES[SIZES.length - 1]!;
-  const r = results.get(at)! as { kp: Figures; np: Figures };
+  const r = results.get(at)!;
+  if (!r.kp) return;
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log('# natplan / kube-proxy: cold start, change p50, agent RSS (steady) against kube-proxy RSS (steady)');
   console.log(`vs kube-proxy @${label(at)}: cold ${ratio(r.np.coldS, r.kp.coldS)}, change ${ratio(percentile(r.np.changesMs, 50), percentile(r.kp.changesMs, 50))}, ` +

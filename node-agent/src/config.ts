@@ -16,7 +16,7 @@ export const AGENT_FLAGS: Record<string, FlagSpec> = {
   // the node's own addresses for externalTrafficPolicy: Cluster Services, so it must be
   // reachable from outside the node. It tells only whether rules are being synced.
   'healthz-bind-address': { type: 'string', help: 'host:port of kube-proxy\'s /healthz and /livez, in the node\'s network; empty turns them off (e.g. beside a kube-proxy that holds 10256)', env: 'NATPLAN_HEALTHZ_BIND_ADDRESS', default: '0.0.0.0:10256' },
-  'min-sync-period': { type: 'duration', help: 'minimum time between syncs; changes inside it are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
+  'min-sync-period': { type: 'duration', help: 'sync pacing like kube-proxy minSyncPeriod: a burst of changes gets two syncs at once, then one per period; changes in between are coalesced', env: 'NATPLAN_MIN_SYNC_PERIOD', default: '1s' },
   'resync-period': { type: 'duration', help: 'full resync that repairs drift (a flushed or edited table)', env: 'NATPLAN_RESYNC_PERIOD', default: '5m' },
   'kernel-check-period': { type: 'duration', help: 'how often an idle agent checks that the kernel still holds its rules (a small constant read; drift is repaired at once)', env: 'NATPLAN_KERNEL_CHECK_PERIOD', default: '10s' },
   'enforcement-timeout': { type: 'duration', help: 'plan changes not enforced (confirmed in the kernel) within this long set Degraded=EnforcementStalled', env: 'NATPLAN_ENFORCEMENT_TIMEOUT', default: '30s' },

@@ -94,13 +94,25 @@ describe('NftApplier in a namespace', () => {
     expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80']);
   });
 
-  it('notices a deleted table before an incremental sync and recreates it', async () => {
+  it('notices a deleted table at an incremental sync and recreates it in the same sync', async () => {
     const applier = new NftApplier(node.exec, nftPort);
     await applier.apply(['10.96.0.1 . 80']);
     await node.run(['nft', 'delete', 'table', 'ip', 'natplan_applier_test']);
     const repaired = await applier.apply(['10.96.0.1 . 80', '10.96.0.2 . 80']);
     expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true }, driftRepaired: expect.stringMatching(/No such file or directory/) });
     expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80', '10.96.0.2 . 80']);
+  });
+
+  it('lands a diff only on the commit it was computed against: without the last marker the kernel refuses it, and the sync repairs in full', async () => {
+    const applier = new NftApplier(node.exec, nftPort);
+    await applier.apply(['10.96.0.1 . 80']);
+    // As if the table had been restored from an older dump: same elements, not our last commit.
+    await node.run(['nft', 'flush', 'set', 'ip', 'natplan_applier_test', 'commit-marker']);
+    const repaired = await applier.apply(['10.96.0.1 . 80', '10.96.0.2 . 80']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true }, driftRepaired: expect.stringMatching(/commit-marker/) });
+    expect(await elementsIn(node)).toEqual(['10.96.0.1 . 80', '10.96.0.2 . 80']);
+    expect(await applier.apply(['10.96.0.2 . 80'])).toMatchObject({ ok: true, mode: 'incremental', kernel: { confirmed: true } });
+    expect(await elementsIn(node)).toEqual(['10.96.0.2 . 80']);
   });
 
   it('restarts (a new applier) without deleting and recreating the table', async () => {

@@ -1,6 +1,6 @@
 import { isExecError, nftApply } from '../exec/index.js';
 import type { Exec } from '../exec/index.js';
-import { checkScript, readHandles, runCheck, withMarker, type RuleHandles } from './nft-kernel-check.js';
+import { checkScript, markerCondition, readHandles, runCheck, withMarker, type RuleHandles } from './nft-kernel-check.js';
 import { TransactionalApplier } from './transactional-applier.js';
 import { DEFAULT_MAX_ELEMENTS_PER_TRANSACTION } from './types.js';
 import type { ApplierOptions, ApplyMode, KernelCheck, NftScriptPort } from './types.js';
@@ -15,7 +15,10 @@ const CHECK_TIMEOUT_MS = 10_000;
  * commitFull (applier.int.test.ts, "loads a large first ruleset in chunks"). The table is
  * never deleted to be recreated (that would drop the rules under live traffic for a
  * moment): a full sync rewrites the table's contents in the same transaction. Every
- * commit ends with a marker (nft-kernel-check.ts), so a check can tell it is still in.
+ * commit ends with a marker (nft-kernel-check.ts), so a check can tell it is still in,
+ * and an incremental commit starts by deleting the last one's: the kernel takes a diff
+ * only on top of the commit it was computed against (a flushed, deleted or replaced
+ * table refuses it), which spares the check before it.
  */
 export class NftApplier<I, R> extends TransactionalApplier<I, R> {
   readonly backend = 'nftables' as const;
@@ -61,10 +64,13 @@ export class NftApplier<I, R> extends TransactionalApplier<I, R> {
     return this.scripts.tables.some((table) => present.has(table));
   }
 
+  /** The incremental transaction deletes the last commit's marker element, so nft refuses it whole unless that commit is still in. */
+  protected override readonly incrementalCommitProvesBase = true;
+
   protected async commitIncremental(committed: R, desired: R): Promise<ApplyMode> {
     const script = this.scripts.incrementalScript(committed, desired);
     if (script === null) return 'unchanged';
-    await this.commitMarked(script);
+    await this.commitMarked(`${markerCondition(this.scripts.tables[0] ?? '', this.sequence)}${script}`);
     return 'incremental';
   }
 

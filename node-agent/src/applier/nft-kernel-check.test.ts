@@ -70,13 +70,46 @@ describe('NftApplier with the kernel check', () => {
     expect(await applier.apply(['svc:a'])).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
     expect(await applier.apply(['svc:a', 'svc:b'])).toMatchObject({ ok: true, mode: 'incremental', kernel: { confirmed: true } });
     const checks = exec.callsTo('nft --check').map((c) => c.stdin);
-    // After the full sync; before and after the incremental one (marker 1, then 2).
+    // After each commit (marker 1, then 2); none before the incremental one: its own
+    // first line fails it unless the kernel still holds commit 1.
     expect(checks).toEqual([
-      'delete element ip toy commit-marker { 0x00000001 }\ndelete element ip toy s { svc:a }\n',
       'delete element ip toy commit-marker { 0x00000001 }\ndelete element ip toy s { svc:a }\n',
       'delete element ip toy commit-marker { 0x00000002 }\ndelete element ip toy s { svc:a }\n',
     ]);
-    expect(exec.callsTo('nft -f -').map((c) => c.stdin.split('\n').at(-2))).toEqual(['add element ip toy commit-marker { 0x00000001 }', 'add element ip toy commit-marker { 0x00000002 }']);
+    const commits = exec.callsTo('nft -f -').map((c) => c.stdin.split('\n'));
+    expect(commits.map((lines) => lines.at(-2))).toEqual(['add element ip toy commit-marker { 0x00000001 }', 'add element ip toy commit-marker { 0x00000002 }']);
+    expect(commits[1]?.[0]).toBe('delete element ip toy commit-marker { 0x00000001 }');
+    expect(commits[0]?.[0]).not.toMatch(/commit-marker/);
+  });
+
+  it('an incremental commit the kernel refuses because it lost the last commit is repaired in full in the same sync', async () => {
+    const exec = new FakeExec();
+    const applier = new NftApplier(exec, toyNftPort);
+    await applier.apply(['svc:a']);
+    const lost = '/dev/stdin:1:1-50: Error: Could not process rule: No such file or directory\ndelete element ip toy commit-marker { 0x00000001 }\n';
+    exec.on('nft -f -', { fail: 'notFound', stderr: lost }, 1);
+    exec.on('nft --check', { fail: 'notFound', stderr: lost }, 1);
+    const repaired = await applier.apply(['svc:a', 'svc:b']);
+    expect(repaired).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
+    expect(repaired.ok && repaired.driftRepaired).toMatch(/^the kernel no longer holds the last commit: .*delete element ip toy commit-marker \{ 0x00000001 \}/);
+    // The refused diff, then the full sync with the next marker (the refused one never landed).
+    const commits = exec.callsTo('nft -f -').map((c) => c.stdin);
+    expect(commits).toHaveLength(3);
+    expect(commits[2]).toMatch(/^flush table ip toy\n[\s\S]*add element ip toy commit-marker \{ 0x00000002 \}\n$/);
+    expect(await applier.apply(['svc:a', 'svc:b'])).toMatchObject({ mode: 'unchanged', kernel: { confirmed: true } });
+  });
+
+  it('an incremental commit refused while the kernel still holds the last commit fails as before: previous rules stay, the next sync is full', async () => {
+    const exec = new FakeExec();
+    const applier = new NftApplier(exec, toyNftPort);
+    await applier.apply(['svc:a']);
+    exec.on('nft -f -', { fail: 'other', stderr: 'Error: syntax error' }, 1);
+    const failed = await applier.apply(['svc:a', 'svc:b']);
+    expect(failed).toMatchObject({ ok: false, mode: 'incremental' });
+    expect(!failed.ok && failed.reason).toMatch(/^ApplyFailed \(nftables, other\): Error: syntax error/);
+    // One check, after the refusal, to tell drift from a refused diff.
+    expect(exec.callsTo('nft --check')).toHaveLength(2);
+    expect(await applier.apply(['svc:a', 'svc:b'])).toMatchObject({ ok: true, mode: 'full', kernel: { confirmed: true } });
   });
 
   it('turns an incremental sync full when the kernel lost the last commit, and says what was missing', async () => {

@@ -7,7 +7,9 @@
  * `npx tsx bench/kernel-check.ts 5000`. So:
  *
  * - every commit ends with a marker, a one-element set holding the commit's sequence
- *   number: it is in the kernel iff that transaction is (and nothing rolled it back);
+ *   number: it is in the kernel iff that transaction is (and nothing rolled it back); an
+ *   incremental commit starts by deleting the previous marker, so it only lands on the
+ *   commit it was computed against, and needs no check before it (nft-applier.ts);
  * - after a commit that (re)wrote the static chains, their rule handles are read once
  *   (`nft -a -t list table`, the costly read, done only then) and their count compared
  *   with what was committed;
@@ -30,6 +32,15 @@ const markerElement = (sequence: number): string => `0x${(sequence >>> 0).toStri
 /** Lines that end a commit script: the marker set (created if absent) holds only `sequence`. */
 export function markerScript(table: string, sequence: number): string {
   return `add set ${table} ${MARKER_SET} { type mark ; }\nflush set ${table} ${MARKER_SET}\nadd element ${table} ${MARKER_SET} { ${markerElement(sequence)} }\n`;
+}
+
+/**
+ * The first line of an incremental commit: it deletes the last commit's marker element,
+ * so the kernel refuses the whole transaction (ENOENT) unless it still holds that commit.
+ * The marker lines at the end then add the new one.
+ */
+export function markerCondition(table: string, lastSequence: number): string {
+  return `delete element ${table} ${MARKER_SET} { ${markerElement(lastSequence)} }\n`;
 }
 
 /** Appends the marker to a commit script (which may or may not end with a newline). */

@@ -48,6 +48,13 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
   protected abstract removeAll(): Promise<void>;
 
   /**
+   * True when an incremental commit fails unless the kernel still holds the last commit
+   * (nftables: the transaction deletes the last commit's marker element), so it needs no
+   * kernel check before it. False: every incremental sync checks first.
+   */
+  protected readonly incrementalCommitProvesBase: boolean = false;
+
+  /**
    * Reads back whether the kernel still holds `committed`, the last commit. Its cost must
    * not grow with the number of Services: a commit marker, the static chains, a sample
    * element per static set. Never throws; a check that cannot run is not a confirmation.
@@ -101,16 +108,20 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
     } catch (error) {
       return this.failure(mode, started, error, 'RenderFailed');
     }
+    const rendered = this.now();
     if (!full && fullSyncReason(this.state, started, this.fullSyncIntervalMs, this.port.needsFullSync?.(desired)) !== undefined) {
       full = true;
       mode = 'full';
     }
     // An incremental sync is a diff against what we committed: only valid if the kernel
     // still holds it (issue 8, finding 3: after `nft flush table`, diffs "succeeded"
-    // against our memory while nothing was enforced).
+    // against our memory while nothing was enforced). A backend whose incremental commit
+    // proves that itself (incrementalCommitProvesBase) is not checked first: a failed
+    // commit, or the check after it, tells drift apart, and drift is repaired in full
+    // within this sync, as a check before it would have (issue 13: one nft run less).
     let driftRepaired = full ? this.drift : undefined;
     let before: KernelCheck | undefined;
-    if (!full && committed !== null) {
+    if (!full && committed !== null && !this.incrementalCommitProvesBase) {
       before = await this.checkKernel(committed);
       if (!before.confirmed) {
         driftRepaired = before.problem;
@@ -118,26 +129,64 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
         mode = 'full';
       }
     }
+    const checkedBefore = this.now();
+    let checkMs = 0;
+    const check = async (ruleset: R): Promise<KernelCheck> => {
+      const at = this.now();
+      const result = await this.checkKernel(ruleset);
+      checkMs += this.now() - at;
+      return result;
+    };
+    /** Turns this sync into a full one that repairs `problem`. */
+    const repair = async (problem: string): Promise<void> => {
+      driftRepaired = problem;
+      full = true;
+      mode = 'full';
+      mode = await this.commitFull(desired, input, committed);
+    };
     try {
-      mode = committed === null || full
-        ? await this.commitFull(desired, input, committed)
-        : await this.commitIncremental(committed, desired, input);
+      if (committed === null || full) mode = await this.commitFull(desired, input, committed);
+      else {
+        try {
+          mode = await this.commitIncremental(committed, desired, input);
+        } catch (error) {
+          if (before) throw error;
+          // Refused because the kernel lost the last commit, or refused as such? The check tells.
+          const lost = await check(committed);
+          if (lost.confirmed) throw error;
+          await repair(lost.problem);
+        }
+      }
     } catch (error) {
       // The transaction rolled back (or, for a split cold start, part of it landed).
       this.state = afterSync(this.state, { kind: 'commitFailed' });
       const failed = this.failure(mode, started, error, 'ApplyFailed');
       return driftRepaired && !failed.ok ? { ...failed, reason: `${failed.reason} (repairing drift: ${driftRepaired})` } : failed;
     }
-    if (full) this.drift = undefined;
-    const finishedAtMs = this.now();
     this.committed = desired;
     // Status must be true of the kernel: read back what was just committed.
     // Nothing committed: the check just made is the confirmation.
-    const kernel = mode === 'unchanged' && before?.confirmed ? before : await this.checkKernel(desired);
+    let kernel = mode === 'unchanged' && before?.confirmed ? before : await check(desired);
+    if (!kernel.confirmed && !full && !before) {
+      // Not checked before: what the kernel lost shows here (a static rule deleted, a
+      // static map flushed under the diff); the full sync repairs it now.
+      try {
+        await repair(kernel.problem);
+      } catch (error) {
+        this.state = afterSync(this.state, { kind: 'commitFailed' });
+        const failed = this.failure(mode, started, error, 'ApplyFailed');
+        return failed.ok ? failed : { ...failed, reason: `${failed.reason} (repairing drift: ${kernel.problem})` };
+      }
+      kernel = await check(desired);
+    }
+    if (full) this.drift = undefined;
+    const checkedAfter = this.now();
+    const finishedAtMs = checkedAfter - checkMs;
     this.state = afterSync(this.state, { kind: 'committed', full, startedAtMs: started, finishedAtMs, kernelConfirmed: kernel.confirmed });
     const stale = committed === null ? [] : this.port.staleUdpEndpoints(committed, desired);
     this.port.committed?.(desired);
     const cleanup = await this.cleaner.clear(stale);
+    const stagesMs = { render: rendered - started, checkBefore: checkedBefore - rendered, commit: checkedAfter - checkMs - checkedBefore, checkAfter: checkMs, conntrack: this.now() - checkedAfter };
     const port = this.port;
     let digest: string | undefined;
     return {
@@ -155,6 +204,7 @@ export abstract class TransactionalApplier<I, R> implements Applier<I> {
       staleUdpFinished: cleanup.finished,
       conntrackErrors: cleanup.errors,
       kernel,
+      stagesMs,
       ...(driftRepaired ? { driftRepaired } : {}),
     };
   }

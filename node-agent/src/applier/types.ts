@@ -116,6 +116,17 @@ export interface ApplySuccess {
    * repaired it. The text says what was missing.
    */
   readonly driftRepaired?: string;
+  /** Where the sync's time went (ms), for the agent's debug log and the benchmarks. */
+  readonly stagesMs: SyncStages;
+}
+
+/** Milliseconds per step of one sync; a step that did not run is 0. */
+export interface SyncStages {
+  readonly render: number;
+  readonly checkBefore: number;
+  readonly commit: number;
+  readonly checkAfter: number;
+  readonly conntrack: number;
 }
 
 /**

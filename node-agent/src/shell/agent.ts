@@ -69,6 +69,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
    * so a sync does not walk every plan to find the few that changed.
    */
   const changedPlans = new Map<string, ServiceNatPlan>();
+  /** When the oldest sync request not yet served by a sync was made (for the debug log). */
+  let firstRequestAt: number | undefined;
   /** The first sync programs everything there is: no latency is observed for it. */
   let firstSyncObserved = false;
   /** The changed plans the current (or last failed) sync took; see takeChangedPlans. */
@@ -97,7 +99,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (!latest || written?.status === latest) return;
     const status = latest;
     try {
+      const started = performance.now();
       await applyStatus(client, { apiVersion: 'natplan.io/v1alpha1', kind: 'NodeNatPlan', metadata: { name: config.nodeName }, status } as KubernetesObject, { fieldManager: AGENT_FIELD_MANAGER });
+      logger.debug('status written', { ms: Math.round(performance.now() - started) });
       written = { status, at: Date.now() };
       statusWriteFailures = 0;
       m.statusWrites.inc();
@@ -174,8 +178,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   async function syncOnce(): Promise<{ ok: boolean; failure?: string; mode?: string }> {
     const started = performance.now();
+    // How long the oldest request waited for this sync (the loop's pacing, or a sync before it).
+    const waitedMs = firstRequestAt === undefined ? 0 : started - firstRequestAt;
+    firstRequestAt = undefined;
     const changesRead = m.changes.mark();
     rendered = takeChangedPlans(rendered, changedPlans);
+    const taken = rendered.size;
     changedPlans.clear();
     // One snapshot for the render and for the programming latency: a plan that arrives
     // during this sync is observed by the next one, which programs it.
@@ -184,6 +192,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     m.invalidPlans.set(state.problems.length);
     for (const p of state.problems) logger.warn('invalid plan', { problem: p });
     const input = state.input;
+    const desiredMs = performance.now() - started;
     const step = await applyInput(input);
     const decision = decideSync(step, { generation: state.generation, problems: state.problems, nowMs: Date.now(), durationMs: performance.now() - started });
     if (decision.failureMetric) m.syncFailures.inc(decision.failureMetric);
@@ -216,12 +225,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       rendered = undefined;
       // Asked of the gateway only once the node accepts the traffic; released when gone from the plan.
       gateway?.update(input.node.exposures ?? []);
+      const healthStarted = performance.now();
       await health.synced(input);
       m.lastSync.set(Date.now() / 1000);
       m.changes.synced(changesRead);
       ready = true;
       if (decision.mode !== 'unchanged' && step.kind === 'applied' && step.result.ok) {
-        logger.debug('synced', { mode: decision.mode, ms: Math.round(step.result.durationMs), counts: step.result.counts });
+        const round = (ms: number) => Math.round(ms * 10) / 10;
+        const stages = Object.fromEntries(Object.entries(step.result.stagesMs).map(([k, v]) => [k, round(v)]));
+        logger.debug('synced', {
+          mode: decision.mode, ms: round(performance.now() - started), waitedMs: round(waitedMs), plans: taken, counts: step.result.counts,
+          stagesMs: { desired: round(desiredMs), ...stages, health: round(performance.now() - healthStarted) },
+        });
       }
     }
     if (decision.report) report(decision.report);
@@ -242,14 +257,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   const loop = new SyncLoop({ sync, minPeriodMs: config.minSyncPeriodMs });
-  const request = () => { m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
+  const request = () => { firstRequestAt ??= performance.now(); m.lastQueued.set(Date.now() / 1000); health.queued(); loop.request(); };
   servicePlans.on({ add: (p) => m.changes.record(undefined, p), update: (o, p) => m.changes.record(o, p), delete: (p) => m.changes.record(p, undefined) });
   const planKey = (p: ServiceNatPlan): string => `${p.metadata?.namespace}/${p.metadata?.name}`;
   servicePlans.on({ add: (p) => changedPlans.set(planKey(p), p), update: (_o, p) => changedPlans.set(planKey(p), p), delete: (p) => changedPlans.delete(planKey(p)) });
   /** A plan event: a desired change the watchdog waits to see enforced. */
   const changed = () => { watchdog.changed(); request(); };
   // An update that leaves the spec alone (the agent's own status writes) asks for nothing.
-  const updated = (previous: KubernetesObject, next: KubernetesObject) => { if (specChanged(previous, next)) changed(); };
+  const updated = (previous: KubernetesObject, next: KubernetesObject) => {
+    if (!specChanged(previous, next)) return;
+    logger.debug('plan changed', { namespace: next.metadata?.namespace, name: next.metadata?.name, resourceVersion: next.metadata?.resourceVersion });
+    changed();
+  };
   for (const informer of [nodePlans, servicePlans] as unknown as Informer<KubernetesObject>[]) {
     informer.on({ add: changed, update: updated, delete: changed });
     informer.start();

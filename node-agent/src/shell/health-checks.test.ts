@@ -22,6 +22,19 @@ describe('health-check node ports of Local load balancers', () => {
     expect([...checks]).toEqual([[32000, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]);
   });
 
+  it('counts a plan part once per version: a new version is counted again, an unchanged one is not rescanned', () => {
+    const api0 = svc('api', 0, { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, endpoints: [ep('10.244.1.7', 'node-a')] });
+    const api1 = svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a')] });
+    expect(healthChecksFor(input([api0, api1])).get(32000)?.localEndpoints).toBe(2);
+    // The informer replaces a changed plan with a new object; the other part stays the same object.
+    const api1v2 = svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a'), ep('10.244.1.9', 'node-a'), ep('10.244.2.9', 'node-b')] });
+    expect(healthChecksFor(input([api0, api1v2])).get(32000)?.localEndpoints).toBe(3);
+    // Counted for the node asking (a hollow-node process runs agents of several nodes).
+    const onB = healthChecksFor({ ...input([api0, api1v2]), identity: { nodeName: 'node-b' } });
+    expect(onB.get(32000)?.localEndpoints).toBe(1);
+    expect(healthChecksFor(input([api1v2]))).toEqual(new Map());
+  });
+
   it('answers 200 with local endpoints and a healthy proxy, 503 otherwise, and closes ports no longer needed', async () => {
     let proxyHealthy = true;
     const listeners = listenersFor('host', silentLogger);

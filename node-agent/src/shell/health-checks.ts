@@ -11,19 +11,43 @@ import type { Listen, Listening } from './listeners.js';
 
 export interface HealthCheck { namespace: string; name: string; localEndpoints: number }
 
-/** healthCheckNodePort -> the Service it reports on and its local endpoint count. */
+type Spec = RenderInput['services'][number]['spec'];
+/** What one plan part contributes, for one node; plan specs are replaced, never mutated, when a plan changes. */
+interface PartFacts { node: string; port: number | undefined; local: number }
+const partFacts = new WeakMap<Spec, PartFacts>();
+
+function factsOf(spec: Spec, node: string): PartFacts {
+  let facts = partFacts.get(spec);
+  if (facts?.node !== node) {
+    const port = spec.part === 0 && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort ? spec.healthCheckNodePort : undefined;
+    let local = 0;
+    for (const e of spec.endpoints ?? []) if (e.forLocal && e.nodeName === node) local++;
+    partFacts.set(spec, facts = { node, port, local });
+  }
+  return facts;
+}
+
+/**
+ * healthCheckNodePort -> the Service it reports on and its local endpoint count. Runs
+ * after every sync, so its cost per plan is a lookup (each part's facts are counted once
+ * per plan version): at 10k Services a scan that counted every endpoint took 10 ms and
+ * more (issue 13). Only Services with a health check are keyed.
+ */
 export function healthChecksFor(input: RenderInput): Map<number, HealthCheck> {
-  const byService = new Map<string, { port?: number; local: number }>();
+  const node = input.identity.nodeName;
+  const byService = new Map<string, { port: number; local: number }>();
   for (const { namespace, spec } of input.services) {
-    const key = `${namespace}/${spec.service.name}`;
-    const entry = byService.get(key) ?? { local: 0 };
-    if (spec.part === 0 && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort) entry.port = spec.healthCheckNodePort;
-    entry.local += (spec.endpoints ?? []).filter((e) => e.forLocal && e.nodeName === input.identity.nodeName).length;
-    byService.set(key, entry);
+    const { port } = factsOf(spec, node);
+    if (port) byService.set(`${namespace}/${spec.service.name}`, { port, local: 0 });
   }
   const out = new Map<number, HealthCheck>();
+  if (byService.size === 0) return out;
+  for (const { namespace, spec } of input.services) {
+    const { local } = factsOf(spec, node);
+    const entry = local > 0 ? byService.get(`${namespace}/${spec.service.name}`) : undefined;
+    if (entry) entry.local += local;
+  }
   for (const [key, { port, local }] of byService) {
-    if (!port) continue;
     const [namespace, name] = key.split('/') as [string, string];
     out.set(port, { namespace, name, localEndpoints: local });
   }

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ServiceNatPlan } from '@natplan/api';
 import type { ApplyFailure, ApplySuccess } from '../applier/types.js';
 import { ExecError } from '../exec/index.js';
-import { afterSyncAttempt, decideSync, programmingLatencies, takeChangedPlans, waitBeforeSync, type SyncContext } from './sync-decision.js';
+import { afterSyncAttempt, decideSync, newSyncPacing, programmingLatencies, syncStarted, takeChangedPlans, waitBeforeSync, type SyncContext } from './sync-decision.js';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const context = (over: Partial<SyncContext> = {}): SyncContext => ({ generation: 4, problems: [], nowMs: T0, durationMs: 3, ...over });
 const success = (over: Partial<ApplySuccess> = {}): ApplySuccess => ({
   ok: true, mode: 'incremental', durationMs: 7, digest: 'fnv1a64:1', counts: { services: 2, endpoints: 5 },
-  staleUdpCleared: [], staleUdpFinished: true, conntrackErrors: [], kernel: { confirmed: true }, ...over,
+  staleUdpCleared: [], staleUdpFinished: true, conntrackErrors: [], kernel: { confirmed: true },
+  stagesMs: { render: 1, checkBefore: 2, commit: 2, checkAfter: 2, conntrack: 0 }, ...over,
 });
 const failure = (error: ApplyFailure['error'], mode: ApplyFailure['mode'] = 'incremental'): ApplyFailure => ({ ok: false, mode, durationMs: 9, error, reason: `ApplyFailed: ${error.message}` });
 const plan = (name: string, resourceVersion: string, triggerTime?: string) =>
@@ -125,11 +126,44 @@ describe('retry and pacing of the sync loop', () => {
     expect(delays).toEqual([1000, 2000, 4000, 5000, undefined, 1000]);
   });
 
+  /** Runs syncs requested at `requests` (ms) through the pacing, one at a time, each taking `syncMs`; returns their start times. */
+  function starts(requests: number[], minPeriodMs = 1000, syncMs = 0): number[] {
+    let pacing = newSyncPacing();
+    let free = Number.NEGATIVE_INFINITY;
+    const out: number[] = [];
+    for (const at of requests) {
+      if (at < free) continue; // coalesced into the sync already waiting or running
+      const start = at + waitBeforeSync(pacing, minPeriodMs, at);
+      pacing = syncStarted(pacing, minPeriodMs, start);
+      out.push(start);
+      free = start + syncMs;
+    }
+    return out;
+  }
+
   it.each([
-    { name: 'the first sync starts at once', lastStart: -Infinity, now: 0, wait: 0 },
-    { name: 'a request inside the minimum period waits for its end', lastStart: 1000, now: 1300, wait: 700 },
-    { name: 'a request after the period starts at once', lastStart: 1000, now: 2500, wait: 0 },
-  ])('$name', ({ lastStart, now, wait }) => {
-    expect(waitBeforeSync(lastStart, 1000, now)).toBe(wait);
+    { name: 'the first sync starts at once', requests: [0], want: [0] },
+    // The cold start's follow-up sync, then a change 300 ms later: it must not wait for the period (issue 13).
+    { name: 'a change right after one sync starts at once (burst of two)', requests: [0, 300], want: [0, 300] },
+    { name: 'a third sync inside the period waits for a token', requests: [0, 100, 200], want: [0, 100, 1000] },
+    // Requests made while a sync waits for its token coalesce into it.
+    { name: 'a burst is paced to one sync per period', requests: [0, 10, 20, 30, 1500, 1600], want: [0, 10, 1000, 2000] },
+    { name: 'after a quiet period the burst is available again', requests: [0, 10, 1000, 5000, 5010], want: [0, 10, 1000, 5000, 5010] },
+    { name: 'changes 1.1 s apart never wait', requests: [0, 1100, 2200, 3300], want: [0, 1100, 2200, 3300] },
+  ])('$name', ({ requests, want }) => {
+    expect(starts(requests)).toEqual(want);
+  });
+
+  it('a long sync refills the bucket while it runs', () => {
+    // Syncs of 5 s with changes arriving all the time: each next sync starts when the last one ends.
+    expect(starts([0, 5000, 10_000], 1000, 5000)).toEqual([0, 5000, 10_000]);
+  });
+
+  it('no minimum period: never waits', () => {
+    let pacing = newSyncPacing();
+    for (const at of [0, 0, 0, 1]) {
+      expect(waitBeforeSync(pacing, 0, at)).toBe(0);
+      pacing = syncStarted(pacing, 0, at);
+    }
   });
 });

@@ -129,7 +129,35 @@ export function afterSyncAttempt(ok: boolean, failures: number, retry: BackoffOp
   return { failures: failures + 1, retryInMs: backoffDelay(retry, failures, random) };
 }
 
-/** How long a requested sync waits so that syncs start at least `minPeriodMs` apart (0: now). */
-export function waitBeforeSync(lastStartMs: number, minPeriodMs: number, nowMs: number): number {
-  return Math.max(0, lastStartMs + minPeriodMs - nowMs);
+/**
+ * Sync pacing as kube-proxy's BoundedFrequencyRunner does it (minSyncPeriod with
+ * burstSyncs = 2): a token bucket of `burst` syncs that refills one sync per
+ * `minPeriodMs`. A change after a quiet period syncs at once, even right after another
+ * sync (the cold start's follow-up, a resync); only a burst of changes is paced to one
+ * sync per period. `tokens` is what the bucket held at `atMs`.
+ */
+export interface SyncPacing { tokens: number; atMs: number }
+
+/** kube-proxy's burstSyncs. */
+export const SYNC_BURST = 2;
+
+/** A full bucket: the first syncs start at once. */
+export const newSyncPacing = (burst = SYNC_BURST): SyncPacing => ({ tokens: burst, atMs: Number.NEGATIVE_INFINITY });
+
+function tokensAt(pacing: SyncPacing, minPeriodMs: number, burst: number, nowMs: number): number {
+  if (pacing.atMs === Number.NEGATIVE_INFINITY) return burst;
+  return Math.min(burst, pacing.tokens + Math.max(0, nowMs - pacing.atMs) / minPeriodMs);
+}
+
+/** How long a requested sync waits for a token (0: now). */
+export function waitBeforeSync(pacing: SyncPacing, minPeriodMs: number, nowMs: number, burst = SYNC_BURST): number {
+  if (minPeriodMs <= 0) return 0;
+  const tokens = tokensAt(pacing, minPeriodMs, burst, nowMs);
+  return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * minPeriodMs);
+}
+
+/** The bucket after a sync started at `nowMs` (which waited for its token first). */
+export function syncStarted(pacing: SyncPacing, minPeriodMs: number, nowMs: number, burst = SYNC_BURST): SyncPacing {
+  if (minPeriodMs <= 0) return pacing;
+  return { tokens: Math.max(0, tokensAt(pacing, minPeriodMs, burst, nowMs) - 1), atMs: nowMs };
 }

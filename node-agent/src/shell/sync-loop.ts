@@ -1,10 +1,11 @@
 /**
- * Runs syncs one at a time: requests arriving during a sync or inside the minimum sync
- * period coalesce into one sync (kube-proxy's BoundedFrequencyRunner idea); a failed
- * sync is retried with exponential backoff.
+ * Runs syncs one at a time: requests arriving during a sync, or while the sync pacing
+ * waits, coalesce into one sync (kube-proxy's BoundedFrequencyRunner: a burst of two,
+ * then one sync per minimum period; sync-decision.ts); a failed sync is retried with
+ * exponential backoff.
  */
 import type { BackoffOptions } from '@natplan/controller-kit';
-import { afterSyncAttempt, waitBeforeSync } from './sync-decision.js';
+import { afterSyncAttempt, newSyncPacing, syncStarted, waitBeforeSync, type SyncPacing } from './sync-decision.js';
 
 export interface SyncLoopOptions {
   /** Returns whether the sync succeeded. */
@@ -18,7 +19,7 @@ export class SyncLoop {
   private pending = false;
   private stopped = false;
   private wake: (() => void) | undefined;
-  private lastStart = -Infinity;
+  private pacing: SyncPacing = newSyncPacing();
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -59,11 +60,11 @@ export class SyncLoop {
       if (!this.pending) await new Promise<void>((resolve) => { this.wake = resolve; });
       this.wake = undefined;
       if (this.stopped) break;
-      const wait = waitBeforeSync(this.lastStart, this.options.minPeriodMs, this.now());
+      const wait = waitBeforeSync(this.pacing, this.options.minPeriodMs, this.now());
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (this.stopped) break;
       this.pending = false;
-      this.lastStart = this.now();
+      this.pacing = syncStarted(this.pacing, this.options.minPeriodMs, this.now());
       const waiters = this.waiters.splice(0);
       const ok = await this.options.sync().catch(() => false);
       for (const w of waiters) w(ok);

@@ -85,6 +85,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     enqueueOnChange(caches.services, services.queue);
     enqueueOnChange(caches.services, exposures.queue, toExposures);
     enqueueOnChange(caches.slices, services.queue, labelKey(SLICE_SERVICE_LABEL));
+    caches.slices.on({ update: (_old, s) => logger.debug('slice changed', { namespace: s.metadata?.namespace, name: s.metadata?.name, resourceVersion: s.metadata?.resourceVersion }) });
     // A plan edited or deleted by hand brings its Service back to reconcile, which repairs it;
     // the plan this operator just wrote, coming back through the watch as it was applied,
     // does not (on a first plan that would reconcile every Service twice).
