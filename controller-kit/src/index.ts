@@ -47,4 +47,4 @@ export {
 } from './process.js';
 export { TokenBucket, rateLimitedRequester, type RateLimitOptions } from './kube/rate-limit.js';
 export { BUILD_INFO, registerBuildInfo, type BuildInfo } from './build-info.js';
-export { inClusterSource, PlainClusterAccess, readKubeconfig, SERVICE_ACCOUNT_DIR, type AccessSource, type ClusterAccess, type KubeconfigReading } from './kube/cluster-access.js';
+export { inClusterSource, PlainClusterAccess, readKubeconfig, SERVICE_ACCOUNT_DIR, type AccessSource, type ApiTimeouts, type ClusterAccess, type KubeconfigReading } from './kube/cluster-access.js';

@@ -9,7 +9,7 @@
  * `resetAll()`/`endAll()` act on every open connection at once.
  */
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { PlainClusterAccess } from '@natplan/controller-kit';
+import { PlainClusterAccess, type ApiTimeouts } from '@natplan/controller-kit';
 import type { Certificates } from './certs.js';
 
 export type Fault =
@@ -62,10 +62,14 @@ export class FaultProxy {
     return proxy;
   }
 
-  /** The control plane's admin credentials with this proxy as the server: what a fault test hands the component it tests. */
-  adminAccess(certificates: Certificates): PlainClusterAccess {
+  /**
+   * The control plane's admin credentials with this proxy as the server: what a fault test
+   * hands the component it tests. `apiTimeouts` shortens how long it waits on a swallowed
+   * connection (30 s in production), so a test's blackhole costs seconds.
+   */
+  adminAccess(certificates: Certificates, apiTimeouts?: ApiTimeouts): PlainClusterAccess {
     const c = certificates;
-    return new PlainClusterAccess({ server: this.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } });
+    return new PlainClusterAccess({ server: this.url(), ca: { file: c.caCert }, clientCert: { file: c.adminCert }, clientKey: { file: c.adminKey } }, apiTimeouts);
   }
 
   /** The proxy's URL for a client, with `scheme` as the target's. */

@@ -16,8 +16,17 @@ import { dirname, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
-/** The part of client-node's KubeConfig natplan's shells use. */
-export type ClusterAccess = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'>;
+/**
+ * How long the API client waits (as client-go's rest.Config Timeout): a request whose
+ * answer has not begun, or has gone silent, after `requestMs` fails, and so does a watch
+ * whose headers have not come. 30 s unless given; the fault tests shorten it.
+ */
+export interface ApiTimeouts {
+  requestMs?: number;
+}
+
+/** The part of client-node's KubeConfig natplan's shells use, and optionally the API client's timeouts. */
+export type ClusterAccess = Pick<KubeConfig, 'getCurrentCluster' | 'applyToHTTPSOptions'> & { readonly apiTimeouts?: ApiTimeouts };
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -39,7 +48,7 @@ const read = (source: { data: string } | { file: string } | undefined): string |
 
 /** A ClusterAccess over plain credentials; the token file is read again on every request. */
 export class PlainClusterAccess implements ClusterAccess {
-  constructor(private readonly source: AccessSource) {}
+  constructor(private readonly source: AccessSource, readonly apiTimeouts?: ApiTimeouts) {}
 
   getCurrentCluster(): ReturnType<KubeConfig['getCurrentCluster']> {
     const { server, skipTLSVerify, tlsServerName } = this.source;

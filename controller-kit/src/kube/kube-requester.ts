@@ -7,7 +7,7 @@ export interface KubeRequesterOptions {
   /**
    * A request fails (ETIMEDOUT) when its answer does not begin this long after it was
    * sent, or when its connection falls silent this long in the middle of the answer;
-   * 30 s unless given.
+   * the access's `apiTimeouts.requestMs`, else 30 s, unless given.
    */
   timeoutMs?: number;
   /**
@@ -39,7 +39,7 @@ const STALE = Symbol('stale keep-alive connection');
  */
 export function kubeRequester(access: ClusterAccess, options: KubeRequesterOptions = {}): Requester {
   const connection = new ApiConnection(access);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? access.apiTimeouts?.requestMs ?? 30_000;
   const deadlineMs = options.deadlineMs ?? 120_000;
 
   async function attempt(request: ApiRequest, fresh: boolean): Promise<ApiResponse> {

@@ -42,7 +42,7 @@ export interface ListWatchTarget {
 export interface WatchOptions {
   /** Asked of the server; 300-600 s at random unless given. */
   timeoutSeconds?: number;
-  /** Wait for a watch's response headers; 30 s unless given. */
+  /** Wait for a watch's response headers; the access's `apiTimeouts.requestMs`, else 30 s, unless given. */
   headersTimeoutMs?: number;
   /** A stream still open this long after the server should have closed it is given up; 30 s unless given. */
   closeGraceMs?: number;
@@ -86,7 +86,7 @@ export function kubeListWatcher<T extends KubernetesObject>(kubeConfig: ClusterA
       // The server ends a watch after timeoutSeconds; spreading it (5-10 min, as client-go
       // does) keeps many informers from reconnecting at the same moment.
       const timeoutSeconds = options.timeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
-      const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? 30_000, endByMs: timeoutSeconds * 1000 + (options.closeGraceMs ?? 30_000) };
+      const timeouts = { headersTimeoutMs: options.headersTimeoutMs ?? kubeConfig.apiTimeouts?.requestMs ?? 30_000, endByMs: timeoutSeconds * 1000 + (options.closeGraceMs ?? 30_000) };
       return openWatchStream(
         connection, path, { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, timeouts,
         (type, obj) => onEvent(type as WatchEventType, (obj && typeof obj === 'object' ? cached(obj as T) : obj) as T),

@@ -99,6 +99,13 @@ describe('kubeRequester under faults', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it("takes the wait from the access's apiTimeouts when no option says otherwise", async () => {
+    server.handler = () => undefined;
+    const err = await failure(kubeRequester(new PlainClusterAccess({ server: server.url }, { requestMs: 200 }))({ method: 'GET', path: '/a' }));
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.message).toMatch(/no answer within 200 ms/);
+  });
+
   it('ends a response that trickles past the deadline (the idle timeout never fires)', async () => {
     server.handler = (req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
