@@ -181,3 +181,19 @@ export class FaultProxy {
     link.upstream?.destroy();
   }
 }
+
+/**
+ * The faults a test lets hold for a while and then heals, in order: every connection
+ * reset, answers reset or cut with a FIN part-way, open streams ended, new connections
+ * refused, every chunk delayed. Each is `[what, start]`; the caller heals.
+ */
+export function healableFaults(proxy: FaultProxy): Array<[string, () => void]> {
+  return [
+    ['every connection reset', () => proxy.resetAll()],
+    ['answers reset after 300 bytes', () => proxy.inject({ kind: 'resetAfter', bytes: 300 })],
+    ['answers cut with a FIN after 2 kB', () => proxy.inject({ kind: 'endAfter', bytes: 2000 })],
+    ['open streams ended with a FIN', () => proxy.endAll()],
+    ['new connections refused', () => { proxy.inject({ kind: 'refuse' }); proxy.resetAll(); }],
+    ['every chunk delayed 300 ms', () => proxy.inject({ kind: 'delay', ms: 300 })],
+  ];
+}

@@ -9,4 +9,4 @@ export { helm } from './helm.js';
 export { startControllerManager, CONTROLLERS } from './controller-manager.js';
 export { testApi, countWrites, type WriteCounter } from './test-api.js';
 export { startProcess, type ManagedProcess } from './processes.js';
-export { FaultProxy, type Fault, type FaultProxyStats } from './fault-proxy.js';
+export { FaultProxy, healableFaults, type Fault, type FaultProxyStats } from './fault-proxy.js';

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trapUnhandled } from '@natplan/controller-kit/testing';
 import type { NodeNatPlan, ServiceNatPlan } from '@natplan/api';
-import { FaultProxy, waitFor, type Fault } from '@natplan/e2e/control-plane';
+import { FaultProxy, healableFaults, waitFor, type Fault } from '@natplan/e2e/control-plane';
 import type { RunningAgent } from '../src/shell/agent.js';
 import { nodePlanFor, startAgentHarness, type AgentHarness } from './harness.js';
 
@@ -82,14 +82,7 @@ describe('node agent with a failing API server', () => {
 
     // Each fault holds for a while; meanwhile the plans change, so the agent must list,
     // watch and write its status again and again through it.
-    const faults: Array<[string, () => void]> = [
-      ['every connection reset', () => proxy.resetAll()],
-      ['answers reset after 300 bytes', () => proxy.inject({ kind: 'resetAfter', bytes: 300 })],
-      ['answers cut with a FIN after 2 kB', () => proxy.inject({ kind: 'endAfter', bytes: 2000 })],
-      ['open streams ended with a FIN', () => proxy.endAll()],
-      ['new connections refused', () => { proxy.inject({ kind: 'refuse' }); proxy.resetAll(); }],
-      ['every chunk delayed 300 ms', () => proxy.inject({ kind: 'delay', ms: 300 })],
-    ];
+    const faults = healableFaults(proxy);
     let n = 6;
     for (const [what, start] of faults) {
       console.log(new Date().toISOString(), 'fault:', what);

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '@natplan/controller-kit';
 import { trapUnhandled } from '@natplan/controller-kit/testing';
-import { FaultProxy, startControlPlane, testApi, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
+import { FaultProxy, healableFaults, startControlPlane, testApi, waitFor, type ControlPlane } from '@natplan/e2e/control-plane';
 import { parseOperatorConfig } from '../src/config.js';
 import { startOperator, type RunningOperator } from '../src/shell/operator.js';
 import { makeService, makeSlice } from './builders.js';
@@ -64,20 +64,13 @@ describe('operator with a failing API server', () => {
   it('survives resets, cut streams, refusals, delays and silence, and converges and leads again after each', async () => {
     await waitFor('the first plan', async () => ((await planEndpoints()) === '10.244.1.5' ? true : undefined), 60_000, 250);
 
-    const faults: Array<[string, () => void]> = [
-      ['every connection reset', () => proxy.resetAll()],
-      ['answers reset after 300 bytes', () => proxy.inject({ kind: 'resetAfter', bytes: 300 })],
-      ['answers cut with a FIN after 2 kB', () => proxy.inject({ kind: 'endAfter', bytes: 2000 })],
-      ['open streams ended with a FIN', () => proxy.endAll()],
-      // Longer than the lease (3 s): leadership is lost and must be won back.
-      ['new connections refused', () => { proxy.inject({ kind: 'refuse' }); proxy.resetAll(); }],
-      ['every chunk delayed 300 ms', () => proxy.inject({ kind: 'delay', ms: 300 })],
-    ];
+    const faults = healableFaults(proxy);
     let n = 6;
     for (const [what, start] of faults) {
       console.log(new Date().toISOString(), 'fault:', what);
       start();
       await api.apply(slice(`10.244.1.${n++}`));
+      // Refusals last longer than the lease (3 s): leadership is lost and must be won back.
       await sleep(what === 'new connections refused' ? 5000 : 3000);
       proxy.heal();
     }

@@ -23,10 +23,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await server.stop();
-  // Let late 'error' events of destroyed sockets surface before checking.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  unhandled.release();
-  expect(unhandled.errors).toEqual([]);
+  expect(await unhandled.settle()).toEqual([]);
 });
 
 const requesterFor = (options: { timeoutMs?: number; deadlineMs?: number } = {}) =>

@@ -45,9 +45,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await server.stop();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  unhandled.release();
-  expect(unhandled.errors).toEqual([]);
+  expect(await unhandled.settle()).toEqual([]);
 });
 
 function listWatcher(options: WatchOptions = {}) {
