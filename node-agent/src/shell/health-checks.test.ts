@@ -3,7 +3,7 @@ import { silentLogger } from '@natplan/controller-kit';
 import type { ServiceNatPlanEndpoint, ServiceNatPlanSpec } from '@natplan/api';
 import { freePort } from '@natplan/e2e/control-plane';
 import type { RenderInput } from '../render/index.js';
-import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+import { HealthCheckServers, healthChecksFor, newPartFactsCache } from './health-checks.js';
 import { listenersFor } from './listeners.js';
 
 // Test addresses: cluster IPs 10.96.0.0/16, pods 10.244.0.0/16; servers listen on loopback only.
@@ -18,21 +18,22 @@ describe('health-check node ports of Local load balancers', () => {
       svc('api', 0, { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, ports: [{ name: '', protocol: 'TCP', port: 443 }], endpoints: [ep('10.244.1.7', 'node-a'), ep('10.244.2.7', 'node-b')] }),
       svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a'), ep('10.244.1.9', 'node-a', false)] }),
       svc('web', 0, { externalTrafficPolicy: 'Cluster', healthCheckNodePort: 32001 }),
-    ]));
+    ]), newPartFactsCache());
     expect([...checks]).toEqual([[32000, { namespace: 'shop', name: 'api', localEndpoints: 2 }]]);
   });
 
   it('counts a plan part once per version: a new version is counted again, an unchanged one is not rescanned', () => {
     const api0 = svc('api', 0, { externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, endpoints: [ep('10.244.1.7', 'node-a')] });
     const api1 = svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a')] });
-    expect(healthChecksFor(input([api0, api1])).get(32000)?.localEndpoints).toBe(2);
+    const cache = newPartFactsCache();
+    expect(healthChecksFor(input([api0, api1]), cache).get(32000)?.localEndpoints).toBe(2);
     // The informer replaces a changed plan with a new object; the other part stays the same object.
     const api1v2 = svc('api', 1, { endpoints: [ep('10.244.1.8', 'node-a'), ep('10.244.1.9', 'node-a'), ep('10.244.2.9', 'node-b')] });
-    expect(healthChecksFor(input([api0, api1v2])).get(32000)?.localEndpoints).toBe(3);
+    expect(healthChecksFor(input([api0, api1v2]), cache).get(32000)?.localEndpoints).toBe(3);
     // Counted for the node asking (a hollow-node process runs agents of several nodes).
-    const onB = healthChecksFor({ ...input([api0, api1v2]), identity: { nodeName: 'node-b' } });
+    const onB = healthChecksFor({ ...input([api0, api1v2]), identity: { nodeName: 'node-b' } }, cache);
     expect(onB.get(32000)?.localEndpoints).toBe(1);
-    expect(healthChecksFor(input([api1v2]))).toEqual(new Map());
+    expect(healthChecksFor(input([api1v2]), cache)).toEqual(new Map());
   });
 
   it('answers 200 with local endpoints and a healthy proxy, 503 otherwise, and closes ports no longer needed', async () => {

@@ -14,9 +14,11 @@ export interface HealthCheck { namespace: string; name: string; localEndpoints: 
 type Spec = RenderInput['services'][number]['spec'];
 /** What one plan part contributes, for one node; plan specs are replaced, never mutated, when a plan changes. */
 interface PartFacts { node: string; port: number | undefined; local: number }
-const partFacts = new WeakMap<Spec, PartFacts>();
+/** Each plan part's facts, counted once per plan version; one per owner (NodeHealth), not module state. */
+export type PartFactsCache = WeakMap<Spec, PartFacts>;
+export const newPartFactsCache = (): PartFactsCache => new WeakMap();
 
-function factsOf(spec: Spec, node: string): PartFacts {
+function factsOf(partFacts: PartFactsCache, spec: Spec, node: string): PartFacts {
   let facts = partFacts.get(spec);
   if (facts?.node !== node) {
     const port = spec.part === 0 && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort ? spec.healthCheckNodePort : undefined;
@@ -33,17 +35,17 @@ function factsOf(spec: Spec, node: string): PartFacts {
  * per plan version): at 10k Services a scan that counted every endpoint took 10 ms and
  * more (issue 13). Only Services with a health check are keyed.
  */
-export function healthChecksFor(input: RenderInput): Map<number, HealthCheck> {
+export function healthChecksFor(input: RenderInput, cache: PartFactsCache): Map<number, HealthCheck> {
   const node = input.identity.nodeName;
   const byService = new Map<string, { port: number; local: number }>();
   for (const { namespace, spec } of input.services) {
-    const { port } = factsOf(spec, node);
+    const { port } = factsOf(cache, spec, node);
     if (port) byService.set(`${namespace}/${spec.service.name}`, { port, local: 0 });
   }
   const out = new Map<number, HealthCheck>();
   if (byService.size === 0) return out;
   for (const { namespace, spec } of input.services) {
-    const { local } = factsOf(spec, node);
+    const { local } = factsOf(cache, spec, node);
     const entry = local > 0 ? byService.get(`${namespace}/${spec.service.name}`) : undefined;
     if (entry) entry.local += local;
   }

@@ -7,7 +7,7 @@
 import type { Logger } from '@natplan/controller-kit';
 import type { ExecTarget } from '../exec/index.js';
 import type { RenderInput } from '../render/index.js';
-import { HealthCheckServers, healthChecksFor } from './health-checks.js';
+import { HealthCheckServers, healthChecksFor, newPartFactsCache } from './health-checks.js';
 import type { IPFamily } from '@natplan/netaddr';
 import { listenersFor, type Listeners, type Listening } from './listeners.js';
 import { ProxyHealth, serveProxyHealth } from './proxy-health.js';
@@ -28,6 +28,7 @@ export class NodeHealth {
   readonly proxy: ProxyHealth;
   private readonly listeners: Listeners;
   private readonly healthChecks: HealthCheckServers | undefined;
+  private readonly partFacts = newPartFactsCache();
   private healthz: Listening | undefined;
 
   constructor(private readonly options: NodeHealthOptions) {
@@ -51,7 +52,7 @@ export class NodeHealth {
   /** A sync of `input` succeeded: the proxy is current and the health checks count its endpoints. */
   async synced(input: RenderInput): Promise<void> {
     this.proxy.updated();
-    await this.healthChecks?.update(healthChecksFor(input));
+    await this.healthChecks?.update(healthChecksFor(input, this.partFacts));
   }
 
   async stop(): Promise<void> {
